@@ -1,0 +1,79 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Actor, ServiceContext } from '../context.js';
+import { forbidden, ServiceError } from '../errors.js';
+import { counterparties, contacts, deals, leads, works } from '../db/schema/index.js';
+
+/**
+ * R3, access by segment. A manager sees the counterparties of their segments and those they are
+ * responsible for, with everything hanging off them, plus leads where they are responsible or a
+ * participant. Head, admin, trusted integrations (API keys) and system jobs see all.
+ * Each function returns a SQL condition to AND into a query, or undefined when nothing is hidden.
+ */
+export function seesAll(actor: Actor): boolean {
+  return actor.kind === 'system' || actor.kind === 'apiKey' || (actor.kind === 'user' && actor.role !== 'manager');
+}
+
+function managerId(actor: Actor): number | null {
+  if (seesAll(actor)) return null;
+  if (actor.kind === 'user') return actor.userId;
+  // a client on a channel reads nothing through staff verbs
+  return -1;
+}
+
+const myCounterpartyIds = (uid: number) => sql`(
+  SELECT c.id FROM counterparties c
+  WHERE c.segment_id IN (SELECT us.segment_id FROM user_segments us WHERE us.user_id = ${uid})
+     OR c.responsible_id = ${uid})`;
+
+const myLeadIds = (uid: number) => sql`(
+  SELECT l.id FROM leads l WHERE l.responsible_id = ${uid}
+  UNION SELECT lp.lead_id FROM lead_participants lp WHERE lp.user_id = ${uid})`;
+
+export function counterpartyScope(ctx: ServiceContext): SQL | undefined {
+  const uid = managerId(ctx.actor);
+  if (uid === null) return undefined;
+  return sql`(${counterparties.segmentId} IN (SELECT us.segment_id FROM user_segments us WHERE us.user_id = ${uid}) OR ${counterparties.responsibleId} = ${uid})`;
+}
+
+export function leadScope(ctx: ServiceContext): SQL | undefined {
+  const uid = managerId(ctx.actor);
+  if (uid === null) return undefined;
+  return sql`(${leads.responsibleId} = ${uid}
+    OR ${leads.id} IN (SELECT lp.lead_id FROM lead_participants lp WHERE lp.user_id = ${uid})
+    OR ${leads.counterpartyId} IN ${myCounterpartyIds(uid)})`;
+}
+
+export function dealScope(ctx: ServiceContext): SQL | undefined {
+  const uid = managerId(ctx.actor);
+  if (uid === null) return undefined;
+  return sql`(${deals.responsibleId} = ${uid}
+    OR ${deals.counterpartyId} IN ${myCounterpartyIds(uid)}
+    OR ${deals.leadId} IN ${myLeadIds(uid)})`;
+}
+
+export function contactScope(ctx: ServiceContext): SQL | undefined {
+  const uid = managerId(ctx.actor);
+  if (uid === null) return undefined;
+  return sql`(${contacts.counterpartyId} IN ${myCounterpartyIds(uid)}
+    OR ${contacts.id} IN (SELECT l.contact_id FROM leads l WHERE l.contact_id IS NOT NULL AND l.id IN ${myLeadIds(uid)})
+    OR ${contacts.id} IN (SELECT d.contact_id FROM deals d WHERE d.contact_id IS NOT NULL AND d.responsible_id = ${uid}))`;
+}
+
+export function workScope(ctx: ServiceContext): SQL | undefined {
+  const uid = managerId(ctx.actor);
+  if (uid === null) return undefined;
+  return sql`(${works.responsibleId} = ${uid}
+    OR ${works.counterpartyId} IN ${myCounterpartyIds(uid)}
+    OR ${works.leadId} IN ${myLeadIds(uid)})`;
+}
+
+export function requireUser(ctx: ServiceContext): Extract<Actor, { kind: 'user' }> {
+  if (ctx.actor.kind !== 'user') throw new ServiceError('unauthenticated', 'Нужно войти в CRM');
+  return ctx.actor;
+}
+
+/** Setting plans, managing users and reference books. */
+export function requireRole(ctx: ServiceContext, ...roles: ('admin' | 'head' | 'manager')[]): void {
+  if (ctx.actor.kind === 'system') return;
+  if (ctx.actor.kind !== 'user' || !roles.includes(ctx.actor.role)) throw forbidden('Недостаточно прав для этого действия');
+}

@@ -1,0 +1,173 @@
+import { and, asc, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import type { ServiceContext } from '../context.js';
+import { contactIdentities, contacts, counterparties } from '../db/schema/index.js';
+import { conflict, forbidden, invalid, notFound } from '../errors.js';
+import { parseInput } from '../shared/input.js';
+import { audit, created, diff, recordHistory } from '../shared/audit.js';
+import { emailsField, idField, optionalText, phonesField } from '../shared/fields.js';
+import { contactScope } from '../access/scope.js';
+import { getCounterparty, escapeLike } from '../counterparties/counterparties.js';
+import { normalizePhone } from '../validation/phone.js';
+import { normalizeEmail } from '../validation/email.js';
+
+export type Contact = typeof contacts.$inferSelect;
+export type ChannelKind = (typeof contactIdentities.$inferSelect)['channel'];
+
+export const contactInput = z.object({
+  name: z.string().trim().min(1, 'укажите имя'),
+  position: optionalText,
+  phones: phonesField,
+  emails: emailsField,
+  counterpartyId: idField.nullish(),
+  comment: optionalText,
+});
+export type ContactInput = z.input<typeof contactInput>;
+
+export async function createContact(ctx: ServiceContext, input: ContactInput): Promise<Contact> {
+  const data = parseInput(contactInput, input);
+  // linking to a counterparty needs access to it
+  if (data.counterpartyId) await getCounterparty(ctx, data.counterpartyId);
+  const now = ctx.clock.now();
+  const [row] = await ctx.db.insert(contacts).values({ ...data, createdAt: now, updatedAt: now }).returning();
+  await audit(ctx, 'create', 'contact', row!.id, created(data));
+  await recordHistory(ctx, 'contact', row!.id, 'created', 'Контакт создан');
+  return row!;
+}
+
+export async function getContact(ctx: ServiceContext, id: number): Promise<Contact> {
+  const scope = contactScope(ctx);
+  const [row] = await ctx.db
+    .select({ c: contacts, visible: scope ? sql<boolean>`${scope}` : sql<boolean>`true` })
+    .from(contacts)
+    .where(eq(contacts.id, id));
+  if (!row) throw notFound('Контакт');
+  if (row.c.mergedIntoId) return getContact(ctx, row.c.mergedIntoId);
+  if (!row.visible) throw forbidden('Этот контакт вам недоступен');
+  return row.c;
+}
+
+export async function updateContact(ctx: ServiceContext, id: number, patch: Partial<ContactInput>): Promise<Contact> {
+  const before = await getContact(ctx, id);
+  const data = parseInput(contactInput, {
+    name: before.name,
+    position: before.position,
+    phones: before.phones,
+    emails: before.emails,
+    counterpartyId: before.counterpartyId,
+    comment: before.comment,
+    ...patch,
+  });
+  if (data.counterpartyId && data.counterpartyId !== before.counterpartyId) await getCounterparty(ctx, data.counterpartyId);
+  const [after] = await ctx.db.update(contacts).set({ ...data, updatedAt: ctx.clock.now() }).where(eq(contacts.id, before.id)).returning();
+  const changes = diff(before as unknown as Record<string, unknown>, data);
+  if (Object.keys(changes).length) await audit(ctx, 'update', 'contact', before.id, changes);
+  return after!;
+}
+
+/** Adds a phone (any notation) to a contact unless it is there. */
+export async function addContactPhone(ctx: ServiceContext, contactId: number, phone: string): Promise<Contact> {
+  const n = normalizePhone(phone);
+  if (!n) throw invalid({ phone: 'неверный номер телефона' });
+  const c = await getContact(ctx, contactId);
+  if (c.phones.includes(n)) return c;
+  return updateContact(ctx, contactId, { phones: [...c.phones, n] });
+}
+
+/** Ties a messenger account to a contact; one account belongs to one contact. */
+export async function addIdentity(
+  ctx: ServiceContext,
+  contactId: number,
+  identity: { channel: ChannelKind; externalId: string; displayName?: string | null },
+): Promise<void> {
+  const data = parseInput(
+    z.object({ channel: z.enum(['telegram', 'whatsapp', 'viber']), externalId: z.string().trim().min(1), displayName: optionalText }),
+    identity,
+  );
+  await getContact(ctx, contactId);
+  const [existing] = await ctx.db
+    .select()
+    .from(contactIdentities)
+    .where(and(eq(contactIdentities.channel, data.channel), eq(contactIdentities.externalId, data.externalId)));
+  if (existing && existing.contactId !== contactId) throw conflict('Этот аккаунт уже привязан к другому контакту');
+  if (!existing) await ctx.db.insert(contactIdentities).values({ contactId, ...data, createdAt: ctx.clock.now() });
+}
+
+export async function listIdentities(ctx: ServiceContext, contactId: number) {
+  await getContact(ctx, contactId);
+  return ctx.db.select().from(contactIdentities).where(eq(contactIdentities.contactId, contactId)).orderBy(asc(contactIdentities.id));
+}
+
+/** The contact behind a messenger account (no access check: the inbound pipeline uses it). */
+export async function findContactByIdentity(ctx: ServiceContext, channel: ChannelKind, externalId: string): Promise<Contact | null> {
+  const [row] = await ctx.db
+    .select({ c: contacts })
+    .from(contactIdentities)
+    .innerJoin(contacts, eq(contacts.id, contactIdentities.contactId))
+    .where(and(eq(contactIdentities.channel, channel), eq(contactIdentities.externalId, externalId)));
+  return row?.c ?? null;
+}
+
+/** The oldest live contact with this phone, in any notation. */
+export async function findContactByPhone(ctx: ServiceContext, phone: string): Promise<Contact | null> {
+  const n = normalizePhone(phone);
+  if (!n) return null;
+  const [row] = await ctx.db
+    .select()
+    .from(contacts)
+    .where(and(sql`${contacts.phones} @> ARRAY[${n}]::text[]`, isNull(contacts.mergedIntoId)))
+    .orderBy(asc(contacts.id))
+    .limit(1);
+  return row ?? null;
+}
+
+export function contactTextCondition(text: string): SQL {
+  const t = text.trim();
+  const conds: SQL[] = [sql`${contacts.name} ILIKE ${'%' + escapeLike(t) + '%'}`];
+  if (t.length >= 4) conds.push(sql`${contacts.name} % ${t}`);
+  const phone = t.replace(/\D/g, '').length >= 10 ? normalizePhone(t) : null;
+  if (phone) conds.push(sql`${contacts.phones} @> ARRAY[${phone}]::text[]`);
+  const email = t.includes('@') ? normalizeEmail(t) : null;
+  if (email) conds.push(sql`${contacts.emails} @> ARRAY[${email}]::text[]`);
+  return sql`(${sql.join(conds, sql` OR `)})`;
+}
+
+export const contactFilterInput = z.object({
+  text: z.string().trim().optional(),
+  counterpartyId: idField.optional(),
+  counterpartyKind: z.enum(['legal_entity', 'individual', 'sole_proprietor']).optional(),
+  segmentId: idField.optional(),
+  region: z.string().trim().optional(),
+});
+export type ContactFilter = z.input<typeof contactFilterInput>;
+
+export function contactFilterConditions(ctx: ServiceContext, filter: ContactFilter): SQL[] {
+  const f = parseInput(contactFilterInput, filter);
+  const conds: (SQL | undefined)[] = [isNull(contacts.mergedIntoId), contactScope(ctx)];
+  if (f.text) conds.push(contactTextCondition(f.text));
+  if (f.counterpartyId) conds.push(eq(contacts.counterpartyId, f.counterpartyId));
+  const cp: SQL[] = [];
+  if (f.counterpartyKind) cp.push(sql`cp.kind = ${f.counterpartyKind}`);
+  if (f.segmentId) cp.push(sql`cp.segment_id = ${f.segmentId}`);
+  if (f.region) cp.push(sql`lower(cp.region) = lower(${f.region})`);
+  if (cp.length) conds.push(sql`${contacts.counterpartyId} IN (SELECT cp.id FROM ${counterparties} cp WHERE ${sql.join(cp, sql` AND `)})`);
+  return conds.filter((c): c is SQL => c !== undefined);
+}
+
+export async function listContacts(
+  ctx: ServiceContext,
+  filter: ContactFilter = {},
+  opts: { limit?: number; offset?: number; withTotal?: boolean } = {},
+): Promise<{ items: Contact[]; total?: number }> {
+  const where = and(...contactFilterConditions(ctx, filter));
+  const items = await ctx.db
+    .select()
+    .from(contacts)
+    .where(where)
+    .orderBy(asc(contacts.name), asc(contacts.id))
+    .limit(Math.min(Math.max(opts.limit ?? 50, 1), 500))
+    .offset(opts.offset ?? 0);
+  if (!opts.withTotal) return { items };
+  const [t] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(contacts).where(where);
+  return { items, total: t!.n };
+}

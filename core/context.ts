@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { Db } from './db/client.js';
+import type { JobQueue } from './jobs/queue.js';
+
+export type Role = 'admin' | 'head' | 'manager';
+
+/** Who is acting. Access rules and the audit trail read it. */
+export type Actor =
+  | { kind: 'user'; userId: number; role: Role; name: string; timeZone: string }
+  | { kind: 'apiKey'; apiKeyId: number; name: string }
+  | { kind: 'contact'; contactId: number; channel: string }
+  | { kind: 'system'; name: string };
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface ServiceContext {
+  db: Db;
+  actor: Actor;
+  clock: Clock;
+  jobs: JobQueue;
+  log: Logger;
+}
+
+export const systemActor = (name = 'system'): Actor => ({ kind: 'system', name });
+
+export function actorLabel(actor: Actor): string {
+  switch (actor.kind) {
+    case 'user':
+      return actor.name;
+    case 'apiKey':
+      return `API: ${actor.name}`;
+    case 'contact':
+      return `клиент (${actor.channel})`;
+    case 'system':
+      return `система: ${actor.name}`;
+  }
+}
+
+export const actorUserId = (actor: Actor): number | null => (actor.kind === 'user' ? actor.userId : null);
+
+/** The same context inside a transaction. */
+export const withDb = (ctx: ServiceContext, db: Db): ServiceContext => ({ ...ctx, db });
+
+/** Runs fn in one transaction; nested calls join the outer one. */
+export async function inTransaction<T>(ctx: ServiceContext, fn: (tx: ServiceContext) => Promise<T>): Promise<T> {
+  if ((ctx as { inTx?: boolean }).inTx) return fn(ctx);
+  return ctx.db.transaction(async (tx) => fn({ ...withDb(ctx, tx as unknown as Db), inTx: true } as ServiceContext));
+}

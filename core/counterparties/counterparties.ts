@@ -1,0 +1,261 @@
+import { and, asc, desc, eq, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import type { ServiceContext } from '../context.js';
+import { counterparties, segments, users } from '../db/schema/index.js';
+import { forbidden, invalid, notFound } from '../errors.js';
+import { parseInput } from '../shared/input.js';
+import { audit, created, diff, recordHistory } from '../shared/audit.js';
+import { emailsField, idField, kopecksField, optionalText, phonesField } from '../shared/fields.js';
+import { counterpartyScope, requireRole } from '../access/scope.js';
+import { innLengthFor, isValidInn, isValidKpp, isValidOgrn, ogrnLengthFor } from '../validation/russian-ids.js';
+import { normalizePhone } from '../validation/phone.js';
+import { normalizeEmail } from '../validation/email.js';
+
+export type Counterparty = typeof counterparties.$inferSelect;
+export type CounterpartyKind = Counterparty['kind'];
+
+const baseFields = {
+  kind: z.enum(['legal_entity', 'individual', 'sole_proprietor'], 'вид: legal_entity, individual или sole_proprietor'),
+  name: z.string().trim().min(1, 'укажите наименование'),
+  inn: optionalText,
+  kpp: optionalText,
+  ogrn: optionalText,
+  address: optionalText,
+  region: optionalText,
+  industry: optionalText,
+  headcount: z.coerce.number().int('целое число').min(0, 'не меньше 0').nullish(),
+  capital: kopecksField.nullish(),
+  phones: phonesField,
+  emails: emailsField,
+  segmentId: idField.nullish(),
+  responsibleId: idField.nullish(),
+  isActiveClient: z.boolean().default(false),
+  comment: optionalText,
+};
+
+/** Checks that depend on the kind: INN/OGRN length and checksum, KPP only for organisations. */
+export function checkRequisites(
+  v: { kind: CounterpartyKind; inn?: string | null; kpp?: string | null; ogrn?: string | null },
+  ctx: { addIssue(issue: { code: 'custom'; path: string[]; message: string }): void },
+): void {
+  if (v.inn) {
+    const len = innLengthFor(v.kind);
+    if (!/^\d+$/.test(v.inn) || v.inn.length !== len) ctx.addIssue({ code: 'custom', path: ['inn'], message: `ИНН: ${len} цифр` });
+    else if (!isValidInn(v.inn)) ctx.addIssue({ code: 'custom', path: ['inn'], message: 'ИНН: неверная контрольная сумма' });
+  }
+  if (v.ogrn) {
+    const len = ogrnLengthFor(v.kind);
+    const label = v.kind === 'legal_entity' ? 'ОГРН' : 'ОГРНИП';
+    if (v.kind === 'individual') ctx.addIssue({ code: 'custom', path: ['ogrn'], message: 'у физического лица нет ОГРН' });
+    else if (!/^\d+$/.test(v.ogrn) || v.ogrn.length !== len) ctx.addIssue({ code: 'custom', path: ['ogrn'], message: `${label}: ${len} цифр` });
+    else if (!isValidOgrn(v.ogrn)) ctx.addIssue({ code: 'custom', path: ['ogrn'], message: `${label}: неверная контрольная сумма` });
+  }
+  if (v.kpp) {
+    if (v.kind !== 'legal_entity') ctx.addIssue({ code: 'custom', path: ['kpp'], message: 'КПП бывает только у юридического лица' });
+    else if (!isValidKpp(v.kpp)) ctx.addIssue({ code: 'custom', path: ['kpp'], message: 'КПП: 9 знаков' });
+  }
+}
+
+export const counterpartyInput = z.object(baseFields);
+export type CounterpartyInput = z.input<typeof counterpartyInput>;
+
+/**
+ * Validates a counterparty: field formats and the kind-dependent requisites together, so that
+ * every problem is reported at once (zod would skip the refinement while other fields fail).
+ */
+export function parseCounterparty(input: unknown): z.infer<typeof counterpartyInput> {
+  const fields: Record<string, string> = {};
+  const r = counterpartyInput.safeParse(input);
+  if (!r.success) for (const i of r.error.issues) fields[i.path.join('.') || '_'] ??= i.message;
+  const raw = (input ?? {}) as Record<string, unknown>;
+  const kind = r.success ? r.data.kind : raw.kind;
+  if (kind === 'legal_entity' || kind === 'individual' || kind === 'sole_proprietor') {
+    const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+    checkRequisites(
+      { kind, inn: text(raw.inn), kpp: text(raw.kpp), ogrn: text(raw.ogrn) },
+      { addIssue: (i) => void (fields[i.path.join('.')] ??= i.message) },
+    );
+  }
+  if (Object.keys(fields).length || !r.success) throw invalid(fields);
+  return r.data;
+}
+
+async function checkRefs(ctx: ServiceContext, data: { segmentId?: number | null; responsibleId?: number | null }) {
+  if (data.segmentId) {
+    const [s] = await ctx.db.select({ id: segments.id }).from(segments).where(eq(segments.id, data.segmentId));
+    if (!s) throw invalid({ segmentId: 'нет такого сегмента' });
+  }
+  if (data.responsibleId) {
+    const [u] = await ctx.db.select({ id: users.id }).from(users).where(eq(users.id, data.responsibleId));
+    if (!u) throw invalid({ responsibleId: 'нет такого пользователя' });
+  }
+}
+
+export async function createCounterparty(ctx: ServiceContext, input: CounterpartyInput): Promise<Counterparty> {
+  const data = parseCounterparty(input);
+  await checkRefs(ctx, data);
+  const { capital, ...rest } = data;
+  // a manager creating a client without a responsible becomes responsible, so it stays visible to them
+  const responsibleId = rest.responsibleId ?? (ctx.actor.kind === 'user' && ctx.actor.role === 'manager' ? ctx.actor.userId : null);
+  const now = ctx.clock.now();
+  const [row] = await ctx.db
+    .insert(counterparties)
+    .values({ ...rest, responsibleId, capitalKopecks: capital ?? null, createdAt: now, updatedAt: now })
+    .returning();
+  await audit(ctx, 'create', 'counterparty', row!.id, created({ ...rest, capital: capital ?? null }));
+  await recordHistory(ctx, 'counterparty', row!.id, 'created', 'Контрагент создан');
+  return row!;
+}
+
+/** Reads one counterparty the actor may see; `forbidden` when it exists outside their scope. */
+export async function getCounterparty(ctx: ServiceContext, id: number): Promise<Counterparty> {
+  const scope = counterpartyScope(ctx);
+  const [row] = await ctx.db
+    .select({ c: counterparties, visible: scope ? sql<boolean>`${scope}` : sql<boolean>`true` })
+    .from(counterparties)
+    .where(eq(counterparties.id, id));
+  if (!row) throw notFound('Контрагент');
+  // a merged-away id resolves to the survivor, whose access decides
+  if (row.c.mergedIntoId) return getCounterparty(ctx, row.c.mergedIntoId);
+  if (!row.visible) throw forbidden('Этот контрагент не в ваших сегментах');
+  return row.c;
+}
+
+export async function updateCounterparty(ctx: ServiceContext, id: number, patch: Partial<CounterpartyInput>): Promise<Counterparty> {
+  const before = await getCounterparty(ctx, id);
+  const merged = {
+    kind: before.kind,
+    name: before.name,
+    inn: before.inn,
+    kpp: before.kpp,
+    ogrn: before.ogrn,
+    address: before.address,
+    region: before.region,
+    industry: before.industry,
+    headcount: before.headcount,
+    capital: before.capitalKopecks,
+    phones: before.phones,
+    emails: before.emails,
+    segmentId: before.segmentId,
+    responsibleId: before.responsibleId,
+    isActiveClient: before.isActiveClient,
+    comment: before.comment,
+    ...patch,
+  };
+  const data = parseCounterparty(merged);
+  await checkRefs(ctx, data);
+  const { capital, ...rest } = data;
+  const values = { ...rest, capitalKopecks: capital ?? null };
+  const [after] = await ctx.db.update(counterparties).set({ ...values, updatedAt: ctx.clock.now() }).where(eq(counterparties.id, before.id)).returning();
+  const changes = diff(before as unknown as Record<string, unknown>, values);
+  if (Object.keys(changes).length) {
+    await audit(ctx, 'update', 'counterparty', before.id, changes);
+    if (changes.segmentId) await recordHistory(ctx, 'counterparty', before.id, 'segment_changed', 'Сегмент изменён', changes.segmentId);
+    if (changes.responsibleId) await recordHistory(ctx, 'counterparty', before.id, 'responsible_changed', 'Ответственный изменён', changes.responsibleId);
+  }
+  return after!;
+}
+
+/** Filters of the client base and of segmentation (R7). Ranges are inclusive. */
+export const counterpartyFilterInput = z.object({
+  text: z.string().trim().optional(),
+  kind: z.enum(['legal_entity', 'individual', 'sole_proprietor']).optional(),
+  headcountMin: z.coerce.number().int().optional(),
+  headcountMax: z.coerce.number().int().optional(),
+  capitalMin: kopecksField.optional(),
+  capitalMax: kopecksField.optional(),
+  industry: z.string().trim().optional(),
+  region: z.string().trim().optional(),
+  segmentId: z.union([idField, z.literal('none')]).optional(),
+  responsibleId: idField.optional(),
+  isActiveClient: z.boolean().optional(),
+});
+export type CounterpartyFilter = z.input<typeof counterpartyFilterInput>;
+
+/** Text search: INN by prefix, phone in any notation, e-mail exactly, name by words and similarity. */
+export function counterpartyTextCondition(text: string): SQL {
+  const digits = text.replace(/\D/g, '');
+  const conds: SQL[] = [];
+  if (/^\d{4,12}$/.test(text.trim())) conds.push(sql`${counterparties.inn} LIKE ${text.trim() + '%'}`);
+  const phone = digits.length >= 10 ? normalizePhone(text) : null;
+  if (phone) conds.push(sql`${counterparties.phones} @> ARRAY[${phone}]::text[]`);
+  const email = text.includes('@') ? normalizeEmail(text) : null;
+  if (email) conds.push(sql`${counterparties.emails} @> ARRAY[${email}]::text[]`);
+  conds.push(sql`${counterparties.name} ILIKE ${'%' + escapeLike(text.trim()) + '%'}`);
+  // typo tolerance via pg_trgm: "Ромашкка" still finds «Ромашка»
+  if (text.trim().length >= 4) conds.push(sql`${counterparties.name} % ${text.trim()}`);
+  return sql`(${sql.join(conds, sql` OR `)})`;
+}
+
+export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c);
+
+export function counterpartyFilterConditions(ctx: ServiceContext, filter: CounterpartyFilter): SQL[] {
+  const f = parseInput(counterpartyFilterInput, filter);
+  const conds: (SQL | undefined)[] = [isNull(counterparties.mergedIntoId), counterpartyScope(ctx)];
+  if (f.text) conds.push(counterpartyTextCondition(f.text));
+  if (f.kind) conds.push(eq(counterparties.kind, f.kind));
+  if (f.headcountMin !== undefined) conds.push(gte(counterparties.headcount, f.headcountMin));
+  if (f.headcountMax !== undefined) conds.push(lte(counterparties.headcount, f.headcountMax));
+  if (f.capitalMin !== undefined) conds.push(gte(counterparties.capitalKopecks, f.capitalMin));
+  if (f.capitalMax !== undefined) conds.push(lte(counterparties.capitalKopecks, f.capitalMax));
+  if (f.industry) conds.push(sql`lower(${counterparties.industry}) = lower(${f.industry})`);
+  if (f.region) conds.push(sql`lower(${counterparties.region}) = lower(${f.region})`);
+  if (f.segmentId === 'none') conds.push(isNull(counterparties.segmentId));
+  else if (f.segmentId) conds.push(eq(counterparties.segmentId, f.segmentId));
+  if (f.responsibleId) conds.push(eq(counterparties.responsibleId, f.responsibleId));
+  if (f.isActiveClient !== undefined) conds.push(eq(counterparties.isActiveClient, f.isActiveClient));
+  return conds.filter((c): c is SQL => c !== undefined);
+}
+
+const sortColumns = {
+  name: counterparties.name,
+  createdAt: counterparties.createdAt,
+  headcount: counterparties.headcount,
+  capital: counterparties.capitalKopecks,
+  region: counterparties.region,
+  id: counterparties.id,
+} as const;
+
+export type CounterpartySort = keyof typeof sortColumns;
+
+/** A page of the client base; the total is counted only when asked (it costs a scan on big filters). */
+export async function listCounterparties(
+  ctx: ServiceContext,
+  filter: CounterpartyFilter = {},
+  opts: { limit?: number; offset?: number; sort?: CounterpartySort; desc?: boolean; withTotal?: boolean } = {},
+): Promise<{ items: Counterparty[]; total?: number }> {
+  const where = and(...counterpartyFilterConditions(ctx, filter));
+  const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500);
+  const col = sortColumns[opts.sort ?? 'id'] ?? counterparties.id;
+  const order = opts.desc ? [desc(col), desc(counterparties.id)] : [asc(col), asc(counterparties.id)];
+  const items = await ctx.db.select().from(counterparties).where(where).orderBy(...order).limit(limit).offset(opts.offset ?? 0);
+  if (!opts.withTotal) return { items };
+  const [t] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(counterparties).where(where);
+  return { items, total: t!.n };
+}
+
+export async function countCounterparties(ctx: ServiceContext, filter: CounterpartyFilter = {}): Promise<number> {
+  const [t] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(counterparties).where(and(...counterpartyFilterConditions(ctx, filter)));
+  return t!.n;
+}
+
+/**
+ * «Назначить сегмент рынка» (R7): to the given rows, or to every row the filter matches, in one
+ * statement. Only rows the actor may see are touched. Returns how many changed.
+ */
+export async function assignSegment(
+  ctx: ServiceContext,
+  segmentId: number | null,
+  target: { ids: number[] } | { filter: CounterpartyFilter },
+): Promise<number> {
+  requireRole(ctx, 'admin', 'head');
+  if (segmentId !== null) await checkRefs(ctx, { segmentId });
+  const conds = 'ids' in target ? [inArray(counterparties.id, target.ids.length ? target.ids : [-1]), isNull(counterparties.mergedIntoId)] : counterpartyFilterConditions(ctx, target.filter);
+  const changed = await ctx.db
+    .update(counterparties)
+    .set({ segmentId, updatedAt: ctx.clock.now() })
+    .where(and(...conds, sql`${counterparties.segmentId} IS DISTINCT FROM ${segmentId}`))
+    .returning({ id: counterparties.id });
+  await audit(ctx, 'assign_segment', 'segment', segmentId ?? 0, { counterparties: { from: null, to: changed.length } });
+  return changed.length;
+}

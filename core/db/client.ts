@@ -1,0 +1,102 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { SQL } from 'drizzle-orm';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import postgres from 'postgres';
+import * as schema from './schema/index.js';
+
+export type Schema = typeof schema;
+/** The database or an open transaction: verbs accept either. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+export type DbKind = 'pglite' | 'postgres';
+
+export interface Database {
+  db: Db;
+  kind: DbKind;
+  /** raw rows of a query, the same shape on both engines */
+  rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
+  close(): Promise<void>;
+  /** for benchmarks and COPY: the postgres-js client when kind is postgres */
+  pg?: postgres.Sql;
+  pglite?: PGlite;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string | undefined;
+  /** PGlite data folder; `memory://` keeps it in memory (tests) */
+  dataDir: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (opts.databaseUrl) {
+    const pg = postgres(opts.databaseUrl, {
+      max: opts.poolSize ?? 10,
+      onnotice: () => {},
+      // int8 as string everywhere; drizzle maps bigint columns itself
+    });
+    const db = drizzlePostgres(pg, { schema }) as unknown as Db;
+    return {
+      db,
+      kind: 'postgres',
+      pg,
+      rows: async <T>(query: SQL) => (await db.execute(query)) as unknown as T[],
+      close: () => pg.end({ timeout: 5 }),
+    };
+  }
+  let dataDir = opts.dataDir;
+  if (!dataDir.startsWith('memory://')) {
+    dataDir = path.resolve(dataDir, 'pglite');
+    mkdirSync(dataDir, { recursive: true });
+    lockDataDir(dataDir);
+  }
+  const pglite = await PGlite.create(dataDir, { extensions: { pg_trgm } });
+  const db = drizzlePglite(pglite, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    pglite,
+    rows: async <T>(query: SQL) => ((await db.execute(query)) as unknown as { rows: T[] }).rows,
+    close: async () => {
+      await pglite.close();
+      if (!dataDir.startsWith('memory://')) unlockDataDir(dataDir);
+    },
+  };
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same folder would corrupt it.
+ * A pid file refuses the second opener while the first is alive.
+ */
+function lockDataDir(dir: string): void {
+  const file = path.join(dir, '..', 'pglite.pid');
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return;
+  } catch {
+    const pid = Number(readFileSync(file, 'utf8'));
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new Error(
+        `The database in ${path.dirname(file)} is in use by process ${pid}. Stop it first (PGlite allows one process), or use DATABASE_URL.`,
+      );
+    }
+    writeFileSync(file, String(process.pid));
+  }
+}
+
+function unlockDataDir(dir: string): void {
+  rmSync(path.join(dir, '..', 'pglite.pid'), { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,127 @@
+import { bigserial, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { channelKind, contacts } from './contacts.js';
+import { counterparties } from './counterparties.js';
+import { deals, leads } from './leads.js';
+import { users } from './users.js';
+
+export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key']);
+
+/**
+ * Events on a record's timeline that are not rows of their own elsewhere: created, status or stage
+ * changed, assigned, merged, participant added. Works, messages, calls and e-mails join the
+ * history from their own tables.
+ */
+export const historyEvents = pgTable(
+  'history_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    entityType: entityType('entity_type').notNull(),
+    entityId: integer('entity_id').notNull(),
+    kind: text('kind').notNull(),
+    summary: text('summary').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    actorUserId: integer('actor_user_id').references(() => users.id),
+    actorLabel: text('actor_label').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('history_events_entity_idx').on(t.entityType, t.entityId, t.at)],
+);
+
+/** Who changed what: one row per write, with the changed fields before and after. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    actorUserId: integer('actor_user_id').references(() => users.id),
+    actorLabel: text('actor_label').notNull(),
+    action: text('action').notNull(),
+    entityType: entityType('entity_type').notNull(),
+    entityId: integer('entity_id').notNull(),
+    changes: jsonb('changes').$type<Record<string, { from: unknown; to: unknown }>>().notNull().default({}),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('audit_log_entity_idx').on(t.entityType, t.entityId), index('audit_log_actor_idx').on(t.actorUserId, t.at)],
+);
+
+export const conversationStatus = pgEnum('conversation_status', ['open', 'closed']);
+
+/** A chat with a contact on one messenger. */
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: serial('id').primaryKey(),
+    channel: channelKind('channel').notNull(),
+    contactId: integer('contact_id').notNull().references(() => contacts.id),
+    /** the contact's id on the channel (chat id, phone@c.us, Viber user id) */
+    externalChatId: text('external_chat_id').notNull(),
+    leadId: integer('lead_id').references(() => leads.id),
+    status: conversationStatus('status').notNull().default('open'),
+    lastMessageAt: timestamp('last_message_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('conversations_contact_idx').on(t.contactId), unique('conversations_channel_chat_uq').on(t.channel, t.externalChatId)],
+);
+
+export const messageDirection = pgEnum('message_direction', ['in', 'out']);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    conversationId: integer('conversation_id').notNull().references(() => conversations.id),
+    channel: channelKind('channel').notNull(),
+    direction: messageDirection('direction').notNull(),
+    /** the provider's id: a retried delivery is stored once */
+    providerMessageId: text('provider_message_id'),
+    text: text('text'),
+    attachments: jsonb('attachments').$type<{ path: string; name: string; mime: string; size: number }[]>().notNull().default([]),
+    authorUserId: integer('author_user_id').references(() => users.id),
+    deliveryStatus: text('delivery_status'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique('messages_channel_provider_uq').on(t.channel, t.providerMessageId), index('messages_conversation_idx').on(t.conversationId, t.at)],
+);
+
+export const calls = pgTable(
+  'calls',
+  {
+    id: serial('id').primaryKey(),
+    direction: messageDirection('direction').notNull(),
+    fromNumber: text('from_number').notNull(),
+    toNumber: text('to_number').notNull(),
+    contactId: integer('contact_id').references(() => contacts.id),
+    counterpartyId: integer('counterparty_id').references(() => counterparties.id),
+    leadId: integer('lead_id').references(() => leads.id),
+    dealId: integer('deal_id').references(() => deals.id),
+    userId: integer('user_id').references(() => users.id),
+    providerCallId: text('provider_call_id').unique(),
+    status: text('status').notNull().default('completed'),
+    durationSec: integer('duration_sec').notNull().default(0),
+    recordingPath: text('recording_path'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('calls_contact_idx').on(t.contactId), index('calls_counterparty_idx').on(t.counterpartyId)],
+);
+
+export const emailDirection = pgEnum('email_direction', ['incoming', 'outgoing']);
+
+export const emails = pgTable(
+  'emails',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    direction: emailDirection('direction').notNull(),
+    messageId: text('message_id'),
+    subject: text('subject').notNull().default(''),
+    fromAddress: text('from_address').notNull(),
+    toAddresses: text('to_addresses').array().notNull(),
+    bodyText: text('body_text'),
+    contactId: integer('contact_id').references(() => contacts.id),
+    counterpartyId: integer('counterparty_id').references(() => counterparties.id),
+    leadId: integer('lead_id').references(() => leads.id),
+    dealId: integer('deal_id').references(() => deals.id),
+    status: text('status').notNull().default('received'),
+    authorUserId: integer('author_user_id').references(() => users.id),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('emails_contact_idx').on(t.contactId), index('emails_counterparty_idx').on(t.counterpartyId), index('emails_lead_idx').on(t.leadId)],
+);

@@ -1,0 +1,108 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, char, index, integer, jsonb, pgEnum, pgTable, primaryKey, serial, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { contacts } from './contacts.js';
+import { counterparties } from './counterparties.js';
+import { users } from './users.js';
+
+export const leadSource = pgEnum('lead_source', ['manual', 'website', 'telegram', 'whatsapp', 'viber', 'social', 'phone', 'email', 'import']);
+export const leadStatus = pgEnum('lead_status', ['new', 'in_progress', 'converted', 'closed']);
+
+/** An ad campaign, identified by its UTM tags. */
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+    utmSource: text('utm_source').notNull().default(''),
+    utmMedium: text('utm_medium').notNull().default(''),
+    utmCampaign: text('utm_campaign').notNull().default(''),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique('campaigns_utm_uq').on(t.utmSource, t.utmMedium, t.utmCampaign)],
+);
+
+export type LeadTracking = {
+  utm_source?: string;
+  utm_medium?: string;
+  utm_campaign?: string;
+  utm_content?: string;
+  utm_term?: string;
+  yclid?: string;
+  gclid?: string;
+  fbclid?: string;
+  page_url?: string;
+  network?: string;
+};
+
+export const leads = pgTable(
+  'leads',
+  {
+    id: serial('id').primaryKey(),
+    title: text('title').notNull(),
+    source: leadSource('source').notNull(),
+    campaignId: integer('campaign_id').references(() => campaigns.id),
+    /** UTM tags, click ids, page URL, social network name */
+    tracking: jsonb('tracking').$type<LeadTracking>().notNull().default({}),
+    status: leadStatus('status').notNull().default('new'),
+    responsibleId: integer('responsible_id').references(() => users.id),
+    counterpartyId: integer('counterparty_id').references(() => counterparties.id),
+    contactId: integer('contact_id').references(() => contacts.id),
+    comment: text('comment'),
+    externalId: text('external_id').unique(),
+    createdBy: integer('created_by').references(() => users.id),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('leads_responsible_idx').on(t.responsibleId, t.status),
+    index('leads_counterparty_idx').on(t.counterpartyId),
+    index('leads_contact_idx').on(t.contactId),
+    index('leads_status_idx').on(t.status, t.id),
+  ],
+);
+
+/** «Участники»: extra users who get access to one lead. */
+export const leadParticipants = pgTable(
+  'lead_participants',
+  {
+    leadId: integer('lead_id').notNull().references(() => leads.id, { onDelete: 'cascade' }),
+    userId: integer('user_id').notNull().references(() => users.id),
+  },
+  (t) => [primaryKey({ columns: [t.leadId, t.userId] }), index('lead_participants_user_idx').on(t.userId)],
+);
+
+export const dealStages = pgTable('deal_stages', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  sortOrder: integer('sort_order').notNull().default(0),
+  isWon: boolean('is_won').notNull().default(false),
+  isLost: boolean('is_lost').notNull().default(false),
+});
+
+export const deals = pgTable(
+  'deals',
+  {
+    id: serial('id').primaryKey(),
+    title: text('title').notNull(),
+    amountKopecks: bigint('amount_kopecks', { mode: 'bigint' }).notNull().default(sql`0`),
+    currency: char('currency', { length: 3 }).notNull().default('RUB'),
+    stageId: integer('stage_id').notNull().references(() => dealStages.id),
+    counterpartyId: integer('counterparty_id').references(() => counterparties.id),
+    contactId: integer('contact_id').references(() => contacts.id),
+    /** a lead converts to at most one deal */
+    leadId: integer('lead_id').unique().references(() => leads.id),
+    responsibleId: integer('responsible_id').references(() => users.id),
+    comment: text('comment'),
+    createdBy: integer('created_by').references(() => users.id),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** set when the deal reaches a won or lost stage */
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('deals_responsible_idx').on(t.responsibleId),
+    index('deals_counterparty_idx').on(t.counterpartyId),
+    index('deals_contact_idx').on(t.contactId),
+  ],
+);

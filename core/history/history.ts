@@ -1,0 +1,98 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { ServiceContext } from '../context.js';
+import { getCounterparty } from '../counterparties/counterparties.js';
+import { getContact } from '../contacts/contacts.js';
+import { getLead } from '../leads/leads.js';
+import { getDeal } from '../deals/deals.js';
+
+export type HistoryEntity = 'counterparty' | 'contact' | 'lead' | 'deal';
+
+export interface HistoryItem {
+  at: Date;
+  kind: 'event' | 'work' | 'message' | 'call' | 'email';
+  id: number;
+  title: string;
+  text: string | null;
+  actor: string | null;
+}
+
+/**
+ * R12: one timeline per record: its own events, and the works, messenger messages, calls and
+ * e-mails that belong to it, newest first. Reading it needs access to the record.
+ */
+export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id: number, opts: { limit?: number; before?: Date } = {}): Promise<HistoryItem[]> {
+  const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+  const parts: SQL[] = [];
+  const events = (type: string, ids: SQL) =>
+    sql`SELECT e.at, 'event' AS kind, e.id::int AS id, e.summary AS title, NULL::text AS text, e.actor_label AS actor
+        FROM history_events e WHERE e.entity_type = ${type} AND e.entity_id IN ${ids}`;
+  const worksWhere = (cond: SQL) =>
+    sql`SELECT coalesce(w.completed_at, w.created_at) AS at, 'work' AS kind, w.id, a.name || CASE w.status WHEN 'done' THEN ' — выполнено: ' || coalesce(r.name, '') WHEN 'cancelled' THEN ' — отменено' ELSE ' — запланировано' END AS title,
+          coalesce(w.result_comment, w.comment) AS text, u.name AS actor
+        FROM works w JOIN actions a ON a.id = w.action_id LEFT JOIN results r ON r.id = w.actual_result_id LEFT JOIN users u ON u.id = w.responsible_id
+        WHERE ${cond}`;
+  const messagesWhere = (cond: SQL) =>
+    sql`SELECT m.at, 'message' AS kind, m.id::int AS id, CASE m.direction WHEN 'in' THEN 'Сообщение от клиента (' ELSE 'Сообщение клиенту (' END || m.channel || ')' AS title,
+          m.text, u.name AS actor
+        FROM messages m JOIN conversations cv ON cv.id = m.conversation_id LEFT JOIN users u ON u.id = m.author_user_id
+        WHERE ${cond}`;
+  const callsWhere = (cond: SQL) =>
+    sql`SELECT c.at, 'call' AS kind, c.id, CASE c.direction WHEN 'in' THEN 'Входящий звонок ' ELSE 'Исходящий звонок ' END || c.from_number || ' → ' || c.to_number AS title,
+          c.status || ', ' || c.duration_sec || ' с' AS text, u.name AS actor
+        FROM calls c LEFT JOIN users u ON u.id = c.user_id WHERE ${cond}`;
+  const emailsWhere = (cond: SQL) =>
+    sql`SELECT em.at, 'email' AS kind, em.id::int AS id, CASE em.direction WHEN 'incoming' THEN 'Входящее: ' ELSE 'Исходящее: ' END || em.subject AS title,
+          left(em.body_text, 500) AS text, em.from_address AS actor
+        FROM emails em WHERE ${cond}`;
+
+  if (entity === 'counterparty') {
+    const cp = await getCounterparty(ctx, id);
+    const contactIds = sql`(SELECT id FROM contacts WHERE counterparty_id = ${cp.id})`;
+    parts.push(
+      events('counterparty', sql`(${cp.id})`),
+      worksWhere(sql`w.counterparty_id = ${cp.id}`),
+      messagesWhere(sql`cv.contact_id IN ${contactIds}`),
+      callsWhere(sql`c.counterparty_id = ${cp.id} OR c.contact_id IN ${contactIds}`),
+      emailsWhere(sql`em.counterparty_id = ${cp.id} OR em.contact_id IN ${contactIds}`),
+    );
+  } else if (entity === 'contact') {
+    const c = await getContact(ctx, id);
+    parts.push(
+      events('contact', sql`(${c.id})`),
+      worksWhere(sql`w.contact_id = ${c.id}`),
+      messagesWhere(sql`cv.contact_id = ${c.id}`),
+      callsWhere(sql`c.contact_id = ${c.id}`),
+      emailsWhere(sql`em.contact_id = ${c.id}`),
+    );
+  } else if (entity === 'lead') {
+    const l = await getLead(ctx, id);
+    parts.push(
+      events('lead', sql`(${l.id})`),
+      worksWhere(sql`w.lead_id = ${l.id}`),
+      messagesWhere(l.contactId ? sql`cv.lead_id = ${l.id} OR cv.contact_id = ${l.contactId}` : sql`cv.lead_id = ${l.id}`),
+      callsWhere(sql`c.lead_id = ${l.id}`),
+      emailsWhere(sql`em.lead_id = ${l.id}`),
+    );
+  } else {
+    const d = await getDeal(ctx, id);
+    parts.push(
+      events('deal', sql`(${d.id})`),
+      worksWhere(sql`w.deal_id = ${d.id}`),
+      callsWhere(sql`c.deal_id = ${d.id}`),
+      emailsWhere(sql`em.deal_id = ${d.id}`),
+    );
+  }
+  const before = opts.before ? sql`WHERE h.at < ${opts.before.toISOString()}::timestamptz` : sql``;
+  const rows = await ctx.db.execute(
+    sql`SELECT * FROM (${sql.join(parts, sql` UNION ALL `)}) h ${before} ORDER BY h.at DESC, h.kind, h.id DESC LIMIT ${limit}`,
+  );
+  const list = (Array.isArray(rows) ? rows : (rows as unknown as { rows: unknown[] }).rows) as Record<string, unknown>[];
+  return list.map((r) => ({
+    at: new Date(r.at as string),
+    kind: r.kind as HistoryItem['kind'],
+    id: Number(r.id),
+    title: String(r.title ?? ''),
+    text: (r.text as string | null) ?? null,
+    actor: (r.actor as string | null) ?? null,
+  }));
+}

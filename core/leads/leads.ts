@@ -1,0 +1,275 @@
+import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { inTransaction, type ServiceContext } from '../context.js';
+import { contacts, dealStages, deals, leadParticipants, leads, users } from '../db/schema/index.js';
+import { conflict, forbidden, invalid, notFound } from '../errors.js';
+import { parseInput } from '../shared/input.js';
+import { audit, created, recordHistory } from '../shared/audit.js';
+import { idField, kopecksField, optionalText } from '../shared/fields.js';
+import { leadScope } from '../access/scope.js';
+import { getCounterparty } from '../counterparties/counterparties.js';
+import { getContact } from '../contacts/contacts.js';
+import { findOrCreateCampaign } from './campaigns.js';
+import { pickResponsible } from './routing.js';
+import type { LeadTracking } from '../db/schema/leads.js';
+
+export type Lead = typeof leads.$inferSelect;
+export type LeadSource = Lead['source'];
+export type LeadStatus = Lead['status'];
+export const leadSources = ['manual', 'website', 'telegram', 'whatsapp', 'viber', 'social', 'phone', 'email', 'import'] as const;
+
+const trackingInput = z
+  .object({
+    utm_source: z.string().max(200).optional(),
+    utm_medium: z.string().max(200).optional(),
+    utm_campaign: z.string().max(200).optional(),
+    utm_content: z.string().max(500).optional(),
+    utm_term: z.string().max(500).optional(),
+    yclid: z.string().max(200).optional(),
+    gclid: z.string().max(200).optional(),
+    fbclid: z.string().max(500).optional(),
+    page_url: z.string().max(2000).optional(),
+    network: z.string().max(100).optional(),
+  })
+  .default({});
+
+export const leadInput = z.object({
+  title: z.string().trim().min(1, 'укажите название лида').max(500),
+  source: z.enum(leadSources, 'неизвестный источник'),
+  tracking: trackingInput,
+  counterpartyId: idField.nullish(),
+  contactId: idField.nullish(),
+  responsibleId: idField.nullish(),
+  comment: optionalText,
+  externalId: optionalText,
+});
+export type LeadInput = z.input<typeof leadInput>;
+
+/**
+ * Creates a lead. The campaign is found or created from the UTM tags (R15). Without an explicit
+ * responsible: a manager creating it takes it, otherwise routing picks one. The same externalId
+ * twice returns the first lead.
+ */
+export async function createLead(ctx: ServiceContext, input: LeadInput): Promise<Lead> {
+  const data = parseInput(leadInput, input);
+  return inTransaction(ctx, async (tx) => {
+    if (data.externalId) {
+      const [dup] = await tx.db.select().from(leads).where(eq(leads.externalId, data.externalId));
+      if (dup) return dup;
+    }
+    if (data.counterpartyId) await getCounterparty(tx, data.counterpartyId);
+    if (data.contactId) {
+      const c = await getContact(tx, data.contactId);
+      data.counterpartyId ??= c.counterpartyId;
+    }
+    if (data.responsibleId) await requireActiveUser(tx, data.responsibleId, 'responsibleId');
+    const campaign = await findOrCreateCampaign(tx, data.tracking as LeadTracking);
+    const responsibleId =
+      data.responsibleId ??
+      (tx.actor.kind === 'user' && tx.actor.role === 'manager' ? tx.actor.userId : await pickResponsible(tx, data.counterpartyId));
+    const now = tx.clock.now();
+    const [lead] = await tx.db
+      .insert(leads)
+      .values({
+        title: data.title,
+        source: data.source,
+        tracking: data.tracking as LeadTracking,
+        campaignId: campaign?.id ?? null,
+        counterpartyId: data.counterpartyId ?? null,
+        contactId: data.contactId ?? null,
+        responsibleId,
+        comment: data.comment ?? null,
+        externalId: data.externalId ?? null,
+        createdBy: tx.actor.kind === 'user' ? tx.actor.userId : null,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    await audit(tx, 'create', 'lead', lead!.id, created({ title: lead!.title, source: lead!.source, responsibleId }));
+    await recordHistory(tx, 'lead', lead!.id, 'created', `Лид создан (источник: ${lead!.source})`, { campaignId: campaign?.id ?? null });
+    return lead!;
+  });
+}
+
+async function requireActiveUser(ctx: ServiceContext, userId: number, field: string) {
+  const [u] = await ctx.db.select({ id: users.id, active: users.active }).from(users).where(eq(users.id, userId));
+  if (!u || !u.active) throw invalid({ [field]: 'нет такого активного пользователя' });
+}
+
+export async function getLead(ctx: ServiceContext, id: number): Promise<Lead> {
+  const scope = leadScope(ctx);
+  const [row] = await ctx.db
+    .select({ l: leads, visible: scope ? sql<boolean>`${scope}` : sql<boolean>`true` })
+    .from(leads)
+    .where(eq(leads.id, id));
+  if (!row) throw notFound('Лид');
+  if (!row.visible) throw forbidden('Этот лид вам недоступен');
+  return row.l;
+}
+
+export const leadFilterInput = z.object({
+  status: z.union([z.enum(['new', 'in_progress', 'converted', 'closed']), z.literal('open')]).optional(),
+  source: z.enum(leadSources).optional(),
+  responsibleId: idField.optional(),
+  /** leads where this user is responsible or a participant */
+  mineFor: idField.optional(),
+  campaignId: idField.optional(),
+  counterpartyId: idField.optional(),
+  contactId: idField.optional(),
+});
+export type LeadFilter = z.input<typeof leadFilterInput>;
+
+export async function listLeads(
+  ctx: ServiceContext,
+  filter: LeadFilter = {},
+  opts: { limit?: number; offset?: number; withTotal?: boolean } = {},
+): Promise<{ items: Lead[]; total?: number }> {
+  const f = parseInput(leadFilterInput, filter);
+  const conds: (SQL | undefined)[] = [leadScope(ctx)];
+  if (f.status === 'open') conds.push(inArray(leads.status, ['new', 'in_progress']));
+  else if (f.status) conds.push(eq(leads.status, f.status));
+  if (f.source) conds.push(eq(leads.source, f.source));
+  if (f.responsibleId) conds.push(eq(leads.responsibleId, f.responsibleId));
+  if (f.mineFor) {
+    conds.push(sql`(${leads.responsibleId} = ${f.mineFor} OR ${leads.id} IN (SELECT lead_id FROM lead_participants WHERE user_id = ${f.mineFor}))`);
+  }
+  if (f.campaignId) conds.push(eq(leads.campaignId, f.campaignId));
+  if (f.counterpartyId) conds.push(eq(leads.counterpartyId, f.counterpartyId));
+  if (f.contactId) conds.push(eq(leads.contactId, f.contactId));
+  const where = and(...conds);
+  const items = await ctx.db
+    .select()
+    .from(leads)
+    .where(where)
+    .orderBy(desc(leads.createdAt), desc(leads.id))
+    .limit(Math.min(Math.max(opts.limit ?? 50, 1), 500))
+    .offset(opts.offset ?? 0);
+  if (!opts.withTotal) return { items };
+  const [t] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(leads).where(where);
+  return { items, total: t!.n };
+}
+
+const isOpen = (l: Lead) => l.status === 'new' || l.status === 'in_progress';
+
+/** Assigns the lead; a manager may only take it for themselves. */
+export async function assignLead(ctx: ServiceContext, leadId: number, userId: number): Promise<Lead> {
+  const lead = await getLead(ctx, leadId);
+  if (ctx.actor.kind === 'user' && ctx.actor.role === 'manager' && ctx.actor.userId !== userId) {
+    throw forbidden('Менеджер может взять лид только на себя');
+  }
+  if (!isOpen(lead)) throw conflict('Лид уже закрыт');
+  await requireActiveUser(ctx, userId, 'userId');
+  if (lead.responsibleId === userId && lead.status === 'in_progress') return lead;
+  const [after] = await ctx.db
+    .update(leads)
+    .set({ responsibleId: userId, status: 'in_progress', updatedAt: ctx.clock.now() })
+    .where(eq(leads.id, leadId))
+    .returning();
+  await audit(ctx, 'assign', 'lead', leadId, { responsibleId: { from: lead.responsibleId, to: userId }, status: { from: lead.status, to: 'in_progress' } });
+  await recordHistory(ctx, 'lead', leadId, 'assigned', 'Назначен ответственный', { from: lead.responsibleId, to: userId });
+  return after!;
+}
+
+/** «Взять лид»: the acting manager becomes responsible. */
+export async function takeLead(ctx: ServiceContext, leadId: number): Promise<Lead> {
+  if (ctx.actor.kind !== 'user') throw forbidden();
+  return assignLead(ctx, leadId, ctx.actor.userId);
+}
+
+/** R9a: a participant gets access to this one lead. */
+export async function addLeadParticipant(ctx: ServiceContext, leadId: number, userId: number): Promise<void> {
+  await getLead(ctx, leadId);
+  await requireActiveUser(ctx, userId, 'userId');
+  const inserted = await ctx.db.insert(leadParticipants).values({ leadId, userId }).onConflictDoNothing().returning();
+  if (inserted.length) {
+    await audit(ctx, 'add_participant', 'lead', leadId, { participant: { from: null, to: userId } });
+    await recordHistory(ctx, 'lead', leadId, 'participant_added', 'Добавлен участник', { userId });
+  }
+}
+
+export async function removeLeadParticipant(ctx: ServiceContext, leadId: number, userId: number): Promise<void> {
+  await getLead(ctx, leadId);
+  const removed = await ctx.db
+    .delete(leadParticipants)
+    .where(and(eq(leadParticipants.leadId, leadId), eq(leadParticipants.userId, userId)))
+    .returning();
+  if (removed.length) {
+    await audit(ctx, 'remove_participant', 'lead', leadId, { participant: { from: userId, to: null } });
+    await recordHistory(ctx, 'lead', leadId, 'participant_removed', 'Участник удалён', { userId });
+  }
+}
+
+export async function listLeadParticipants(ctx: ServiceContext, leadId: number) {
+  await getLead(ctx, leadId);
+  return ctx.db
+    .select({ id: users.id, name: users.name, email: users.email })
+    .from(leadParticipants)
+    .innerJoin(users, eq(users.id, leadParticipants.userId))
+    .where(eq(leadParticipants.leadId, leadId))
+    .orderBy(asc(users.name));
+}
+
+export async function closeLead(ctx: ServiceContext, leadId: number, reason?: string): Promise<Lead> {
+  const lead = await getLead(ctx, leadId);
+  if (!isOpen(lead)) throw conflict(lead.status === 'converted' ? 'Лид уже переведён в сделку' : 'Лид уже закрыт');
+  const now = ctx.clock.now();
+  const [after] = await ctx.db.update(leads).set({ status: 'closed', closedAt: now, updatedAt: now }).where(eq(leads.id, leadId)).returning();
+  await audit(ctx, 'close', 'lead', leadId, { status: { from: lead.status, to: 'closed' } });
+  await recordHistory(ctx, 'lead', leadId, 'status_changed', reason ? `Лид закрыт: ${reason}` : 'Лид закрыт', { from: lead.status, to: 'closed' });
+  return after!;
+}
+
+/**
+ * R10: one transaction creates the deal from the lead and marks the lead converted. Converting
+ * twice is a conflict; any failure leaves neither a deal nor a converted lead.
+ */
+export async function convertLeadToDeal(
+  ctx: ServiceContext,
+  leadId: number,
+  input: { title?: string; amount?: string | number | bigint; stageId?: number } = {},
+) {
+  const data = parseInput(
+    z.object({ title: z.string().trim().min(1).optional(), amount: kopecksField.optional(), stageId: idField.optional() }),
+    input,
+  );
+  return inTransaction(ctx, async (tx) => {
+    await getLead(tx, leadId);
+    // lock the row so that two conversions at once cannot both pass the status check
+    const [lead] = await tx.db.select().from(leads).where(eq(leads.id, leadId)).for('update');
+    if (lead!.status === 'converted') throw conflict('Лид уже переведён в сделку');
+    if (lead!.status === 'closed') throw conflict('Лид закрыт: откройте его, чтобы перевести в сделку');
+    const [stage] = data.stageId
+      ? await tx.db.select().from(dealStages).where(eq(dealStages.id, data.stageId))
+      : await tx.db.select().from(dealStages).orderBy(asc(dealStages.sortOrder)).limit(1);
+    if (!stage) throw invalid({ stageId: 'нет такой стадии' });
+    let counterpartyId = lead!.counterpartyId;
+    if (!counterpartyId && lead!.contactId) {
+      const [c] = await tx.db.select({ cp: contacts.counterpartyId }).from(contacts).where(eq(contacts.id, lead!.contactId));
+      counterpartyId = c?.cp ?? null;
+    }
+    const now = tx.clock.now();
+    const [lead2] = await tx.db.update(leads).set({ status: 'converted', closedAt: now, updatedAt: now }).where(eq(leads.id, leadId)).returning();
+    const [deal] = await tx.db
+      .insert(deals)
+      .values({
+        title: data.title ?? lead!.title,
+        amountKopecks: data.amount ?? 0n,
+        stageId: stage.id,
+        counterpartyId,
+        contactId: lead!.contactId,
+        leadId,
+        responsibleId: lead!.responsibleId ?? (tx.actor.kind === 'user' ? tx.actor.userId : null),
+        comment: lead!.comment,
+        createdBy: tx.actor.kind === 'user' ? tx.actor.userId : null,
+        createdAt: now,
+        updatedAt: now,
+        closedAt: stage.isWon || stage.isLost ? now : null,
+      })
+      .returning();
+    await audit(tx, 'convert', 'lead', leadId, { status: { from: lead!.status, to: 'converted' }, dealId: { from: null, to: deal!.id } });
+    await audit(tx, 'create', 'deal', deal!.id, created({ title: deal!.title, leadId, amountKopecks: deal!.amountKopecks }));
+    await recordHistory(tx, 'lead', leadId, 'converted', `Лид переведён в сделку №${deal!.id}`, { dealId: deal!.id });
+    await recordHistory(tx, 'deal', deal!.id, 'created', `Сделка создана из лида №${leadId}`, { leadId });
+    return { lead: lead2!, deal: deal! };
+  });
+}
