@@ -23,6 +23,18 @@ export interface ServiceContext {
   clock: Clock;
   jobs: JobQueue;
   log: Logger;
+  /**
+   * Runs `fn` once the current transaction commits (at once outside a transaction). Jobs are added
+   * this way: a job must not announce a row that may still roll back, and PGlite's single
+   * connection would wait on the open transaction.
+   */
+  afterCommit?: (fn: () => Promise<unknown>) => void;
+}
+
+/** Queues work for after the commit (or runs it now outside a transaction). */
+export async function afterCommit(ctx: ServiceContext, fn: () => Promise<unknown>): Promise<void> {
+  if (ctx.afterCommit) ctx.afterCommit(fn);
+  else await fn();
 }
 
 export const systemActor = (name = 'system'): Actor => ({ kind: 'system', name });
@@ -45,8 +57,19 @@ export const actorUserId = (actor: Actor): number | null => (actor.kind === 'use
 /** The same context inside a transaction. */
 export const withDb = (ctx: ServiceContext, db: Db): ServiceContext => ({ ...ctx, db });
 
-/** Runs fn in one transaction; nested calls join the outer one. */
+/** Runs fn in one transaction; nested calls join the outer one. After-commit work runs once it commits. */
 export async function inTransaction<T>(ctx: ServiceContext, fn: (tx: ServiceContext) => Promise<T>): Promise<T> {
   if ((ctx as { inTx?: boolean }).inTx) return fn(ctx);
-  return ctx.db.transaction(async (tx) => fn({ ...withDb(ctx, tx as unknown as Db), inTx: true } as ServiceContext));
+  const pending: (() => Promise<unknown>)[] = [];
+  const result = await ctx.db.transaction(async (tx) =>
+    fn({ ...withDb(ctx, tx as unknown as Db), inTx: true, afterCommit: (f: () => Promise<unknown>) => void pending.push(f) } as ServiceContext),
+  );
+  for (const f of pending) {
+    try {
+      await f();
+    } catch (err) {
+      ctx.log.error({ err }, 'after-commit work failed');
+    }
+  }
+  return result;
 }
