@@ -5,3 +5,4 @@ export * from './leads.js';
 export * from './works.js';
 export * from './activity.js';
 export * from './jobs.js';
+export * from './mailing.js';
