@@ -14,6 +14,8 @@ import { openDatabase } from '../core/db/client.js';
 import { createApiKey, createLinkCode, createUser, findUserByEmail } from '../core/users/users.js';
 import { loadDemoData } from '../core/demo/demo.js';
 import { buildApp } from './app.js';
+import { setupTelegram } from '../bots/telegram/index.js';
+import { registerWorkJobs, scheduleWorkDigest } from '../core/works/reminders.js';
 
 type Role = 'all' | 'web' | 'worker' | 'bots';
 
@@ -136,13 +138,20 @@ async function start(config: Config, log: ReturnType<typeof createLogger>, role:
       `\n  Первый администратор создан.\n  Вход: http://${config.HOST}:${config.PORT}/admin\n  E-mail: ${first.email}\n  Пароль: ${first.password}\n  (пароль больше не будет показан; смените его после входа)\n\n`,
     );
   }
+  const telegram = setupTelegram(services);
   let app: FastifyInstance | undefined;
   if (role === 'all' || role === 'web') {
     app = await buildApp(services);
+    await telegram.mountOn(app);
     await app.listen({ port: config.PORT, host: config.HOST });
   }
-  if (role === 'all' || role === 'worker') await services.jobs.start();
-  if ((role === 'all' || role === 'bots') && !config.TELEGRAM_BOT_TOKEN) log.info('TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off');
+  if (role === 'all' || role === 'worker') {
+    telegram.registerWorker();
+    registerWorkJobs(services);
+    await scheduleWorkDigest(services);
+    await services.jobs.start();
+  }
+  if (role === 'all' || role === 'bots') telegram.startBots();
   log.info({ role, db: services.database.kind, queue: services.jobs.kind }, 'CRM started');
 
   // Graceful stop: no new requests or jobs, finish what is in flight, close pools.
@@ -153,6 +162,7 @@ async function start(config: Config, log: ReturnType<typeof createLogger>, role:
       stopping = true;
       log.info({ signal }, 'stopping');
       try {
+        await telegram.stop();
         await app?.close();
         await services.close();
       } catch (err) {

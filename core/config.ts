@@ -21,6 +21,8 @@ export const configSchema = z.object({
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   TIME_ZONE: z.string().default('Europe/Moscow'),
+  /** local hour at which each manager gets the day's works in Telegram */
+  WORK_DIGEST_HOUR: z.coerce.number().int().min(0).max(23).default(9),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[\w-]+$/, 'must look like 123456:ABC-def').optional(),
   TELEGRAM_API_ROOT: z.url().default('https://api.telegram.org'),

@@ -43,4 +43,8 @@ export interface ChannelAdapter {
   readonly kind: ChannelKind;
   send(message: OutboundMessage): Promise<{ providerMessageId: string }>;
   status(): AdapterStatus;
+  /** re-checks the provider (e.g. Viber's get_account_info) so that status() is current */
+  refresh?(): Promise<void>;
+  /** at most `max` sends per `durationMs` from one process (the provider's limits, or a ban risk) */
+  readonly sendRate?: { max: number; durationMs: number };
 }

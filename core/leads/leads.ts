@@ -11,9 +11,22 @@ import { getCounterparty } from '../counterparties/counterparties.js';
 import { getContact } from '../contacts/contacts.js';
 import { findOrCreateCampaign } from './campaigns.js';
 import { pickResponsible } from './routing.js';
+import { notify } from '../notifications/notify.js';
 import type { LeadTracking } from '../db/schema/leads.js';
 
 export type Lead = typeof leads.$inferSelect;
+
+export const sourceLabel: Record<Lead['source'], string> = {
+  manual: 'вручную',
+  website: 'сайт',
+  telegram: 'Telegram',
+  whatsapp: 'WhatsApp',
+  viber: 'Viber',
+  social: 'соцсети',
+  phone: 'звонок',
+  email: 'e-mail',
+  import: 'импорт',
+};
 export type LeadSource = Lead['source'];
 export type LeadStatus = Lead['status'];
 export const leadSources = ['manual', 'website', 'telegram', 'whatsapp', 'viber', 'social', 'phone', 'email', 'import'] as const;
@@ -87,6 +100,18 @@ export async function createLead(ctx: ServiceContext, input: LeadInput): Promise
       .returning();
     await audit(tx, 'create', 'lead', lead!.id, created({ title: lead!.title, source: lead!.source, responsibleId }));
     await recordHistory(tx, 'lead', lead!.id, 'created', `Лид создан (источник: ${lead!.source})`, { campaignId: campaign?.id ?? null });
+    // nobody needs to be told about a lead they just typed in themselves
+    if (responsibleId && !(tx.actor.kind === 'user' && tx.actor.userId === responsibleId)) {
+      await notify(tx, {
+        kind: 'new_lead',
+        userId: responsibleId,
+        leadId: lead!.id,
+        text: `Новый лид №${lead!.id}: ${lead!.title}
+Источник: ${sourceLabel[lead!.source]}${campaign ? `, кампания: ${campaign.name}` : ''}${lead!.comment ? `
+${lead!.comment}` : ''}`,
+        dedupeKey: `lead:${lead!.id}:new`,
+      });
+    }
     return lead!;
   });
 }
@@ -167,6 +192,9 @@ export async function assignLead(ctx: ServiceContext, leadId: number, userId: nu
     .returning();
   await audit(ctx, 'assign', 'lead', leadId, { responsibleId: { from: lead.responsibleId, to: userId }, status: { from: lead.status, to: 'in_progress' } });
   await recordHistory(ctx, 'lead', leadId, 'assigned', 'Назначен ответственный', { from: lead.responsibleId, to: userId });
+  if (lead.responsibleId !== userId && !(ctx.actor.kind === 'user' && ctx.actor.userId === userId)) {
+    await notify(ctx, { kind: 'lead_assigned', userId, leadId, text: `Вам назначен лид №${leadId}: ${lead.title}`, dedupeKey: `lead:${leadId}:assigned:${userId}:${ctx.clock.now().getTime()}` });
+  }
   return after!;
 }
 

@@ -7,6 +7,7 @@ import { parseInput } from '../shared/input.js';
 import { audit, created, diff } from '../shared/audit.js';
 import { idField, optionalText } from '../shared/fields.js';
 import { workScope } from '../access/scope.js';
+import { scheduleWorkReminder } from './reminders.js';
 import { getCounterparty } from '../counterparties/counterparties.js';
 import { getContact } from '../contacts/contacts.js';
 import { getLead } from '../leads/leads.js';
@@ -83,6 +84,7 @@ export async function createWork(ctx: ServiceContext, input: WorkInput, basedOnI
     })
     .returning();
   await audit(ctx, 'create', 'work', work!.id, created({ actionId: work!.actionId, deadline: work!.deadline, counterpartyId, basedOnId: basedOnId ?? null }));
+  await scheduleWorkReminder(ctx, work!);
   return work!;
 }
 
@@ -133,6 +135,7 @@ export async function updateWork(ctx: ServiceContext, workId: number, patch: Par
   const values = { actionId: data.actionId, plannedResultId: data.plannedResultId ?? null, deadline: data.deadline, comment: data.comment ?? null };
   const [after] = await ctx.db.update(works).set(values).where(eq(works.id, workId)).returning();
   await audit(ctx, 'update', 'work', workId, diff(work as unknown as Record<string, unknown>, values));
+  if (after!.deadline.getTime() !== work.deadline.getTime()) await scheduleWorkReminder(ctx, after!);
   return after!;
 }
 

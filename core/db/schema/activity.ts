@@ -1,7 +1,9 @@
-import { bigserial, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigserial, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
 import { channelKind, contacts } from './contacts.js';
 import { counterparties } from './counterparties.js';
 import { deals, leads } from './leads.js';
+import { mailboxes } from './mailing.js';
 import { users } from './users.js';
 
 export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key']);
@@ -122,6 +124,26 @@ export const emails = pgTable(
     status: text('status').notNull().default('received'),
     authorUserId: integer('author_user_id').references(() => users.id),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    // e-mail import and sending (issue 6)
+    mailboxId: integer('mailbox_id').references(() => mailboxes.id, { onDelete: 'set null' }),
+    ccAddresses: text('cc_addresses').array().notNull().default(sql`'{}'::text[]`),
+    inReplyTo: text('in_reply_to'),
+    /** the References header's Message-IDs, oldest first */
+    references: text('reference_ids').array().notNull().default(sql`'{}'::text[]`),
+    /** letters of one conversation share it: the Message-ID of the thread's first letter */
+    threadKey: text('thread_key'),
+    /** files kept under DATA_DIR; path is relative to it */
+    attachments: jsonb('attachments').$type<{ path: string; name: string; mime: string; size: number }[]>().notNull().default([]),
+    /** why sending failed, in Russian */
+    error: text('error'),
   },
-  (t) => [index('emails_contact_idx').on(t.contactId), index('emails_counterparty_idx').on(t.counterpartyId), index('emails_lead_idx').on(t.leadId)],
+  (t) => [
+    index('emails_contact_idx').on(t.contactId),
+    index('emails_counterparty_idx').on(t.counterpartyId),
+    index('emails_lead_idx').on(t.leadId),
+    // stored once per mailbox and Message-ID, so re-running an import adds nothing
+    uniqueIndex('emails_mailbox_message_uq').on(t.mailboxId, t.messageId),
+    index('emails_thread_idx').on(t.threadKey),
+    index('emails_message_id_idx').on(t.messageId),
+  ],
 );

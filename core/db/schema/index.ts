@@ -6,3 +6,8 @@ export * from './works.js';
 export * from './activity.js';
 export * from './jobs.js';
 export * from './mailing.js';
+export * from './telegram.js';
+export * from './inbound.js';
+export * from './sessions.js';
+export * from './imports.js';
+export * from './mail.js';

@@ -1,0 +1,91 @@
+import { Bot, Composer, session, type Api, type BotConfig } from 'grammy';
+import type { Services } from '../../core/services.js';
+import { systemActor } from '../../core/context.js';
+import { isServiceError } from '../../core/errors.js';
+import { findUserByTelegramId, userActor } from '../../core/users/users.js';
+import type { BotContext } from './context.js';
+import { dbSessionStorage } from './session-storage.js';
+import { help, staffCommands, start } from './features/start.js';
+import { leads } from './features/leads.js';
+import { newlead, newleadStep } from './features/newlead.js';
+import { deals, dealAmountStep } from './features/deals.js';
+import { works, workDeadlineStep, followUpStep } from './features/works.js';
+import { find } from './features/find.js';
+import { plan } from './features/plan.js';
+
+export interface BotDeps {
+  services: Services;
+  token: string;
+  apiRoot: string;
+  /** known bot identity: skips getMe (tests, and webhook processes that must not call out at start) */
+  botInfo?: BotConfig<BotContext>['botInfo'];
+  /** features for staff added by other modules (e.g. replying to clients) */
+  staffFeatures?: Composer<BotContext>[];
+  /** what clients (unlinked users) get: the inbound pipeline */
+  clientFeatures?: Composer<BotContext>;
+  /** a staff member's plain text that no dialogue consumed (e.g. a reply to a client notification) */
+  onStaffText?: (ctx: BotContext) => Promise<boolean>;
+}
+
+/**
+ * One bot, two kinds of people: a Telegram user linked to a CRM user is staff, anyone else is a
+ * client. Every verb runs as the linked user, so the core's access rules decide what is shown.
+ */
+export function createBot(deps: BotDeps): Bot<BotContext> {
+  const bot = new Bot<BotContext>(deps.token, { client: { apiRoot: deps.apiRoot }, ...(deps.botInfo ? { botInfo: deps.botInfo } : {}) });
+  const { services } = deps;
+  const log = services.log.child({ role: 'telegram' });
+
+  bot.use(async (ctx, next) => {
+    ctx.crm = services.ctx(systemActor('telegram'));
+    if (ctx.from && ctx.chat?.type === 'private') {
+      const user = await findUserByTelegramId(ctx.crm, ctx.from.id);
+      if (user) {
+        ctx.staff = user;
+        ctx.crm = services.ctx(userActor(user));
+      }
+    }
+    await next();
+  });
+
+  // One boundary: people get a short Russian answer, the log gets the detail.
+  const safe = bot.errorBoundary(async (err) => {
+    const ctx = err.ctx;
+    const e = err.error;
+    let text = 'Что-то пошло не так. Попробуйте ещё раз чуть позже.';
+    if (isServiceError(e)) text = e.code === 'not_found' ? `${e.message}. Возможно, запись удалена или номер неверный.` : e.message;
+    else log.error({ err: e, updateId: ctx.update.update_id }, 'telegram handler failed');
+    if (ctx.callbackQuery) await ctx.answerCallbackQuery({ text: text.slice(0, 190), show_alert: false }).catch(() => {});
+    await ctx.reply(`⚠️ ${text}`).catch((sendErr) => log.warn({ err: sendErr }, 'could not tell the user about an error'));
+  });
+
+  safe.use(session({ initial: () => ({}), storage: dbSessionStorage(services.database.db), getSessionKey: (ctx) => (ctx.chat?.type === 'private' ? String(ctx.chat.id) : undefined) }));
+  safe.use(start);
+
+  const staff = safe.filter((ctx) => !!ctx.staff);
+  staff.use(help, leads, newlead, deals, works, find, plan, ...(deps.staffFeatures ?? []));
+  staff.on('message:text', async (ctx) => {
+    const flow = ctx.session.flow;
+    const text = ctx.message.text;
+    if (text.startsWith('/')) return ctx.reply('Неизвестная команда. Список команд: /help');
+    if (flow?.kind === 'newlead') return newleadStep(ctx, flow, text);
+    if (flow?.kind === 'deal_amount') return dealAmountStep(ctx, flow.dealId, text);
+    if (flow?.kind === 'work_deadline') return workDeadlineStep(ctx, flow.target, flow.actionId, text);
+    if (flow?.kind === 'follow_up') return followUpStep(ctx, flow.workId, text);
+    if (deps.onStaffText && (await deps.onStaffText(ctx))) return;
+    return ctx.reply('Не понял. Список команд: /help');
+  });
+  // a button whose handler is gone (an old message after an update) still gets an answer
+  staff.on('callback_query:data', (ctx) => ctx.answerCallbackQuery({ text: 'Эта кнопка устарела. Откройте запись заново.' }));
+
+  const clients = safe.filter((ctx) => !ctx.staff);
+  if (deps.clientFeatures) clients.use(deps.clientFeatures);
+  else clients.on('message', (ctx) => ctx.reply('Здравствуйте! Ваше сообщение получено.'));
+
+  return bot;
+}
+
+/** Tells Telegram the staff command list (shown in the menu). */
+export async function registerCommands(api: Api): Promise<void> {
+  await api.setMyCommands(staffCommands, { scope: { type: 'all_private_chats' } });
+}

@@ -1,0 +1,120 @@
+import { InlineKeyboard } from 'grammy';
+import { eq } from 'drizzle-orm';
+import type { BotContext } from './context.js';
+import { esc, html, leadSourceLabel, leadStatusLabel, money, phone, when } from './format.js';
+import { getLead, listLeadParticipants, type Lead } from '../../core/leads/leads.js';
+import { getDeal, listDealStages, type Deal } from '../../core/deals/deals.js';
+import { getContact } from '../../core/contacts/contacts.js';
+import { getCounterparty } from '../../core/counterparties/counterparties.js';
+import { getHistory } from '../../core/history/history.js';
+import { getUser } from '../../core/users/users.js';
+import { listActions } from '../../core/works/actions.js';
+import { campaigns } from '../../core/db/schema/index.js';
+import type { Work } from '../../core/works/works.js';
+
+const kindLabel = { legal_entity: 'юрлицо', individual: 'физлицо', sole_proprietor: 'ИП' } as const;
+
+async function userName(ctx: BotContext, id: number | null): Promise<string> {
+  if (!id) return 'не назначен';
+  try {
+    return (await getUser(ctx.crm, id)).name;
+  } catch {
+    return `№${id}`;
+  }
+}
+
+async function historyLines(ctx: BotContext, entity: 'lead' | 'deal' | 'counterparty', id: number, limit = 5): Promise<string> {
+  const items = await getHistory(ctx.crm, entity, id, { limit });
+  if (!items.length) return '';
+  return '\n\n<b>История</b>\n' + items.map((i) => `• ${when(ctx, i.at)} — ${esc(i.title)}${i.text ? `: ${esc(i.text.slice(0, 120))}` : ''}`).join('\n');
+}
+
+export async function leadCard(ctx: BotContext, leadId: number): Promise<{ text: string; keyboard: InlineKeyboard; lead: Lead }> {
+  const lead = await getLead(ctx.crm, leadId);
+  const lines = [`<b>Лид №${lead.id}: ${esc(lead.title)}</b>`, `Статус: ${leadStatusLabel[lead.status]}`, `Источник: ${leadSourceLabel[lead.source]}${lead.tracking.network ? ` (${esc(lead.tracking.network)})` : ''}`];
+  if (lead.campaignId) {
+    const [c] = await ctx.crm.db.select().from(campaigns).where(eq(campaigns.id, lead.campaignId));
+    if (c) lines.push(`Кампания: ${esc(c.name)}${lead.tracking.utm_term ? `, ключ: ${esc(lead.tracking.utm_term)}` : ''}`);
+  }
+  if (lead.contactId) {
+    const c = await getContact(ctx.crm, lead.contactId).catch(() => null);
+    if (c) lines.push(`Контакт: ${esc(c.name)}${c.phones[0] ? `, ${phone(c.phones[0])}` : ''}${c.emails[0] ? `, ${esc(c.emails[0])}` : ''}`);
+  }
+  if (lead.counterpartyId) {
+    const cp = await getCounterparty(ctx.crm, lead.counterpartyId).catch(() => null);
+    if (cp) lines.push(`Клиент: ${esc(cp.name)} (/client ${cp.id})`);
+  }
+  lines.push(`Ответственный: ${esc(await userName(ctx, lead.responsibleId))}`);
+  const participants = await listLeadParticipants(ctx.crm, lead.id);
+  if (participants.length) lines.push(`Участники: ${participants.map((p) => esc(p.name)).join(', ')}`);
+  if (lead.comment) lines.push(`Комментарий: ${esc(lead.comment)}`);
+  lines.push(`Создан: ${when(ctx, lead.createdAt)}`);
+  const open = lead.status === 'new' || lead.status === 'in_progress';
+  const kb = new InlineKeyboard();
+  if (open) {
+    if (lead.responsibleId !== ctx.staff?.id || lead.status === 'new') kb.text('Взять', `lead:take:${lead.id}`);
+    kb.text('Участник +', `lead:addp:${lead.id}`).row();
+    kb.text('В сделку', `lead:conv:${lead.id}`).text('Работа', `work:new:lead:${lead.id}`).row();
+    kb.text('Закрыть', `lead:close:${lead.id}`);
+  }
+  return { text: lines.join('\n') + (await historyLines(ctx, 'lead', lead.id)), keyboard: kb, lead };
+}
+
+export async function dealCard(ctx: BotContext, dealId: number): Promise<{ text: string; keyboard: InlineKeyboard; deal: Deal }> {
+  const deal = await getDeal(ctx.crm, dealId);
+  const stages = await listDealStages(ctx.crm);
+  const stage = stages.find((s) => s.id === deal.stageId);
+  const lines = [`<b>Сделка №${deal.id}: ${esc(deal.title)}</b>`, `Стадия: ${esc(stage?.name ?? '?')}`, `Сумма: ${money(deal.amountKopecks, deal.currency)}`];
+  if (deal.counterpartyId) {
+    const cp = await getCounterparty(ctx.crm, deal.counterpartyId).catch(() => null);
+    if (cp) lines.push(`Клиент: ${esc(cp.name)} (/client ${cp.id})`);
+  }
+  if (deal.leadId) lines.push(`Из лида №${deal.leadId}`);
+  lines.push(`Ответственный: ${esc(await userName(ctx, deal.responsibleId))}`);
+  const kb = new InlineKeyboard().text('Стадия', `deal:stages:${deal.id}`).text('Сумма', `deal:amount:${deal.id}`).row().text('Работа', `work:new:deal:${deal.id}`);
+  return { text: lines.join('\n') + (await historyLines(ctx, 'deal', deal.id)), keyboard: kb, deal };
+}
+
+export async function clientCard(ctx: BotContext, id: number): Promise<{ text: string; keyboard: InlineKeyboard }> {
+  const cp = await getCounterparty(ctx.crm, id);
+  const lines = [`<b>${esc(cp.name)}</b> (${kindLabel[cp.kind]}, №${cp.id})`];
+  if (cp.inn) lines.push(`ИНН ${cp.inn}${cp.kpp ? `, КПП ${cp.kpp}` : ''}${cp.ogrn ? `, ${cp.kind === 'legal_entity' ? 'ОГРН' : 'ОГРНИП'} ${cp.ogrn}` : ''}`);
+  if (cp.region || cp.industry) lines.push([cp.region, cp.industry].filter(Boolean).map(esc).join(' · '));
+  if (cp.phones.length) lines.push(`Тел.: ${cp.phones.map(phone).join(', ')}`);
+  if (cp.emails.length) lines.push(`E-mail: ${cp.emails.map(esc).join(', ')}`);
+  if (cp.address) lines.push(`Адрес: ${esc(cp.address)}`);
+  lines.push(`Ответственный: ${esc(await userName(ctx, cp.responsibleId))}${cp.isActiveClient ? ' · действующий клиент' : ''}`);
+  const kb = new InlineKeyboard()
+    .text('Контакты', `client:tab:${cp.id}:contacts`)
+    .text('Работы', `client:tab:${cp.id}:works`)
+    .row()
+    .text('Лиды', `client:tab:${cp.id}:leads`)
+    .text('Сделки', `client:tab:${cp.id}:deals`)
+    .row()
+    .text('История', `client:tab:${cp.id}:history`)
+    .text('Работа +', `work:new:cp:${cp.id}`);
+  return { text: lines.join('\n'), keyboard: kb };
+}
+
+export async function workLine(ctx: BotContext, work: Work): Promise<{ text: string; keyboard: InlineKeyboard }> {
+  const actions = await listActions(ctx.crm);
+  const action = actions.find((a) => a.id === work.actionId);
+  const cp = await getCounterparty(ctx.crm, work.counterpartyId).catch(() => null);
+  const overdue = work.status === 'planned' && work.deadline < ctx.crm.clock.now();
+  const text = [
+    `<b>${esc(action?.name ?? 'Работа')}</b> №${work.id}${overdue ? ' ⚠️ просрочена' : ''}`,
+    `Срок: ${when(ctx, work.deadline)}`,
+    cp ? `Клиент: ${esc(cp.name)} (/client ${cp.id})` : '',
+    work.leadId ? `Лид №${work.leadId}` : '',
+    work.dealId ? `Сделка №${work.dealId}` : '',
+    work.comment ? `Комментарий: ${esc(work.comment)}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+  const kb = new InlineKeyboard();
+  if (work.status === 'planned') kb.text('Выполнить', `work:done:${work.id}`);
+  kb.text('На основании', `work:follow:${work.id}`);
+  return { text, keyboard: kb };
+}
+
+export { html };

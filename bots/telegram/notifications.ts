@@ -1,0 +1,64 @@
+import { GrammyError, InlineKeyboard, type Api } from 'grammy';
+import { eq } from 'drizzle-orm';
+import type { Services } from '../../core/services.js';
+import { users } from '../../core/db/schema/index.js';
+import { NOTIFY_JOB, type Notification } from '../../core/notifications/notify.js';
+import { RetryAfterError } from '../../core/jobs/queue.js';
+import { esc } from './format.js';
+import { rememberReplyTarget } from './session-storage.js';
+
+const titles: Record<Notification['kind'], string> = {
+  new_lead: '🆕 Новый лид',
+  lead_assigned: '👤 Вам назначен лид',
+  client_message: '💬 Сообщение клиента',
+  work_due: '⏰ Срок работы',
+  work_digest: '📋 Работы на сегодня',
+  delivery_failed: '❌ Сообщение не доставлено',
+  adapter_down: '⚠️ Канал недоступен',
+  email_received: '✉️ Новое письмо',
+};
+
+function keyboardFor(n: Notification): InlineKeyboard | undefined {
+  const kb = new InlineKeyboard();
+  if (n.kind === 'client_message' && n.conversationId) kb.text('Ответить', `reply:${n.conversationId}`);
+  if (n.leadId) kb.text('Открыть лид', `lead:open:${n.leadId}`);
+  if (n.kind === 'new_lead' && n.leadId) kb.text('Взять', `lead:take:${n.leadId}`);
+  if (n.kind === 'work_due' && n.workId) kb.text('Выполнить', `work:done:${n.workId}`);
+  return kb.inline_keyboard.flat().length ? kb : undefined;
+}
+
+/**
+ * Sends staff notifications from the queue within Telegram's limits: about 30 messages a second
+ * overall (the queue's limiter), one a second per chat, and whatever retry_after a 429 asks for.
+ */
+export function registerTelegramNotifications(services: Services, api: Api): void {
+  const lastSentToChat = new Map<number, number>();
+  services.jobs.process<Notification>(
+    NOTIFY_JOB,
+    async (job) => {
+      const n = job.data;
+      const [user] = await services.database.db.select().from(users).where(eq(users.id, n.userId));
+      if (!user?.telegramId || !user.active) return 'no telegram';
+      const chatId = user.telegramId;
+      const wait = 1000 - (Date.now() - (lastSentToChat.get(chatId) ?? 0));
+      if (wait > 0) throw new RetryAfterError(wait);
+      lastSentToChat.set(chatId, Date.now());
+      try {
+        const keyboard = keyboardFor(n);
+        const sent = await api.sendMessage(chatId, `<b>${titles[n.kind]}</b>\n${esc(n.text)}`, {
+          parse_mode: 'HTML',
+          link_preview_options: { is_disabled: true },
+          ...(keyboard ? { reply_markup: keyboard } : {}),
+        });
+        if (n.conversationId) await rememberReplyTarget(services.database.db, chatId, sent.message_id, n.conversationId);
+        return 'sent';
+      } catch (e) {
+        if (e instanceof GrammyError && e.error_code === 429) throw new RetryAfterError((e.parameters.retry_after ?? 1) * 1000);
+        // the manager blocked the bot: retrying will not help
+        if (e instanceof GrammyError && e.error_code === 403) return 'blocked';
+        throw e;
+      }
+    },
+    { concurrency: 5, limiter: { max: 30, durationMs: 1000 } },
+  );
+}

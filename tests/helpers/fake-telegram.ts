@@ -1,0 +1,174 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+
+/**
+ * A Bot API server on loopback that speaks enough of Telegram's protocol for grammY: long-polled
+ * getUpdates fed by the test, recorded sendMessage/editMessageText/answerCallbackQuery calls, and
+ * injectable errors such as 429 with retry_after.
+ */
+export interface ApiCall {
+  method: string;
+  params: Record<string, unknown>;
+  at: number;
+  /** answered with an error injected by failNext */
+  failed?: boolean;
+}
+
+type Update = Record<string, unknown> & { update_id: number };
+
+export class FakeTelegram {
+  readonly calls: ApiCall[] = [];
+  private server!: Server;
+  private updates: Update[] = [];
+  private nextUpdateId = 1;
+  private nextMessageId = 1000;
+  private waiters: (() => void)[] = [];
+  private failures: { method: string; status: number; body: Record<string, unknown>; when: (p: Record<string, unknown>) => boolean }[] = [];
+  private callWaiters: { pred: (c: ApiCall) => boolean; resolve: (c: ApiCall) => void }[] = [];
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req).then(({ status, body }) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    }));
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.waiters.splice(0).forEach((w) => w());
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  /** The next call to `method` fails with this status (e.g. 429 and retry_after seconds). */
+  failNext(method: string, status: number, body: Record<string, unknown>, when: (p: Record<string, unknown>) => boolean = () => true) {
+    this.failures.push({ method, status, body, when });
+  }
+
+  private async handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+    const m = /^\/bot[^/]+\/(\w+)/.exec(req.url ?? '');
+    const method = m?.[1] ?? '';
+    const raw = await new Promise<string>((resolve) => {
+      let s = '';
+      req.on('data', (d) => (s += d));
+      req.on('end', () => resolve(s));
+    });
+    let params: Record<string, unknown> = {};
+    if (raw && (req.headers['content-type'] ?? '').includes('json')) params = JSON.parse(raw);
+    const failure = this.failures.findIndex((f) => f.method === method && f.when(params));
+    if (failure >= 0) {
+      const f = this.failures.splice(failure, 1)[0]!;
+      this.record(method, params, true);
+      return { status: f.status, body: { ok: false, error_code: f.status, ...f.body } };
+    }
+    if (method !== 'getUpdates') this.record(method, params);
+    const ok = (result: unknown) => ({ status: 200, body: { ok: true, result } });
+    switch (method) {
+      case 'getMe':
+        return ok({ id: 999000, is_bot: true, first_name: 'CRM', username: 'crm_test_bot', can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false });
+      case 'getUpdates':
+        return ok(await this.nextUpdates(Number(params.offset ?? 0), Number(params.timeout ?? 0)));
+      case 'sendMessage':
+        return ok({ message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: params.chat_id, type: 'private' }, text: params.text });
+      case 'editMessageText':
+        return ok({ message_id: params.message_id, date: Math.floor(Date.now() / 1000), chat: { id: params.chat_id, type: 'private' }, text: params.text });
+      default:
+        return ok(true);
+    }
+  }
+
+  private record(method: string, params: Record<string, unknown>, failed = false) {
+    const call = { method, params, at: Date.now(), ...(failed ? { failed } : {}) };
+    this.calls.push(call);
+    for (const w of [...this.callWaiters]) {
+      if (w.pred(call)) {
+        this.callWaiters.splice(this.callWaiters.indexOf(w), 1);
+        w.resolve(call);
+      }
+    }
+  }
+
+  private async nextUpdates(offset: number, timeoutSec: number): Promise<Update[]> {
+    this.updates = this.updates.filter((u) => u.update_id >= offset);
+    if (!this.updates.length && timeoutSec > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(timeoutSec, 2) * 1000);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.updates.slice(0, 100);
+  }
+
+  private push(update: Omit<Update, 'update_id'>) {
+    this.updates.push({ update_id: this.nextUpdateId++, ...update });
+    this.waiters.splice(0).forEach((w) => w());
+  }
+
+  private from(userId: number, firstName = 'Тест') {
+    return { id: userId, is_bot: false, first_name: firstName, language_code: 'ru' };
+  }
+
+  /** A private text message from a user (commands are text starting with '/'). */
+  say(userId: number, text: string, extra: Record<string, unknown> = {}) {
+    const entities = text.startsWith('/') ? [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }] : undefined;
+    this.push({
+      message: { message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: userId, type: 'private' }, from: this.from(userId), text, ...(entities ? { entities } : {}), ...extra },
+    });
+  }
+
+  /** Any other private message (a contact, a photo…). */
+  send(userId: number, message: Record<string, unknown>) {
+    this.push({ message: { message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: userId, type: 'private' }, from: this.from(userId), ...message } });
+  }
+
+  /** Pressing an inline button under a message the bot sent. */
+  press(userId: number, data: string, messageId = 1) {
+    this.push({
+      callback_query: {
+        id: String(this.nextUpdateId * 7),
+        from: this.from(userId),
+        chat_instance: '1',
+        data,
+        message: { message_id: messageId, date: Math.floor(Date.now() / 1000), chat: { id: userId, type: 'private' }, text: '…' },
+      },
+    });
+  }
+
+  /** Resolves with the first call (already made after `since`, or coming) that matches. */
+  waitFor(method: string, pred: (p: Record<string, unknown>) => boolean = () => true, opts: { since?: number; timeoutMs?: number } = {}): Promise<ApiCall> {
+    const match = (c: ApiCall) => c.method === method && !c.failed && pred(c.params);
+    const done = this.calls.slice(opts.since ?? 0).find(match);
+    if (done) return Promise.resolve(done);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no ${method} call matched within ${opts.timeoutMs ?? 5000} ms; calls: ${JSON.stringify(this.calls.slice(-5).map((c) => [c.method, c.params.text ?? c.params]))}`)), opts.timeoutMs ?? 5000);
+      this.callWaiters.push({ pred: match, resolve: (c) => (clearTimeout(t), resolve(c)) });
+    });
+  }
+
+  /** Sends a text and returns the bot's next reply to that chat (queued notifications aside). */
+  async ask(userId: number, text: string): Promise<ApiCall> {
+    const since = this.calls.length;
+    this.say(userId, text);
+    return this.waitFor('sendMessage', (p) => p.chat_id === userId && !isNotification(p), { since });
+  }
+
+  async pressAndWait(userId: number, data: string, method = 'sendMessage'): Promise<ApiCall> {
+    const since = this.calls.length;
+    this.press(userId, data);
+    return this.waitFor(method, (p) => (p.chat_id === userId && !isNotification(p)) || method === 'answerCallbackQuery', { since });
+  }
+}
+
+/** Notifications arrive from the queue at any time; they open with a bold emoji title. */
+export const isNotification = (p: Record<string, unknown>) => /^<b>(🆕|👤|💬|⏰|📋|❌|⚠️ Канал|✉️)/.test(String(p.text ?? ''));
+
+/** The inline keyboard of a sent message as [text, callback_data] pairs. */
+export function buttons(call: ApiCall): [string, string][] {
+  const markup = call.params.reply_markup as { inline_keyboard?: { text: string; callback_data?: string; url?: string }[][] } | undefined;
+  return (markup?.inline_keyboard ?? []).flat().map((b) => [b.text, b.callback_data ?? b.url ?? '']);
+}
