@@ -2,6 +2,12 @@ import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Services } from '../core/services.js';
 import { isServiceError, type ErrorCode } from '../core/errors.js';
+import { adminPlugin } from '../admin/plugin.js';
+import type { AdminOptions } from '../admin/types.js';
+import { publicApi, type PublicApiOptions } from './routes/public-api.js';
+import { unsubscribeRoutes } from './routes/unsubscribe.js';
+import type { ChannelHealth } from '../core/channels/monitor.js';
+import type { ChannelKind } from '../core/channels/types.js';
 
 const statusOf: Record<ErrorCode, number> = {
   invalid: 400,
@@ -17,11 +23,19 @@ const statusOf: Record<ErrorCode, number> = {
  * The HTTP app as a value: tests call `inject` on it, main.ts listens. Later features (REST API,
  * webhooks, admin panel) register here as plugins.
  */
-export async function buildApp(services: Services): Promise<FastifyInstance> {
+export async function buildApp(
+  services: Services,
+  opts: {
+    admin?: Omit<AdminOptions, 'services'>;
+    /** the messenger adapters' watcher (AdapterMonitor): /health reports each channel */
+    channels?: { check(): Promise<Record<ChannelKind, ChannelHealth>> };
+    publicApi?: Omit<PublicApiOptions, 'services'>;
+  } = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.log.child({ role: 'web' }) as FastifyBaseLogger,
-    disableRequestLogging: false,
-    trustProxy: true,
+    // only a reverse proxy on this machine may set X-Forwarded-For: otherwise per-address rate limits could be dodged
+    trustProxy: ['127.0.0.1', '::1'],
   });
 
   // One mapping of verb errors to HTTP; a 5xx never leaks internals.
@@ -40,7 +54,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.addSchema({
     $id: 'health',
     type: 'object',
-    properties: { status: { type: 'string' }, db: { type: 'string' }, queue: { type: 'string' } },
+    properties: {
+      status: { type: 'string' },
+      db: { type: 'string' },
+      queue: { type: 'string' },
+      // a channel that is down does not make the CRM unhealthy: the rest keeps working
+      channels: { type: 'object', additionalProperties: { type: 'string', enum: ['ok', 'down', 'off'] } },
+    },
   });
 
   app.get(
@@ -61,9 +81,19 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         status = 'degraded';
         reply.status(503);
       }
-      return { status, db: services.database.kind, queue: services.jobs.kind };
+      const channels = opts.channels ? await opts.channels.check() : { telegram: 'off', whatsapp: 'off', viber: 'off' };
+      return { status, db: services.database.kind, queue: services.jobs.kind, channels };
     },
   );
+
+  // the admin panel (R26): server-rendered pages with their own cookies, CSRF and security headers
+  await app.register(adminPlugin, { prefix: '/admin', services, ...opts.admin });
+
+  // website API, form and social webhooks, OpenAPI at /api/openapi.json and /api/docs
+  await app.register(publicApi, { services, ...opts.publicApi });
+
+  // the unsubscribe link of mail-out letters (public, signed token)
+  await app.register(unsubscribeRoutes, { services });
 
   return app;
 }

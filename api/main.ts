@@ -14,8 +14,19 @@ import { openDatabase } from '../core/db/client.js';
 import { createApiKey, createLinkCode, createUser, findUserByEmail } from '../core/users/users.js';
 import { loadDemoData } from '../core/demo/demo.js';
 import { buildApp } from './app.js';
+import { systemActor } from '../core/context.js';
+import { mailEnv } from '../core/mail/env.js';
+import { registerMailProcessors } from '../core/mail/processors.js';
+import { ensureMailImportSchedules } from '../core/mail/mailboxes.js';
 import { setupTelegram } from '../bots/telegram/index.js';
 import { registerWorkJobs, scheduleWorkDigest } from '../core/works/reminders.js';
+import { registerImportJobs } from '../core/imports/jobs.js';
+import { importCounterpartiesFile } from '../core/imports/run-file.js';
+import { AdapterMonitor } from '../core/channels/monitor.js';
+import { registerChannelJobs } from '../core/channels/send-job.js';
+import { createWebhookSource } from '../core/channels/webhook-sources.js';
+import { mountViberWebhook, setupViber } from '../bots/viber/index.js';
+import { setupWhatsApp } from '../bots/whatsapp/index.js';
 
 type Role = 'all' | 'web' | 'worker' | 'bots';
 
@@ -26,6 +37,10 @@ const usage = `Использование: crm <команда> [парамет�
   user:create --email E --name N --role admin|head|manager [--password P]
   user:link-code --email E                 одноразовый код привязки Telegram
   apikey:create --name N                   создать API-ключ (показывается один раз)
+  webhook:create --kind tilda|form --name N [--network vk]
+                                           адрес вебхука для форм Tilda или соцсетей (показывается один раз)
+  import:counterparties FILE --kind legal_entity|individual|sole_proprietor [--create-valid]
+                                           загрузить контрагентов из CSV (с --create-valid — сразу создать корректные строки)
   demo                                     загрузить демонстрационные данные
 `;
 
@@ -89,6 +104,43 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`API-ключ №${id} создан. Сохраните его: он показывается один раз.\n`);
       });
     }
+    case 'webhook:create': {
+      const a = args({ kind: { type: 'string' }, name: { type: 'string' }, network: { type: 'string' } });
+      return withServices(config, log, async (s) => {
+        const { id, path } = await createWebhookSource(s.ctx(), { kind: String(a.kind ?? ''), name: String(a.name ?? ''), network: a.network });
+        process.stdout.write(`${config.PUBLIC_URL ? new URL(path, config.PUBLIC_URL).toString() : path}\n`);
+        process.stderr.write(`Источник заявок №${id} создан. Сохраните адрес: токен в нём показывается один раз.\n`);
+      });
+    }
+    case 'import:counterparties': {
+      const { values: a, positionals } = parseArgs({
+        args: rest,
+        options: { kind: { type: 'string' }, 'create-valid': { type: 'boolean', default: false } },
+        allowPositionals: true,
+      });
+      if (positionals.length !== 1) throw new UsageError('укажите один CSV-файл: crm import:counterparties FILE --kind legal_entity');
+      return withServices(config, log, async (s) => {
+        const file = positionals[0]!;
+        const bar = progressBar();
+        const { batch, report, rejectedFile } = await importCounterpartiesFile(s.ctx(), {
+          file,
+          kind: String(a.kind ?? '') as 'legal_entity',
+          createValid: a['create-valid'] === true,
+          onProgress: (p) => (p.bytes !== undefined ? bar(p.label, p.bytes, p.bytesTotal ?? 0, p.done) : bar(p.label, p.done, p.total, p.done)),
+        });
+        bar.done();
+        const delimiters: Record<string, string> = { ';': '«;»', ',': '«,»', '\t': 'табуляция' };
+        const lines = [
+          `Файл: ${file} (${batch.encoding}, разделитель ${delimiters[batch.delimiter] ?? batch.delimiter})`,
+          `Строк: ${batch.totalRows}; с ошибками: ${batch.problemRows}; дубликатов: ${batch.duplicateRows}`,
+        ];
+        if (report) lines.push(`Создано: ${report.created}; пропущено (дубликаты): ${report.skipped}; ошибок: ${report.errors}`);
+        if (rejectedFile) lines.push(`Отклонённые строки: ${rejectedFile}`);
+        lines.push(`Список загрузки №${batch.id}: ${config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`}/admin/imports/${batch.id}`);
+        if (!report) lines.push('Контрагенты не созданы: проверьте список в панели или запустите с --create-valid.');
+        process.stdout.write(lines.join('\n') + '\n');
+      });
+    }
     case 'demo':
       return withServices(config, log, async (s) => {
         const summary = await loadDemoData(s.ctx());
@@ -106,6 +158,26 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** A progress bar on stderr: redrawn in place in a terminal, a line every few seconds otherwise. */
+function progressBar() {
+  let last = 0;
+  let label = '';
+  const tty = process.stderr.isTTY;
+  const draw = (text: string, done: number, total: number, rows: number) => {
+    const now = Date.now();
+    if (text === label && now - last < (tty ? 100 : 3000) && done < total) return;
+    // each stage keeps its own finished line
+    if (tty && label && text !== label) process.stderr.write('\n');
+    last = now;
+    label = text;
+    const share = total > 0 ? Math.min(1, done / total) : 0;
+    const filled = Math.round(share * 30);
+    const line = `${text.padEnd(22)} [${'#'.repeat(filled)}${'.'.repeat(30 - filled)}] ${String(Math.round(share * 100)).padStart(3)}%  строк: ${rows}`;
+    process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+  };
+  return Object.assign(draw, { done: () => void (tty && label ? process.stderr.write('\n') : undefined) });
+}
 
 /** A one-shot command: open, run, close; verb errors become one line on stderr. */
 async function withServices(config: Config, log: ReturnType<typeof createLogger>, fn: (s: Services) => Promise<void>): Promise<number> {
@@ -139,19 +211,33 @@ async function start(config: Config, log: ReturnType<typeof createLogger>, role:
     );
   }
   const telegram = setupTelegram(services);
+  // messenger adapters: Viber is an HTTP client (any role); WhatsApp is a browser session (bots role)
+  const viber = setupViber(services);
+  const whatsapp = role === 'all' || role === 'bots' ? await setupWhatsApp(services) : undefined;
+  const adapters = { telegram: telegram.adapter, viber, whatsapp };
+  const channelMonitor = new AdapterMonitor(services, adapters);
   let app: FastifyInstance | undefined;
   if (role === 'all' || role === 'web') {
-    app = await buildApp(services);
+    app = await buildApp(services, { channels: channelMonitor });
     await telegram.mountOn(app);
+    const viberHook = viber ? await mountViberWebhook(app, services, viber) : undefined;
     await app.listen({ port: config.PORT, host: config.HOST });
+    void viberHook?.announce();
   }
   if (role === 'all' || role === 'worker') {
     telegram.registerWorker();
     registerWorkJobs(services);
+    registerImportJobs(services.jobs, (actor) => services.ctx(actor));
+    registerChannelJobs(services.jobs, services, adapters);
+    const mail = mailEnv(services);
+    registerMailProcessors(services.jobs, { ctx: () => services.ctx(systemActor('почта')), env: mail });
+    await ensureMailImportSchedules(services.ctx(systemActor('почта')), mail);
     await scheduleWorkDigest(services);
     await services.jobs.start();
   }
   if (role === 'all' || role === 'bots') telegram.startBots();
+  whatsapp?.start();
+  channelMonitor.start();
   log.info({ role, db: services.database.kind, queue: services.jobs.kind }, 'CRM started');
 
   // Graceful stop: no new requests or jobs, finish what is in flight, close pools.
@@ -163,6 +249,8 @@ async function start(config: Config, log: ReturnType<typeof createLogger>, role:
       log.info({ signal }, 'stopping');
       try {
         await telegram.stop();
+        await channelMonitor.stop();
+        await whatsapp?.stop();
         await app?.close();
         await services.close();
       } catch (err) {

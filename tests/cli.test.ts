@@ -74,22 +74,27 @@ async function startCrm() {
 describe('crm command line and start', () => {
   test('start serves /health, prints the first admin once, and stops cleanly on SIGTERM', async () => {
     const run = await startCrm();
-    assert.equal(run.health.status, 200);
-    assert.deepEqual(run.health.body, {
-      status: 'ok',
-      db: env.DATABASE_URL ? 'postgres' : 'pglite',
-      queue: env.REDIS_URL ? 'bullmq' : 'embedded',
-    });
-    assert.match(run.output(), /E-mail: admin@crm\.local\n\s+Пароль: \S{8,}/);
-    run.child.kill('SIGTERM');
+    try {
+      assert.equal(run.health.status, 200);
+      const body = run.health.body as Record<string, unknown>;
+      assert.equal(body.status, 'ok');
+      assert.equal(body.db, env.DATABASE_URL ? 'postgres' : 'pglite');
+      assert.equal(body.queue, env.REDIS_URL ? 'bullmq' : 'embedded');
+      assert.match(run.output(), /E-mail: admin@crm\.local\n\s+Пароль: \S{8,}/);
+    } finally {
+      run.child.kill('SIGTERM');
+    }
     assert.equal(await run.exited, 0);
     if (!env.DATABASE_URL) {
       // the generated secret key is kept for the next start, readable by the owner only
       assert.equal(statSync(path.join(dataDir, 'secret.key')).mode & 0o077, 0);
     }
     const again = await startCrm();
-    assert.doesNotMatch(again.output(), /Пароль:/);
-    again.child.kill('SIGTERM');
+    try {
+      assert.doesNotMatch(again.output(), /Пароль:/);
+    } finally {
+      again.child.kill('SIGTERM');
+    }
     assert.equal(await again.exited, 0);
   });
 

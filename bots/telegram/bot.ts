@@ -12,6 +12,9 @@ import { deals, dealAmountStep } from './features/deals.js';
 import { works, workDeadlineStep, followUpStep } from './features/works.js';
 import { find } from './features/find.js';
 import { plan } from './features/plan.js';
+import { chats, replyText } from './features/chats.js';
+import { mail, mailStep } from './features/mail.js';
+import { clientChat } from './features/client-chat.js';
 
 export interface BotDeps {
   services: Services;
@@ -63,7 +66,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   safe.use(start);
 
   const staff = safe.filter((ctx) => !!ctx.staff);
-  staff.use(help, leads, newlead, deals, works, find, plan, ...(deps.staffFeatures ?? []));
+  staff.use(help, leads, newlead, deals, works, find, plan, chats, mail, ...(deps.staffFeatures ?? []));
   staff.on('message:text', async (ctx) => {
     const flow = ctx.session.flow;
     const text = ctx.message.text;
@@ -72,15 +75,16 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     if (flow?.kind === 'deal_amount') return dealAmountStep(ctx, flow.dealId, text);
     if (flow?.kind === 'work_deadline') return workDeadlineStep(ctx, flow.target, flow.actionId, text);
     if (flow?.kind === 'follow_up') return followUpStep(ctx, flow.workId, text);
+    if (flow?.kind === 'mail') return mailStep(ctx, flow, text);
+    if (await replyText(ctx)) return;
     if (deps.onStaffText && (await deps.onStaffText(ctx))) return;
     return ctx.reply('Не понял. Список команд: /help');
   });
   // a button whose handler is gone (an old message after an update) still gets an answer
   staff.on('callback_query:data', (ctx) => ctx.answerCallbackQuery({ text: 'Эта кнопка устарела. Откройте запись заново.' }));
 
-  const clients = safe.filter((ctx) => !ctx.staff);
-  if (deps.clientFeatures) clients.use(deps.clientFeatures);
-  else clients.on('message', (ctx) => ctx.reply('Здравствуйте! Ваше сообщение получено.'));
+  const clients = safe.filter((ctx) => !ctx.staff && ctx.chat?.type === 'private');
+  clients.use(deps.clientFeatures ?? clientChat({ dataDir: services.config.DATA_DIR, apiRoot: deps.apiRoot, token: deps.token }));
 
   return bot;
 }

@@ -8,7 +8,10 @@ export type Flow =
   | { kind: 'work_deadline'; target: WorkTarget; actionId: number }
   | { kind: 'follow_up'; workId: number }
   | { kind: 'deal_amount'; dealId: number }
-  | { kind: 'reply'; conversationId: number };
+  | { kind: 'reply'; conversationId: number }
+  | { kind: 'mail'; step: 'subject' | 'body'; target: MailTarget; subject?: string };
+
+export type MailTarget = { leadId?: number; counterpartyId?: number; contactId?: number; dealId?: number };
 
 export type WorkTarget = { type: 'lead' | 'deal' | 'cp'; id: number };
 

@@ -6,6 +6,7 @@ import { createBot, registerCommands } from './bot.js';
 import type { BotContext } from './context.js';
 import { registerTelegramNotifications } from './notifications.js';
 import { mountWebhook, startPolling } from './runner.js';
+import { telegramClientAdapter } from './client-adapter.js';
 
 export interface TelegramExtensions {
   staffFeatures?: Composer<BotContext>[];
@@ -27,6 +28,8 @@ export function setupTelegram(services: Services, ext: TelegramExtensions = {}) 
   let polling: { stop(): Promise<void> } | undefined;
   return {
     bot,
+    /** the client channel for the channel.send job (undefined without a token) */
+    adapter: bot ? telegramClientAdapter(bot.api) : undefined,
     async mountOn(app: FastifyInstance) {
       if (!bot || config.TELEGRAM_MODE !== 'webhook') return;
       if (!config.TELEGRAM_WEBHOOK_SECRET) throw new Error('Invalid TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_MODE=webhook');

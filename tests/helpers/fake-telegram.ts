@@ -11,6 +11,8 @@ export interface ApiCall {
   at: number;
   /** answered with an error injected by failNext */
   failed?: boolean;
+  /** what the fake answered (e.g. the sent message with its message_id) */
+  result?: Record<string, unknown>;
 }
 
 type Update = Record<string, unknown> & { update_id: number };
@@ -28,6 +30,10 @@ export class FakeTelegram {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req).then(({ status, body }) => {
+      if (Buffer.isBuffer(body)) {
+        res.writeHead(status, { 'content-type': 'application/octet-stream' });
+        return res.end(body);
+      }
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     }));
@@ -47,7 +53,15 @@ export class FakeTelegram {
     this.failures.push({ method, status, body, when });
   }
 
+  /** files a client "uploaded": file_id → content, served at /file/bot<token>/<file_id> */
+  readonly files = new Map<string, Buffer>();
+
   private async handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+    const file = /^\/file\/bot[^/]+\/(.+)$/.exec(req.url ?? '');
+    if (file) {
+      const data = this.files.get(decodeURIComponent(file[1]!));
+      return data ? { status: 200, body: data } : { status: 404, body: { ok: false } };
+    }
     const m = /^\/bot[^/]+\/(\w+)/.exec(req.url ?? '');
     const method = m?.[1] ?? '';
     const raw = await new Promise<string>((resolve) => {
@@ -63,8 +77,11 @@ export class FakeTelegram {
       this.record(method, params, true);
       return { status: f.status, body: { ok: false, error_code: f.status, ...f.body } };
     }
-    if (method !== 'getUpdates') this.record(method, params);
-    const ok = (result: unknown) => ({ status: 200, body: { ok: true, result } });
+    const call = method !== 'getUpdates' ? this.record(method, params) : undefined;
+    const ok = (result: unknown) => {
+      if (call && result && typeof result === 'object') call.result = result as Record<string, unknown>;
+      return { status: 200, body: { ok: true, result } };
+    };
     switch (method) {
       case 'getMe':
         return ok({ id: 999000, is_bot: true, first_name: 'CRM', username: 'crm_test_bot', can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false });
@@ -72,6 +89,8 @@ export class FakeTelegram {
         return ok(await this.nextUpdates(Number(params.offset ?? 0), Number(params.timeout ?? 0)));
       case 'sendMessage':
         return ok({ message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: params.chat_id, type: 'private' }, text: params.text });
+      case 'getFile':
+        return ok({ file_id: params.file_id, file_unique_id: params.file_id, file_path: params.file_id });
       case 'editMessageText':
         return ok({ message_id: params.message_id, date: Math.floor(Date.now() / 1000), chat: { id: params.chat_id, type: 'private' }, text: params.text });
       default:
@@ -79,8 +98,8 @@ export class FakeTelegram {
     }
   }
 
-  private record(method: string, params: Record<string, unknown>, failed = false) {
-    const call = { method, params, at: Date.now(), ...(failed ? { failed } : {}) };
+  private record(method: string, params: Record<string, unknown>, failed = false): ApiCall {
+    const call: ApiCall = { method, params, at: Date.now(), ...(failed ? { failed } : {}) };
     this.calls.push(call);
     for (const w of [...this.callWaiters]) {
       if (w.pred(call)) {
@@ -88,6 +107,7 @@ export class FakeTelegram {
         w.resolve(call);
       }
     }
+    return call;
   }
 
   private async nextUpdates(offset: number, timeoutSec: number): Promise<Update[]> {
@@ -121,9 +141,9 @@ export class FakeTelegram {
     });
   }
 
-  /** Any other private message (a contact, a photo…). */
-  send(userId: number, message: Record<string, unknown>) {
-    this.push({ message: { message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: userId, type: 'private' }, from: this.from(userId), ...message } });
+  /** Any other private message (a contact, a photo…); pass message_id to re-deliver one. */
+  send(userId: number, message: Record<string, unknown>, firstName = 'Тест') {
+    this.push({ message: { message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: userId, type: 'private' }, from: this.from(userId, firstName), ...message } });
   }
 
   /** Pressing an inline button under a message the bot sent. */

@@ -17,6 +17,7 @@ export const staffCommands = [
   { command: 'plan', description: 'План и факт за месяц' },
   { command: 'chats', description: 'Мои переписки с клиентами' },
   { command: 'reply', description: 'Ответить клиенту: /reply 3 текст' },
+  { command: 'mail', description: 'Письмо клиенту: /mail lead 42' },
   { command: 'cancel', description: 'Отменить ввод' },
   { command: 'help', description: 'Список команд' },
 ];

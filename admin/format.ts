@@ -1,0 +1,50 @@
+import { formatKopecks } from '../core/validation/money.js';
+import { formatPhone } from '../core/validation/phone.js';
+import { leadSourceLabels } from '../core/leads/sources.js';
+
+/** Russian labels of the closed sets the panel shows. */
+export const labels = {
+  kind: { legal_entity: 'Юридическое лицо', individual: 'Физическое лицо', sole_proprietor: 'Индивидуальный предприниматель' } as Record<string, string>,
+  kindShort: { legal_entity: 'ЮЛ', individual: 'ФЛ', sole_proprietor: 'ИП' } as Record<string, string>,
+  role: { admin: 'Администратор', head: 'Руководитель отдела продаж', manager: 'Менеджер' } as Record<string, string>,
+  leadStatus: { new: 'Новый', in_progress: 'В работе', converted: 'Переведён в сделку', closed: 'Закрыт' } as Record<string, string>,
+  leadSource: leadSourceLabels as Record<string, string>,
+  workStatus: { planned: 'Запланирована', done: 'Выполнена', cancelled: 'Отменена' } as Record<string, string>,
+  importStatus: { staging: 'Чтение файла', ready: 'Готов', working: 'Идёт обработка', failed: 'Ошибка' } as Record<string, string>,
+  importRowStatus: { pending: 'Ожидает', created: 'Создан', skipped: 'Пропущен', error: 'Ошибка' } as Record<string, string>,
+  encoding: { 'utf-8': 'UTF-8', 'windows-1251': 'Windows-1251' } as Record<string, string>,
+  delimiter: { ';': 'точка с запятой', ',': 'запятая', '\t': 'табуляция' } as Record<string, string>,
+};
+
+/** Formatting helpers handed to every template as `it.f`. */
+export function formatters(timeZone: string) {
+  const dateTime = new Intl.DateTimeFormat('ru-RU', { timeZone, dateStyle: 'short', timeStyle: 'short' });
+  const date = new Intl.DateTimeFormat('ru-RU', { timeZone, dateStyle: 'short' });
+  return {
+    labels,
+    money: (k: bigint | null | undefined) => (k === null || k === undefined ? '' : formatKopecks(k)),
+    /** kopecks as a form value in roubles: 1234.5 */
+    roubles: (k: bigint | null | undefined) => {
+      if (k === null || k === undefined) return '';
+      const neg = k < 0n;
+      const a = neg ? -k : k;
+      const cents = a % 100n;
+      return `${neg ? '-' : ''}${a / 100n}${cents ? '.' + String(cents).padStart(2, '0') : ''}`;
+    },
+    dateTime: (d: Date | string | null | undefined) => (d ? dateTime.format(new Date(d)) : ''),
+    date: (d: Date | string | null | undefined) => (d ? date.format(new Date(d)) : ''),
+    phone: (p: string) => formatPhone(p),
+    num: (n: number | bigint | null | undefined) => (n === null || n === undefined ? '' : new Intl.NumberFormat('ru-RU').format(n)),
+    plural,
+  };
+}
+
+export type Formatters = ReturnType<typeof formatters>;
+
+/** plural(5, ['контрагент', 'контрагента', 'контрагентов']) → «5 контрагентов» */
+export function plural(n: number, forms: [string, string, string]): string {
+  const a = Math.abs(n) % 100;
+  const b = a % 10;
+  const form = a > 10 && a < 20 ? forms[2] : b > 1 && b < 5 ? forms[1] : b === 1 ? forms[0] : forms[2];
+  return `${new Intl.NumberFormat('ru-RU').format(n)} ${form}`;
+}

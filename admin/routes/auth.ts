@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { isServiceError } from '../../core/errors.js';
+import { authenticate, setPassword } from '../../core/users/users.js';
+import { destroyUserSessions } from '../../core/sessions/sessions.js';
+import { body, query, str } from '../forms.js';
+import { ctxOf, redirectWith, render } from '../render.js';
+import { safeNext, signIn, signOut } from '../session.js';
+import type { AdminDeps } from '../types.js';
+
+export default async function authRoutes(app: FastifyInstance, deps: AdminDeps) {
+  const limit = deps.loginRateLimit;
+
+  app.get('/login', { config: { adminPublic: true } }, async (req, reply) => {
+    if (req.adminUser) return reply.redirect(safeNext(str(query(req), 'next')), 303);
+    return render(deps, req, reply, 'login', { title: 'Вход', next: safeNext(str(query(req), 'next')), email: '' });
+  });
+
+  app.post(
+    '/login',
+    {
+      config: {
+        adminPublic: true,
+        // per address and e-mail: guessing one account's password is slowed down, colleagues behind one NAT are not
+        rateLimit: {
+          max: limit.max,
+          timeWindow: limit.timeWindowMs,
+          hook: 'preHandler',
+          keyGenerator: (req) => `${req.ip}|${str(body(req), 'email').toLowerCase()}`,
+        },
+      },
+    },
+    async (req, reply) => {
+      const form = body(req);
+      const email = str(form, 'email');
+      const next = safeNext(str(form, 'next'));
+      try {
+        const user = await authenticate(deps.services.ctx(), email, str(form, 'password'));
+        await signIn(deps, req, reply, user);
+        return reply.redirect(next, 303);
+      } catch (e) {
+        if (!isServiceError(e) || e.code !== 'unauthenticated') throw e;
+        req.log.info({ email }, 'admin sign-in refused');
+        return render(deps, req, reply, 'login', { title: 'Вход', next, email, error: 'Неверный e-mail или пароль' }, 401);
+      }
+    },
+  );
+
+  app.post('/logout', async (req, reply) => {
+    await signOut(deps, req, reply);
+    return reply.redirect('/admin/login', 303);
+  });
+
+  app.get('/account', async (req, reply) => render(deps, req, reply, 'account', { title: 'Мой профиль' }));
+
+  app.post('/account/password', async (req, reply) => {
+    const form = body(req);
+    const ctx = ctxOf(deps, req);
+    const password = str(form, 'password');
+    if (password !== str(form, 'password2')) {
+      return render(deps, req, reply, 'account', { title: 'Мой профиль', errors: { password2: 'пароли не совпадают' } }, 400);
+    }
+    try {
+      await setPassword(ctx, req.adminUser!.id, password);
+    } catch (e) {
+      if (isServiceError(e) && e.code === 'invalid') return render(deps, req, reply, 'account', { title: 'Мой профиль', errors: e.fields }, 400);
+      throw e;
+    }
+    // other browsers signed in as this user are signed out; this one stays
+    await destroyUserSessions(ctx, req.adminUser!.id, req.adminToken ?? undefined);
+    return redirectWith(deps, reply, '/admin/account', { type: 'ok', text: 'Пароль изменён. Другие сеансы завершены.' });
+  });
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { AdminDeps } from '../types.js';
+import authRoutes from './auth.js';
+import dashboardRoutes from './dashboard.js';
+import counterpartyRoutes from './counterparties.js';
+import mailingRoutes from './mailing.js';
+import importRoutes from './imports.js';
+import salesRoutes from './sales.js';
+import userRoutes from './users.js';
+import bookRoutes from './books.js';
+import planRoutes from './plans.js';
+import mailRoutes from './mail.js';
+
+/**
+ * Every section of the panel is one routes file. A new section (e.g. the mailboxes of the e-mail
+ * feature) adds its file here and a line to nav.ts; its templates use `<% layout('/layout') %>`.
+ */
+export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<void>)[] = [
+  authRoutes,
+  dashboardRoutes,
+  counterpartyRoutes,
+  mailingRoutes,
+  importRoutes,
+  salesRoutes,
+  userRoutes,
+  bookRoutes,
+  planRoutes,
+  mailRoutes,
+];

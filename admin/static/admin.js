@@ -1,0 +1,101 @@
+// Чат-CRM admin panel: small progressive enhancements. Every page works without this file;
+// the Content-Security-Policy allows only scripts served from /admin/static.
+'use strict';
+
+// A form or button with data-confirm asks before it is sent.
+document.addEventListener('submit', (e) => {
+  const form = e.target;
+  const button = e.submitter;
+  const text = (button && button.dataset.confirm) || form.dataset.confirm;
+  if (text && !window.confirm(text)) e.preventDefault();
+});
+
+// «Выбрать все» ticks every row checkbox of its form (rows may be tied to a form by the form attribute).
+document.addEventListener('change', (e) => {
+  const box = e.target;
+  if (!(box instanceof HTMLInputElement) || !box.matches('[data-select-all]')) return;
+  const name = box.dataset.selectAll;
+  document.querySelectorAll(`input[type=checkbox][name="${name}"]`).forEach((b) => {
+    if (!b.disabled) b.checked = box.checked;
+  });
+});
+
+// Counterparty form: fields that belong to some kinds only, and INN/OGRN/KPP checked as you type
+// by the server's own rules (the same code that checks the saved form).
+function setupRequisites(form) {
+  const kind = () => (form.querySelector('[name=kind]:checked') || form.querySelector('[name=kind]') || {}).value;
+  const toggle = () => {
+    form.querySelectorAll('[data-kinds]').forEach((el) => {
+      el.classList.toggle('hidden', !el.dataset.kinds.split(' ').includes(kind()));
+    });
+  };
+  let timer;
+  let seq = 0;
+  const check = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const params = new URLSearchParams({ kind: kind() || '' });
+      for (const name of ['inn', 'ogrn', 'kpp']) {
+        const input = form.querySelector(`[name=${name}]`);
+        if (input && !input.closest('.hidden')) params.set(name, input.value.trim());
+      }
+      const mine = ++seq;
+      try {
+        const res = await fetch(`/admin/api/requisites?${params}`, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
+        if (!res.ok || mine !== seq) return;
+        const result = await res.json();
+        for (const name of ['inn', 'ogrn', 'kpp']) {
+          const input = form.querySelector(`[name=${name}]`);
+          const hint = form.querySelector(`[data-hint-for=${name}]`);
+          if (!input || !hint) continue;
+          const problem = result.fields[name];
+          const filled = input.value.trim() !== '';
+          input.setAttribute('aria-invalid', problem ? 'true' : 'false');
+          hint.textContent = problem ? problem : filled ? 'Проверено: контрольная сумма верна' : '';
+          hint.className = 'hint ' + (problem ? 'bad' : filled ? 'ok' : '');
+        }
+      } catch {
+        // offline or signed out: the server checks again on save
+      }
+    }, 250);
+  };
+  form.addEventListener('change', (e) => {
+    if (e.target.name === 'kind') {
+      toggle();
+      check();
+    }
+  });
+  form.addEventListener('input', (e) => {
+    if (['inn', 'ogrn', 'kpp'].includes(e.target.name)) check();
+  });
+  toggle();
+  if (form.querySelector('[name=inn]') && form.querySelector('[name=inn]').value) check();
+}
+document.querySelectorAll('form[data-requisites]').forEach(setupRequisites);
+
+// A long import step: poll its state, move the progress bar, reload when it ends.
+document.querySelectorAll('[data-progress-url]').forEach((box) => {
+  const bar = box.querySelector('progress');
+  const label = box.querySelector('[data-progress-label]');
+  const tick = async () => {
+    try {
+      const res = await fetch(box.dataset.progressUrl, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
+      if (res.ok) {
+        const s = await res.json();
+        if (s.status !== 'working') {
+          window.location.reload();
+          return;
+        }
+        if (bar && s.total > 0) {
+          bar.max = s.total;
+          bar.value = s.done;
+        }
+        if (label) label.textContent = `${s.label || 'Обработка'}: ${s.done.toLocaleString('ru-RU')} из ${s.total.toLocaleString('ru-RU')}`;
+      }
+    } catch {
+      // try again on the next tick
+    }
+    setTimeout(tick, 1000);
+  };
+  setTimeout(tick, 700);
+});

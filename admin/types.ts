@@ -1,0 +1,33 @@
+import type { Services } from '../core/services.js';
+import type { User } from '../core/users/users.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the signed-in user of the admin panel, set by the session hook */
+    adminUser: User | null;
+    adminToken: string | null;
+  }
+  interface FastifyContextConfig {
+    /** reachable without signing in (the sign-in page itself) */
+    adminPublic?: boolean;
+  }
+}
+
+export interface AdminOptions {
+  services: Services;
+  /** sign-in attempts allowed per address and e-mail within the window */
+  loginRateLimit?: { max: number; timeWindowMs: number };
+  /** an import step on more rows than this runs as a job */
+  inlineImportRows?: number;
+  /** largest CSV accepted, in bytes */
+  maxUploadBytes?: number;
+}
+
+export interface AdminDeps {
+  services: Services;
+  inlineImportRows: number;
+  maxUploadBytes: number;
+  loginRateLimit: { max: number; timeWindowMs: number };
+  /** Secure cookies: always behind an https PUBLIC_URL, otherwise when the request came over https */
+  secureCookies: true | 'auto';
+}

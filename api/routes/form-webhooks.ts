@@ -1,0 +1,99 @@
+import formbody from '@fastify/formbody';
+import type { FastifyPluginAsync } from 'fastify';
+import { systemActor } from '../../core/context.js';
+import type { Services } from '../../core/services.js';
+import { ServiceError } from '../../core/errors.js';
+import { authenticateWebhookSource } from '../../core/channels/webhook-sources.js';
+import { submitWebLead } from '../../core/channels/web-leads.js';
+import { errorBody, formFields } from './schemas.js';
+import { flattenAnswers, formToLead } from './form-fields.js';
+
+const networkLabel: Record<string, string> = {
+  vk: 'ВКонтакте',
+  ok: 'Одноклассники',
+  instagram: 'Instagram',
+  facebook: 'Facebook',
+  telegram: 'Telegram',
+  avito: 'Авито',
+};
+
+const asText = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v).trim() || undefined : undefined);
+
+const tokenParams = { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 200 } } } as const;
+const consumes = ['application/x-www-form-urlencoded', 'application/json'];
+
+/**
+ * Leads from form builders and social networks (R14–R16). Each source has its own URL token,
+ * made by `crm webhook:create`; the same submission delivered twice (same `tranid` or id) makes one lead.
+ */
+export const formWebhookRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  await app.register(formbody);
+
+  const sourceOf = async (kind: 'tilda' | 'form', token: string) => {
+    const source = await authenticateWebhookSource(services.ctx(), kind, token);
+    if (!source) throw new ServiceError('unauthenticated', 'Неизвестный или отозванный адрес вебхука');
+    return source;
+  };
+
+  app.post<{ Params: { token: string }; Body: Record<string, unknown> | undefined }>(
+    '/webhooks/tilda/:token',
+    {
+      schema: {
+        tags: ['Вебхуки'],
+        summary: 'Заявка из формы Tilda',
+        description:
+          'Адрес вида /webhooks/tilda/<токен> из `crm webhook:create --kind tilda`. Поля берутся по именам переменных формы (Name, Phone, Email, Comments…), UTM-метки — из полей utm_* или из COOKIES. Проверочный запрос test=test получает 200. Повтор с тем же tranid не создаёт второй лид.',
+        consumes,
+        params: tokenParams,
+        body: formFields,
+        response: { 200: { type: 'string' }, 400: errorBody, 401: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const source = await sourceOf('tilda', req.params.token);
+      const body = req.body ?? {};
+      if (asText(body.test) === 'test') return reply.type('text/plain').send('ok');
+      const tranid = asText(body.tranid);
+      await submitWebLead(services.ctx(systemActor(`Tilda: ${source.name}`)), formToLead(body), {
+        source: source.network ? 'social' : 'website',
+        sourceLabel: `Tilda: ${source.name}`,
+        externalId: tranid ? `tilda:${source.id}:${tranid}` : undefined,
+      });
+      return reply.type('text/plain').send('ok');
+    },
+  );
+
+  app.post<{ Params: { token: string }; Body: Record<string, unknown> | undefined }>(
+    '/webhooks/forms/:token',
+    {
+      schema: {
+        tags: ['Вебхуки'],
+        summary: 'Заявка из соцсети или конструктора форм',
+        description:
+          'Адрес вида /webhooks/forms/<токен> из `crm webhook:create --kind form [--network vk]`. JSON или форма; поля как у Tilda, плюс network (имя соцсети) и external_id (или id, lead_id) для защиты от повторов. Ответы лид-форм вида { object: { answers: [{ key, answer }] } } тоже понимаются. Лиды из соцсетей получают источник social.',
+        consumes,
+        params: tokenParams,
+        body: formFields,
+        response: {
+          201: { type: 'object', properties: { lead_id: { type: 'integer' }, created: { type: 'boolean' } } },
+          200: { type: 'object', properties: { lead_id: { type: 'integer' }, created: { type: 'boolean' } } },
+          400: errorBody,
+          401: errorBody,
+        },
+      },
+    },
+    async (req, reply) => {
+      const source = await sourceOf('form', req.params.token);
+      const flat = flattenAnswers(req.body ?? {});
+      const network = source.network ?? asText(flat.network)?.toLowerCase();
+      const id = asText(flat.external_id) ?? asText(flat.lead_id) ?? asText(flat.id);
+      const label = network ? (networkLabel[network] ?? network) : `Форма: ${source.name}`;
+      const { lead, created } = await submitWebLead(
+        services.ctx(systemActor(label)),
+        { ...formToLead(flat), network },
+        { source: network ? 'social' : 'website', sourceLabel: label, externalId: id ? `form:${source.id}:${id}` : undefined },
+      );
+      return reply.code(created ? 201 : 200).send({ lead_id: lead.id, created });
+    },
+  );
+};

@@ -1,0 +1,208 @@
+import type { Logger } from 'pino';
+import qrcode from 'qrcode-terminal';
+import { ChannelSendError } from '../../core/channels/send-error.js';
+import type { AdapterStatus, ChannelAdapter, InboundAttachment, InboundMessage, OutboundMessage } from '../../core/channels/types.js';
+import type { WhatsAppClientLike, WhatsAppMessageLike } from './client.js';
+
+export interface WhatsAppAdapterOptions {
+  /** hands a client's message to the core (ingestInboundMessage with the attachments folder) */
+  ingest: (message: InboundMessage) => Promise<unknown>;
+  log: Logger;
+  /** after a logout, how long before a new session (and QR code) is started */
+  restartDelayMs?: number;
+  /** after a failed start (no browser, no network), how long before the next try */
+  retryDelayMs?: number;
+  /** tries to store one incoming message before giving up (WhatsApp Web does not deliver it again) */
+  ingestAttempts?: number;
+}
+
+type State = 'starting' | 'qr' | 'ready' | 'logged_out' | 'auth_failure' | 'failed';
+
+const detail: Record<Exclude<State, 'ready'>, string> = {
+  starting: 'WhatsApp: подключается',
+  qr: 'WhatsApp: требуется вход по QR-коду',
+  logged_out: 'WhatsApp: сеанс завершён, требуется вход по QR-коду',
+  auth_failure: 'WhatsApp: ошибка входа, требуется новый QR-код',
+  failed: 'WhatsApp: не удалось запустить (браузер или WhatsApp Web недоступны)',
+};
+
+/** Chats that are not one client: groups, status updates, broadcast lists, channels. */
+const notAClient = (jid: string) => /@(g\.us|broadcast|newsletter)$/.test(jid);
+
+/** A phone from a WhatsApp id: `79161234567@c.us` → +79161234567 (linked `@lid` ids carry none). */
+export function phoneFromJid(jid: string): string | undefined {
+  const digits = /^(\d{7,15})@c\.us$/.exec(jid)?.[1];
+  return digits ? `+${digits}` : undefined;
+}
+
+/**
+ * WhatsApp through whatsapp-web.js (an unofficial client driving WhatsApp Web). Runs only with
+ * WHATSAPP_ENABLED=true. Outbound is slowed down on purpose: WhatsApp bans numbers that send a
+ * lot, especially to people who never wrote to them.
+ */
+export class WhatsAppAdapter implements ChannelAdapter {
+  readonly kind = 'whatsapp' as const;
+  readonly sendRate = { max: 1, durationMs: 3000 };
+  private state: State = 'starting';
+  private qr: string | null = null;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly client: WhatsAppClientLike,
+    private readonly opts: WhatsAppAdapterOptions,
+  ) {
+    client.on('qr', (qr) => this.onQr(qr));
+    client.on('ready', () => {
+      this.state = 'ready';
+      this.qr = null;
+      opts.log.info('whatsapp: ready');
+    });
+    client.on('disconnected', (reason) => this.onDisconnected(reason));
+    client.on('auth_failure', (message) => {
+      this.state = 'auth_failure';
+      opts.log.error({ reason: message }, 'whatsapp: authentication failed');
+    });
+    client.on('message', (m) => {
+      const done = this.onMessage(m).finally(() => this.inflight.delete(done));
+      this.inflight.add(done);
+    });
+  }
+
+  /** Starts the browser session; returns at once (pairing may wait for a QR scan for a long time). */
+  start(): void {
+    this.stopped = false;
+    this.state = 'starting';
+    this.initialize();
+  }
+
+  private initialize(): void {
+    this.client.initialize().catch((err: unknown) => {
+      this.state = 'failed';
+      this.opts.log.error({ err }, 'whatsapp: could not start the client; trying again in a minute');
+      this.restartLater(this.opts.retryDelayMs ?? 60_000);
+    });
+  }
+
+  /** a fresh session after `ms`: a new QR code after a logout, another try after a failed start */
+  private restartLater(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      void this.client
+        .destroy()
+        .catch(() => undefined)
+        .then(() => {
+          // still logged out or failed (not «starting») until WhatsApp Web is ready again
+          if (!this.stopped) this.initialize();
+        });
+    }, ms);
+    this.restartTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await Promise.all(this.inflight);
+    await this.client.destroy().catch((err: unknown) => this.opts.log.warn({ err }, 'whatsapp: destroy failed'));
+  }
+
+  /** The code to scan in WhatsApp → Linked devices, while pairing is needed (for the admin panel). */
+  currentQr(): string | null {
+    return this.qr;
+  }
+
+  status(): AdapterStatus {
+    if (this.state === 'ready') return { ok: true };
+    // still starting is not an outage yet: Chromium and WhatsApp Web take a while to load
+    if (this.state === 'starting') return { ok: true, detail: detail.starting };
+    return { ok: false, detail: detail[this.state] };
+  }
+
+  async send(message: OutboundMessage): Promise<{ providerMessageId: string }> {
+    if (this.state !== 'ready') {
+      throw new ChannelSendError(`whatsapp is ${this.state}`, { adapterDown: true, reason: 'WhatsApp не подключён (нужен вход по QR-коду)' });
+    }
+    try {
+      const sent = await this.client.sendMessage(message.externalChatId, message.text);
+      return { providerMessageId: sent.id._serialized };
+    } catch (err) {
+      throw new ChannelSendError(err instanceof Error ? err.message : String(err), { reason: 'WhatsApp не принял сообщение' });
+    }
+  }
+
+  private onQr(qr: string): void {
+    this.state = 'qr';
+    this.qr = qr;
+    qrcode.generate(qr, { small: true }, (ascii) => {
+      this.opts.log.warn(`whatsapp: scan this QR code in WhatsApp → Linked devices (also on the admin panel's integrations page)\n${ascii}`);
+    });
+  }
+
+  private onDisconnected(reason: string): void {
+    this.state = 'logged_out';
+    this.qr = null;
+    this.opts.log.warn({ reason }, 'whatsapp: disconnected');
+    this.restartLater(this.opts.restartDelayMs ?? 5000);
+  }
+
+  private async onMessage(m: WhatsAppMessageLike): Promise<void> {
+    if (m.fromMe || m.isStatus || notAClient(m.from)) return;
+    let inbound: InboundMessage;
+    try {
+      inbound = await toInbound(m);
+    } catch (err) {
+      this.opts.log.error({ err, id: m.id._serialized }, 'whatsapp: could not read a message');
+      return;
+    }
+    const attempts = this.opts.ingestAttempts ?? 4;
+    for (let i = 1; ; i++) {
+      try {
+        await this.opts.ingest(inbound);
+        return;
+      } catch (err) {
+        if (i >= attempts) {
+          this.opts.log.error({ err, id: m.id._serialized }, 'whatsapp: a message could not be stored');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 500 * 2 ** i));
+      }
+    }
+  }
+}
+
+/** A WhatsApp message as the core's InboundMessage. */
+export async function toInbound(m: WhatsAppMessageLike): Promise<InboundMessage> {
+  let phone = phoneFromJid(m.from);
+  let name: string | undefined;
+  if (m.getContact) {
+    const c = await m.getContact().catch(() => undefined);
+    name = c?.pushname || c?.name || undefined;
+    if (!phone && c?.number && /^\d{7,15}$/.test(c.number)) phone = `+${c.number}`;
+  }
+  const attachments: InboundAttachment[] = [];
+  const parts: string[] = [];
+  if (m.hasMedia) {
+    const media = await m.downloadMedia().catch(() => undefined);
+    if (media?.data) {
+      const ext = media.mimetype.split('/')[1]?.split(';')[0] ?? 'bin';
+      attachments.push({ name: media.filename || `${m.type}.${ext}`, mime: media.mimetype, data: Buffer.from(media.data, 'base64') });
+    } else {
+      parts.push('[файл не удалось загрузить]');
+    }
+  }
+  // a media message's body is its caption
+  if (m.body) parts.unshift(m.body);
+  return {
+    channel: 'whatsapp',
+    externalUserId: m.from,
+    externalChatId: m.from,
+    providerMessageId: m.id._serialized,
+    name,
+    phone,
+    text: parts.length ? parts.join('\n') : undefined,
+    attachments: attachments.length ? attachments : undefined,
+    at: m.timestamp ? new Date(m.timestamp * 1000) : undefined,
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The seam between the WhatsApp adapter and whatsapp-web.js: the few members of its `Client`
+ * the adapter uses. The real client (a Chromium running WhatsApp Web) satisfies it; tests use a
+ * stand-in, since WhatsApp Web cannot be reached offline.
+ */
+export interface WhatsAppMediaLike {
+  mimetype: string;
+  /** base64 */
+  data: string;
+  filename?: string | null;
+}
+
+export interface WhatsAppMessageLike {
+  id: { _serialized: string };
+  /** the chat: `79161234567@c.us`, a linked id `…@lid`, a group `…@g.us` */
+  from: string;
+  body: string;
+  fromMe: boolean;
+  /** seconds */
+  timestamp: number;
+  type: string;
+  hasMedia: boolean;
+  isStatus?: boolean;
+  downloadMedia(): Promise<WhatsAppMediaLike | undefined>;
+  getContact?(): Promise<{ number?: string; pushname?: string; name?: string }>;
+}
+
+export interface WhatsAppClientLike {
+  on(event: 'qr', listener: (qr: string) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
+  on(event: 'message', listener: (message: WhatsAppMessageLike) => void): unknown;
+  on(event: 'disconnected', listener: (reason: string) => void): unknown;
+  on(event: 'auth_failure', listener: (message: string) => void): unknown;
+  initialize(): Promise<void>;
+  destroy(): Promise<void>;
+  sendMessage(chatId: string, content: string): Promise<{ id: { _serialized: string } }>;
+}
+
+export interface WhatsAppClientOptions {
+  /** LocalAuth keeps the paired session here, so a restart needs no new QR code */
+  sessionDir: string;
+  /** Debian's chromium; the project never downloads a browser */
+  chromiumPath: string;
+}
+
+/** The real whatsapp-web.js client. Loaded on demand: importing it pulls puppeteer. */
+export async function createWhatsAppClient(opts: WhatsAppClientOptions): Promise<WhatsAppClientLike> {
+  const wweb = (await import('whatsapp-web.js')).default;
+  const client: WhatsAppClientLike = new wweb.Client({
+    authStrategy: new wweb.LocalAuth({ dataPath: opts.sessionDir }),
+    puppeteer: {
+      executablePath: opts.chromiumPath,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  });
+  return client;
+}

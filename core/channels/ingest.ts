@@ -1,0 +1,294 @@
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { inTransaction, type ServiceContext } from '../context.js';
+import { contactIdentities, contacts, conversations, deals, leads, messages, users } from '../db/schema/index.js';
+import { parseInput } from '../shared/input.js';
+import { audit, created, recordHistory } from '../shared/audit.js';
+import { findContactByPhone, type Contact } from '../contacts/contacts.js';
+import { createLead } from '../leads/leads.js';
+import { notify, type Notification } from '../notifications/notify.js';
+import { formatPhone, normalizePhone } from '../validation/phone.js';
+import { saveAttachments, type StoredAttachment } from './attachments.js';
+import { clientMessageText } from './texts.js';
+import { channelLabel, type InboundMessage } from './types.js';
+
+export interface IngestResult {
+  messageId: number;
+  conversationId: number;
+  contactId: number;
+  /** the open lead the message belongs to (created now or earlier); null when an open deal holds the contact */
+  leadId: number | null;
+  /** this provider message id was stored before: nothing was written now */
+  duplicate: boolean;
+  createdContact: boolean;
+  createdLead: boolean;
+}
+
+export interface IngestOptions {
+  /** where attachment files go: `attachmentsDirFor(config.DATA_DIR)`; needed only when a message has files */
+  attachmentsDir?: string | undefined;
+}
+
+const inboundSchema = z.object({
+  channel: z.enum(['telegram', 'whatsapp', 'viber']),
+  externalUserId: z.string().trim().min(1).max(200),
+  externalChatId: z.string().trim().min(1).max(200),
+  providerMessageId: z.string().trim().min(1).max(300),
+  name: z.string().trim().max(300).optional(),
+  phone: z.string().max(50).optional(),
+  text: z.string().max(100_000).optional(),
+  attachments: z
+    .array(z.object({ name: z.string().max(1000), mime: z.string().max(255), data: z.instanceof(Buffer) }))
+    .max(50)
+    .optional(),
+  at: z.date().optional(),
+});
+
+/** A concurrent delivery of the same message won the insert: this transaction rolls back. */
+class DuplicateDelivery extends Error {}
+
+/**
+ * The one inbound pipeline (R13, R24). In one transaction: finds the contact by channel identity,
+ * then by phone, or creates it; finds or reopens the conversation; stores the message once per
+ * provider message id; opens a lead (routed to a manager) unless the contact has an open lead or
+ * deal; and, after commit, tells the responsible and the lead's participants in Telegram.
+ */
+export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMessage, opts: IngestOptions = {}): Promise<IngestResult> {
+  const m = parseInput(inboundSchema, msg);
+  const phone = m.phone ? normalizePhone(m.phone) : null;
+  const at = m.at ?? ctx.clock.now();
+
+  let files: StoredAttachment[] = [];
+  if (m.attachments?.length) {
+    if (!opts.attachmentsDir) throw new Error('ingestInboundMessage: attachmentsDir is needed to store attachments');
+    // a redelivered file is not written again
+    const seen = await findStored(ctx, m.channel, m.providerMessageId);
+    if (seen) return seen;
+    // written before the transaction: a rollback may leave an unused file, never a row without its file
+    files = await saveAttachments(opts.attachmentsDir, m.channel, at, m.attachments);
+  }
+
+  try {
+    return await inTransaction(ctx, async (tx) => {
+      // one client's messages (and one phone's channels) are taken in turn, so two first
+      // messages at once make one contact and one lead, not two. A redelivery is found by the
+      // message insert below, which rolls all of this back.
+      await lock(tx, `inbound:${m.channel}:${m.externalUserId}`, phone ? `inbound:phone:${phone}` : undefined);
+
+      const { contact, createdContact } = await resolveContact(tx, m, phone);
+      const open = await openLeadOrDeal(tx, contact.id);
+      let lead = open.lead;
+      let createdLead = false;
+      if (!lead && !open.deal) {
+        lead = await createLead(tx, {
+          title: `${channelLabel[m.channel]}: ${contact.name}`,
+          source: m.channel,
+          contactId: contact.id,
+        });
+        createdLead = true;
+      }
+
+      const [conv] = await tx.db
+        .insert(conversations)
+        .values({
+          channel: m.channel,
+          contactId: contact.id,
+          externalChatId: m.externalChatId,
+          leadId: lead?.id ?? null,
+          status: 'open',
+          lastMessageAt: at,
+          createdAt: tx.clock.now(),
+        })
+        .onConflictDoUpdate({
+          target: [conversations.channel, conversations.externalChatId],
+          set: {
+            status: 'open',
+            lastMessageAt: sql`greatest(${conversations.lastMessageAt}, excluded.last_message_at)`,
+            ...(lead ? { leadId: lead.id } : {}),
+          },
+        })
+        .returning({ id: conversations.id });
+
+      const [row] = await tx.db
+        .insert(messages)
+        .values({
+          conversationId: conv!.id,
+          channel: m.channel,
+          direction: 'in',
+          providerMessageId: m.providerMessageId,
+          text: m.text ?? null,
+          attachments: files,
+          at,
+        })
+        .onConflictDoNothing({ target: [messages.channel, messages.providerMessageId] })
+        .returning({ id: messages.id });
+      if (!row) throw new DuplicateDelivery();
+
+      const facts = {
+        channel: m.channel,
+        contactName: contact.name,
+        phone: phone ?? contact.phones[0] ?? null,
+        leadId: lead?.id ?? null,
+        leadTitle: lead?.title ?? null,
+        dealId: open.deal?.id ?? null,
+        dealTitle: open.deal?.title ?? null,
+        conversationId: conv!.id,
+        text: m.text ?? null,
+        attachments: files.length,
+      };
+      const ids = { leadId: lead?.id, conversationId: conv!.id, messageId: row.id };
+      // createLead has told the responsible about a new lead (kind new_lead); every message,
+      // the first included, is a client_message the manager can answer by replying to it
+      const notes: Notification[] = [];
+      const text = clientMessageText(facts);
+      for (const userId of await recipients(tx, lead, open.deal)) {
+        notes.push({ kind: 'client_message', userId, text, ...ids, dedupeKey: `message:${row.id}` });
+      }
+      await notify(tx, notes);
+
+      return {
+        messageId: row.id,
+        conversationId: conv!.id,
+        contactId: contact.id,
+        leadId: lead?.id ?? null,
+        duplicate: false,
+        createdContact,
+        createdLead,
+      };
+    });
+  } catch (err) {
+    if (!(err instanceof DuplicateDelivery)) throw err;
+    const stored = await findStored(ctx, m.channel, m.providerMessageId);
+    if (!stored) throw new Error('a duplicate delivery was reported but the first one is not stored');
+    return stored;
+  }
+}
+
+/** Transaction-scoped locks on string keys, taken in the given order; released at commit or rollback. */
+async function lock(ctx: ServiceContext, key: string, second?: string): Promise<void> {
+  const one = (k: string) => sql`pg_advisory_xact_lock(hashtextextended(${k}, 0))`;
+  await ctx.db.execute(second ? sql`SELECT ${one(key)}, ${one(second)}` : sql`SELECT ${one(key)}`);
+}
+
+async function findStored(ctx: ServiceContext, channel: InboundMessage['channel'], providerMessageId: string): Promise<IngestResult | null> {
+  const [row] = await ctx.db
+    .select({ id: messages.id, conversationId: messages.conversationId, contactId: conversations.contactId, leadId: conversations.leadId })
+    .from(messages)
+    .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+    .where(and(eq(messages.channel, channel), eq(messages.providerMessageId, providerMessageId)));
+  if (!row) return null;
+  return {
+    messageId: row.id,
+    conversationId: row.conversationId,
+    contactId: row.contactId,
+    leadId: row.leadId,
+    duplicate: true,
+    createdContact: false,
+    createdLead: false,
+  };
+}
+
+type Inbound = z.infer<typeof inboundSchema>;
+
+/** R8: the account on this channel, else the same phone on any channel or import, else a new contact. */
+async function resolveContact(tx: ServiceContext, m: Inbound, phone: string | null): Promise<{ contact: Contact; createdContact: boolean }> {
+  const [known] = await tx.db
+    .select({ c: contacts })
+    .from(contactIdentities)
+    .innerJoin(contacts, eq(contacts.id, contactIdentities.contactId))
+    .where(and(eq(contactIdentities.channel, m.channel), eq(contactIdentities.externalId, m.externalUserId)));
+  if (known) {
+    const contact = await survivor(tx, known.c);
+    return { contact: phone ? await addPhone(tx, contact, phone) : contact, createdContact: false };
+  }
+  const byPhone = phone ? await findContactByPhone(tx, phone) : null;
+  const now = tx.clock.now();
+  let contact = byPhone;
+  if (!contact) {
+    const name = m.name || (phone ? formatPhone(phone) : `${channelLabel[m.channel]} ${m.externalUserId.slice(0, 24)}`);
+    const [row] = await tx.db
+      .insert(contacts)
+      .values({ name, phones: phone ? [phone] : [], createdAt: now, updatedAt: now })
+      .returning();
+    contact = row!;
+    await audit(tx, 'create', 'contact', contact.id, created({ name, phones: contact.phones, channel: m.channel }));
+    await recordHistory(tx, 'contact', contact.id, 'created', `Контакт создан: первое сообщение в ${channelLabel[m.channel]}`);
+  }
+  await tx.db
+    .insert(contactIdentities)
+    .values({ contactId: contact.id, channel: m.channel, externalId: m.externalUserId, displayName: m.name ?? null, createdAt: now })
+    .onConflictDoNothing();
+  if (byPhone) {
+    await recordHistory(tx, 'contact', contact.id, 'identity_added', `Найден по телефону: добавлен аккаунт ${channelLabel[m.channel]}`);
+  }
+  return { contact, createdContact: !byPhone };
+}
+
+/** A merged-away contact's messages go to the one it was merged into. */
+async function survivor(tx: ServiceContext, contact: Contact): Promise<Contact> {
+  let c = contact;
+  for (let hops = 0; c.mergedIntoId && hops < 10; hops++) {
+    const [next] = await tx.db.select().from(contacts).where(eq(contacts.id, c.mergedIntoId));
+    if (!next) break;
+    c = next;
+  }
+  return c;
+}
+
+/** A phone the channel vouches for (a shared Telegram contact, a WhatsApp number) joins the contact's phones. */
+async function addPhone(tx: ServiceContext, contact: Contact, phone: string): Promise<Contact> {
+  if (contact.phones.includes(phone)) return contact;
+  const [after] = await tx.db
+    .update(contacts)
+    .set({ phones: sql`array_append(${contacts.phones}, ${phone})`, updatedAt: tx.clock.now() })
+    .where(eq(contacts.id, contact.id))
+    .returning();
+  await audit(tx, 'update', 'contact', contact.id, { phones: { from: contact.phones, to: after!.phones } });
+  return after!;
+}
+
+type LeadRow = Pick<typeof leads.$inferSelect, 'id' | 'title' | 'responsibleId'> & { participants?: number[] };
+type DealRow = Pick<typeof deals.$inferSelect, 'id' | 'title' | 'responsibleId'>;
+
+async function openLeadOrDeal(tx: ServiceContext, contactId: number): Promise<{ lead: LeadRow | null; deal: DealRow | null }> {
+  const [lead] = await tx.db
+    .select({
+      id: leads.id,
+      title: leads.title,
+      responsibleId: leads.responsibleId,
+      participants: sql<number[]>`array(SELECT lp.user_id FROM lead_participants lp WHERE lp.lead_id = ${leads.id})`,
+    })
+    .from(leads)
+    .where(and(eq(leads.contactId, contactId), inArray(leads.status, ['new', 'in_progress'])))
+    .orderBy(desc(leads.id))
+    .limit(1);
+  if (lead) return { lead, deal: null };
+  const [deal] = await tx.db
+    .select({ id: deals.id, title: deals.title, responsibleId: deals.responsibleId })
+    .from(deals)
+    .where(and(eq(deals.contactId, contactId), isNull(deals.closedAt)))
+    .orderBy(desc(deals.id))
+    .limit(1);
+  return { lead: null, deal: deal ?? null };
+}
+
+/** The lead's responsible and participants, else the deal's responsible; with nobody, the heads of sales. */
+async function recipients(tx: ServiceContext, lead: LeadRow | null, deal: DealRow | null): Promise<number[]> {
+  const ids = new Set<number>();
+  if (lead) {
+    if (lead.responsibleId) ids.add(lead.responsibleId);
+    // a lead created just now has none; one found open carries them
+    for (const p of lead.participants ?? []) ids.add(Number(p));
+  } else if (deal?.responsibleId) {
+    ids.add(deal.responsibleId);
+  }
+  if (!ids.size) {
+    const heads = await tx.db
+      .select({ id: users.id, role: users.role })
+      .from(users)
+      .where(and(eq(users.active, true), inArray(users.role, ['head', 'admin'])));
+    const pick = heads.some((u) => u.role === 'head') ? heads.filter((u) => u.role === 'head') : heads;
+    for (const u of pick) ids.add(u.id);
+  }
+  return [...ids];
+}

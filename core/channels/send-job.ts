@@ -1,0 +1,113 @@
+import { and, eq, gt, lt } from 'drizzle-orm';
+import { systemActor, type ServiceContext } from '../context.js';
+import { contacts, conversations, messages } from '../db/schema/index.js';
+import { RetryAfterError, type Job, type JobQueue } from '../jobs/queue.js';
+import { ChannelSendError } from './send-error.js';
+import { markFailed } from './delivery.js';
+import type { ChannelAdapter, ChannelKind } from './types.js';
+
+export const CHANNEL_SEND_JOB = 'channel.send';
+/** tries of one send, the first included; with the backoff below the last is ~30 s after the first */
+export const SEND_ATTEMPTS = 5;
+const SEND_BACKOFF_MS = 2000;
+/** an earlier reply still waiting this long holds later ones back, so a chat reads in order */
+const ORDER_WINDOW_MS = 2 * 60_000;
+
+export interface ChannelSendData {
+  messageId: number;
+}
+
+/** Queues the delivery of a stored outgoing message; the message id is the job id, so it is sent once. */
+export function enqueueSend(jobs: JobQueue, messageId: number) {
+  return jobs.add<ChannelSendData>(
+    CHANNEL_SEND_JOB,
+    { messageId },
+    { jobId: `channel.send:${messageId}`, attempts: SEND_ATTEMPTS, backoff: { type: 'exponential', delayMs: SEND_BACKOFF_MS } },
+  );
+}
+
+/** A sliding window per channel: how long until the next send may start (0: now). */
+export class SendLimiter {
+  private readonly starts = new Map<ChannelKind, number[]>();
+
+  take(kind: ChannelKind, rate: { max: number; durationMs: number } | undefined, now = Date.now()): number {
+    if (!rate) return 0;
+    const recent = (this.starts.get(kind) ?? []).filter((t) => t > now - rate.durationMs);
+    this.starts.set(kind, recent);
+    if (recent.length >= rate.max) return Math.max(1, recent[0]! + rate.durationMs - now);
+    recent.push(now);
+    return 0;
+  }
+}
+
+type Adapters = Record<ChannelKind, ChannelAdapter | undefined>;
+
+/**
+ * The `channel.send` processor: sends a stored outgoing message through its conversation's
+ * adapter, keeps the provider's id and the delivery status on the message, retries transient
+ * failures with backoff and tells the author when the message finally cannot be delivered.
+ */
+export function registerChannelJobs(
+  jobs: JobQueue,
+  services: { ctx(actor?: ServiceContext['actor']): ServiceContext },
+  adapters: Adapters,
+  opts: { concurrency?: number } = {},
+): void {
+  const limiter = new SendLimiter();
+  jobs.process<ChannelSendData>(CHANNEL_SEND_JOB, (job) => sendOne(services.ctx(systemActor('channel.send')), adapters, limiter, job), {
+    concurrency: opts.concurrency ?? 4,
+  });
+}
+
+async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLimiter, job: Job<ChannelSendData>): Promise<unknown> {
+  const [row] = await ctx.db
+    .select({ m: messages, chatId: conversations.externalChatId, contactName: contacts.name })
+    .from(messages)
+    .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+    .innerJoin(contacts, eq(contacts.id, conversations.contactId))
+    .where(eq(messages.id, job.data.messageId));
+  if (!row || row.m.direction !== 'out') return { skipped: 'no such outgoing message' };
+  const m = row.m;
+  // a retry after a crash between sending and recording must not send twice what is recorded
+  if (m.deliveryStatus !== 'queued') return { skipped: m.deliveryStatus };
+
+  const [earlier] = await ctx.db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.conversationId, m.conversationId),
+        eq(messages.direction, 'out'),
+        eq(messages.deliveryStatus, 'queued'),
+        lt(messages.id, m.id),
+        gt(messages.at, new Date(m.at.getTime() - ORDER_WINDOW_MS)),
+      ),
+    )
+    .limit(1);
+  if (earlier) throw new RetryAfterError(300, `waiting for message ${earlier.id} of the same chat`);
+
+  const adapter = adapters[m.channel];
+  try {
+    if (!adapter) throw new ChannelSendError(`no ${m.channel} adapter in this process`, { reason: 'канал не подключён' });
+    const wait = limiter.take(m.channel, adapter.sendRate);
+    if (wait) throw new RetryAfterError(wait);
+    const { providerMessageId } = await adapter.send({ externalChatId: row.chatId, text: m.text ?? '' });
+    await ctx.db
+      .update(messages)
+      .set({ providerMessageId, deliveryStatus: 'sent' })
+      .where(eq(messages.id, m.id));
+    return { providerMessageId };
+  } catch (err) {
+    if (err instanceof RetryAfterError) throw err;
+    const e = err instanceof ChannelSendError ? err : undefined;
+    if (e?.retryAfterMs) throw new RetryAfterError(e.retryAfterMs, e.message);
+    const final = e?.permanent || job.attemptsMade + 1 >= SEND_ATTEMPTS;
+    if (!final) throw err;
+    const reason = e?.reason ?? 'нет связи с сервисом мессенджера';
+    await markFailed(ctx, m, reason, row.contactName);
+    ctx.log.warn({ err, messageId: m.id, channel: m.channel }, 'channel.send: message not delivered');
+    // a permanent failure is settled (the job completes); a transient one ends as a failed job
+    if (e?.permanent) return { failed: e.message };
+    throw err;
+  }
+}

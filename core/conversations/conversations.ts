@@ -1,0 +1,161 @@
+import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { afterCommit, inTransaction, type ServiceContext } from '../context.js';
+import { contacts, conversations, leads, messages } from '../db/schema/index.js';
+import { forbidden, invalid, notFound } from '../errors.js';
+import { contactScope, leadScope, requireUser } from '../access/scope.js';
+import { parseInput } from '../shared/input.js';
+import { idField } from '../shared/fields.js';
+import { readStoredAttachment, type StoredAttachment } from '../channels/attachments.js';
+import { enqueueSend } from '../channels/send-job.js';
+import type { ChannelKind } from '../channels/types.js';
+
+export type Conversation = typeof conversations.$inferSelect;
+export type Message = typeof messages.$inferSelect;
+
+/**
+ * R3 for chats: a conversation is visible to whoever sees its lead or its contact (so a lead
+ * participant reads the chat that brought the lead, and a segment manager their clients' chats).
+ */
+export function conversationScope(ctx: ServiceContext): SQL | undefined {
+  const ls = leadScope(ctx);
+  const cs = contactScope(ctx);
+  if (!ls || !cs) return undefined;
+  return sql`(${conversations.leadId} IN (SELECT ${leads.id} FROM ${leads} WHERE ${ls})
+    OR ${conversations.contactId} IN (SELECT ${contacts.id} FROM ${contacts} WHERE ${cs}))`;
+}
+
+export async function getConversation(ctx: ServiceContext, id: number): Promise<Conversation> {
+  const scope = conversationScope(ctx);
+  const [row] = await ctx.db
+    .select({ cv: conversations, visible: scope ? sql<boolean>`${scope}` : sql<boolean>`true` })
+    .from(conversations)
+    .where(eq(conversations.id, id));
+  if (!row) throw notFound('Диалог');
+  if (!row.visible) throw forbidden('Этот диалог вам недоступен');
+  return row.cv;
+}
+
+export interface ConversationListItem {
+  id: number;
+  channel: ChannelKind;
+  status: 'open' | 'closed';
+  contactId: number;
+  contactName: string;
+  leadId: number | null;
+  leadTitle: string | null;
+  lastMessageAt: Date | null;
+  lastText: string | null;
+  lastDirection: 'in' | 'out' | null;
+}
+
+const listInput = z.object({
+  /** conversations of this user's leads (responsible or participant), open deals and counterparties */
+  mineFor: idField.optional(),
+  status: z.enum(['open', 'closed', 'all']).default('open'),
+  limit: z.coerce.number().int().min(1).max(200).default(30),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+/** `/chats`: the newest conversations first, with their last message. */
+export async function listConversations(ctx: ServiceContext, filter: z.input<typeof listInput> = {}): Promise<ConversationListItem[]> {
+  const f = parseInput(listInput, filter);
+  const conds: (SQL | undefined)[] = [conversationScope(ctx)];
+  if (f.status !== 'all') conds.push(eq(conversations.status, f.status));
+  if (f.mineFor) {
+    const uid = f.mineFor;
+    conds.push(sql`(
+      ${conversations.leadId} IN (SELECT l.id FROM leads l WHERE l.responsible_id = ${uid}
+                                  UNION SELECT lp.lead_id FROM lead_participants lp WHERE lp.user_id = ${uid})
+      OR ${conversations.contactId} IN (SELECT d.contact_id FROM deals d
+                                        WHERE d.responsible_id = ${uid} AND d.closed_at IS NULL AND d.contact_id IS NOT NULL)
+      OR ${conversations.contactId} IN (SELECT c2.id FROM contacts c2 JOIN counterparties cp ON cp.id = c2.counterparty_id
+                                        WHERE cp.responsible_id = ${uid}))`);
+  }
+  const last = (column: SQL) =>
+    sql`(SELECT ${column} FROM messages m WHERE m.conversation_id = ${conversations.id} ORDER BY m.at DESC, m.id DESC LIMIT 1)`;
+  const rows = await ctx.db
+    .select({
+      id: conversations.id,
+      channel: conversations.channel,
+      status: conversations.status,
+      contactId: conversations.contactId,
+      contactName: contacts.name,
+      leadId: conversations.leadId,
+      leadTitle: leads.title,
+      lastMessageAt: conversations.lastMessageAt,
+      lastText: sql<string | null>`${last(sql`m.text`)}`,
+      lastDirection: sql<'in' | 'out' | null>`${last(sql`m.direction`)}`,
+    })
+    .from(conversations)
+    .innerJoin(contacts, eq(contacts.id, conversations.contactId))
+    .leftJoin(leads, eq(leads.id, conversations.leadId))
+    .where(and(...conds))
+    .orderBy(sql`${conversations.lastMessageAt} DESC NULLS LAST`, desc(conversations.id))
+    .limit(f.limit)
+    .offset(f.offset);
+  return rows;
+}
+
+/** A conversation's messages, newest first (the chat part of the history). */
+export async function listMessages(
+  ctx: ServiceContext,
+  conversationId: number,
+  opts: { limit?: number; before?: Date } = {},
+): Promise<Message[]> {
+  await getConversation(ctx, conversationId);
+  return ctx.db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.conversationId, conversationId), opts.before ? lt(messages.at, opts.before) : undefined))
+    .orderBy(desc(messages.at), desc(messages.id))
+    .limit(Math.min(Math.max(opts.limit ?? 50, 1), 500));
+}
+
+const replyInput = z.object({
+  // the smallest limit of the three messengers (Telegram's 4096) so a reply fits everywhere
+  text: z.string().trim().min(1, 'пустое сообщение').max(4096, 'не длиннее 4096 символов'),
+});
+
+/**
+ * The manager's answer: stored as an outgoing message authored by the acting user, then sent on
+ * the client's channel by the `channel.send` job once the transaction commits.
+ */
+export async function replyInConversation(ctx: ServiceContext, conversationId: number, text: string): Promise<Message> {
+  const user = requireUser(ctx);
+  const data = parseInput(replyInput, { text });
+  return inTransaction(ctx, async (tx) => {
+    const conv = await getConversation(tx, conversationId);
+    const now = tx.clock.now();
+    const [message] = await tx.db
+      .insert(messages)
+      .values({
+        conversationId: conv.id,
+        channel: conv.channel,
+        direction: 'out',
+        text: data.text,
+        authorUserId: user.userId,
+        deliveryStatus: 'queued',
+        at: now,
+      })
+      .returning();
+    await tx.db.update(conversations).set({ lastMessageAt: now, status: 'open' }).where(eq(conversations.id, conv.id));
+    await afterCommit(tx, () => enqueueSend(tx.jobs, message!.id));
+    return message!;
+  });
+}
+
+/** A file a client sent, for the history: readable by whoever sees the conversation. */
+export async function readAttachment(
+  ctx: ServiceContext,
+  messageId: number,
+  index: number,
+  attachmentsDir: string,
+): Promise<StoredAttachment & { data: Buffer }> {
+  const [m] = await ctx.db.select().from(messages).where(eq(messages.id, messageId));
+  if (!m) throw notFound('Сообщение');
+  await getConversation(ctx, m.conversationId);
+  const stored = m.attachments[index];
+  if (!stored) throw invalid({ index: 'нет такого вложения' });
+  return { ...stored, data: await readStoredAttachment(attachmentsDir, stored) };
+}

@@ -1,0 +1,389 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { sql } from 'drizzle-orm';
+import { openAdminApp, type AdminApp } from './helpers/browser.js';
+import { randomInn } from './helpers/world.js';
+import { buildApp } from '../api/app.js';
+import { loadConfig } from '../core/config.js';
+import { openServices } from '../core/services.js';
+import { createCounterparty } from '../core/counterparties/counterparties.js';
+import { createLead } from '../core/leads/leads.js';
+import { listActions } from '../core/works/actions.js';
+import { createWork } from '../core/works/works.js';
+import { createDeal } from '../core/deals/deals.js';
+import type { User } from '../core/users/users.js';
+
+/**
+ * The admin panel over HTTP: sign-in, sessions in the database, CSRF on every form, the login
+ * rate limit, security headers, and the access rules of each role on every page.
+ */
+let a: AdminApp;
+let admin: User, head: User, manager: User;
+let segA: number, segB: number;
+let cpA: number, cpB: number;
+
+/** A browser without a browser: keeps cookies and the last page's CSRF token. */
+class Client {
+  cookies = new Map<string, string>();
+  csrf = '';
+  constructor(private readonly app: FastifyInstance, private readonly headers: Record<string, string> = {}) {}
+  private cookieHeader = () => [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  private keep(res: { headers: Record<string, unknown>; body: string }) {
+    for (const c of [res.headers['set-cookie'] ?? []].flat() as string[]) {
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      const v = pair!.slice(i + 1);
+      if (v === '' || /Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(c)) this.cookies.delete(pair!.slice(0, i));
+      else this.cookies.set(pair!.slice(0, i), v);
+    }
+    const token = /name="_csrf" value="([^"]+)"/.exec(res.body)?.[1];
+    if (token) this.csrf = token;
+  }
+  async get(url: string) {
+    const res = await this.app.inject({ url, headers: { ...this.headers, cookie: this.cookieHeader() } });
+    this.keep(res);
+    return res;
+  }
+  async post(url: string, form: Record<string, string | string[]>, opts: { csrf?: boolean } = {}) {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(form)) for (const x of [v].flat()) params.append(k, x);
+    if (opts.csrf !== false) params.set('_csrf', this.csrf);
+    const res = await this.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...this.headers, cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: params.toString(),
+    });
+    this.keep(res);
+    return res;
+  }
+  async signIn(email: string, password = 'password123') {
+    await this.get('/admin/login');
+    const res = await this.post('/admin/login', { email, password, next: '/admin' });
+    assert.equal(res.statusCode, 303, `sign-in of ${email}`);
+    return res;
+  }
+}
+
+const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&laquo;|&raquo;/g, '"').replace(/\s+/g, ' ');
+
+before(async () => {
+  // the rate limit has its own test (and app); here people sign in as often as the tests need
+  a = await openAdminApp({ admin: { loginRateLimit: { max: 1000, timeWindowMs: 60_000 } } });
+  segA = await a.world.segment('Сегмент А');
+  segB = await a.world.segment('Сегмент Б');
+  admin = await a.world.user('admin', { name: 'Админ' });
+  head = await a.world.user('head', { name: 'Руководитель' });
+  manager = await a.world.user('manager', { name: 'Менеджер А', segments: [segA] });
+  cpA = (await createCounterparty(a.world.system, { kind: 'legal_entity', name: 'ООО Клиент А', inn: randomInn('legal_entity'), segmentId: segA })).id;
+  cpB = (await createCounterparty(a.world.system, { kind: 'legal_entity', name: 'ООО Клиент Б', inn: randomInn('legal_entity'), segmentId: segB })).id;
+});
+after(() => a.close());
+
+describe('sign-in and sessions', () => {
+  test('a page without a session leads to the sign-in form; JSON answers 401', async () => {
+    const c = new Client(a.app);
+    const res = await c.get('/admin/counterparties?kind=legal_entity');
+    assert.equal(res.statusCode, 303);
+    assert.equal(res.headers.location, '/admin/login?next=%2Fadmin%2Fcounterparties%3Fkind%3Dlegal_entity');
+    assert.equal((await c.get('/admin/imports/1/status.json')).statusCode, 401);
+  });
+
+  test('a wrong password is refused without a session; the right one opens an HttpOnly, SameSite session', async () => {
+    const c = new Client(a.app);
+    await c.get('/admin/login');
+    const wrong = await c.post('/admin/login', { email: admin.email, password: 'nope-nope' });
+    assert.equal(wrong.statusCode, 401);
+    assert.match(text(wrong.body), /Неверный e-mail или пароль/);
+    assert.ok(!c.cookies.has('crm_session'));
+    const ok = await c.post('/admin/login', { email: admin.email.toUpperCase(), password: 'password123', next: '/admin/segments' });
+    assert.equal(ok.headers.location, '/admin/segments');
+    const cookie = [ok.headers['set-cookie']].flat().find((x) => String(x).startsWith('crm_session='))!;
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Lax/);
+    assert.match(cookie, /Path=\/admin/);
+    assert.doesNotMatch(cookie, /Secure/, 'plain http on a laptop');
+    const [row] = await a.world.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM admin_sessions WHERE user_id = ${admin.id}`);
+    assert.ok(Number(row!.n) >= 1, 'the session is kept in the database');
+    assert.equal((await c.get('/admin/segments')).statusCode, 200);
+  });
+
+  test('behind an HTTPS proxy the cookies are Secure; «next» cannot leave the panel', async () => {
+    const c = new Client(a.app, { 'x-forwarded-proto': 'https' });
+    await c.get('/admin/login');
+    const res = await c.post('/admin/login', { email: admin.email, password: 'password123', next: 'https://evil.example/' });
+    assert.equal(res.headers.location, '/admin');
+    assert.match([res.headers['set-cookie']].flat().find((x) => String(x).startsWith('crm_session='))!, /Secure/);
+  });
+
+  test('sign-in attempts are rate-limited (counted in Redis when it is configured, so web processes share the count)', async () => {
+    const config = loadConfig({
+      DATA_DIR: '/tmp',
+      SECRET_KEY: 'test-secret-key-test-secret-key-0123456789',
+      LOG_LEVEL: 'silent',
+      ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+    });
+    const services = await openServices(config, pino({ level: 'silent' }), { database: a.world.database, jobs: a.world.ctx().jobs, migrate: false });
+    const limitedApp = await buildApp(services, { admin: { loginRateLimit: { max: 4, timeWindowMs: 60_000 } } });
+    after(() => limitedApp.close());
+    const c = new Client(limitedApp);
+    await c.get('/admin/login');
+    const codes: number[] = [];
+    for (let i = 0; i < 6; i++) codes.push((await c.post('/admin/login', { email: head.email, password: `wrong-${i}` })).statusCode);
+    assert.deepEqual(codes, [401, 401, 401, 401, 429, 429]);
+    const limited = await c.post('/admin/login', { email: head.email, password: 'password123' });
+    assert.equal(limited.statusCode, 429, 'even the right password waits for the window');
+    assert.match(text(limited.body), /Слишком много попыток входа/);
+  });
+
+  test('logout ends the session in the database: the old cookie no longer works', async () => {
+    const c = new Client(a.app);
+    await c.signIn(manager.email);
+    const stolen = c.cookies.get('crm_session')!;
+    await c.get('/admin');
+    assert.equal((await c.post('/admin/logout', {})).statusCode, 303);
+    const replay = new Client(a.app);
+    replay.cookies.set('crm_session', stolen);
+    assert.equal((await replay.get('/admin')).statusCode, 303);
+  });
+
+  test('a second web process on the same database shares the sessions', async () => {
+    const config = loadConfig({ DATA_DIR: '/tmp', SECRET_KEY: 'test-secret-key-test-secret-key-0123456789', LOG_LEVEL: 'silent' });
+    const services = await openServices(config, pino({ level: 'silent' }), { database: a.world.database, jobs: a.world.ctx().jobs, migrate: false });
+    const second = await buildApp(services);
+    try {
+      const c = new Client(a.app);
+      await c.signIn(head.email);
+      const other = new Client(second);
+      other.cookies = c.cookies;
+      const res = await other.get('/admin/segments');
+      assert.equal(res.statusCode, 200);
+      assert.match(text(res.body), /Руководитель/);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('security headers: a CSP that allows only our own scripts and styles', async () => {
+    const res = await new Client(a.app).get('/admin/login');
+    const csp = String(res.headers['content-security-policy']);
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /style-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.doesNotMatch(res.body, /<script>|onclick=|style="/, 'no inline script or style for the CSP to block');
+    assert.equal((await new Client(a.app).get('/admin/static/admin.js')).statusCode, 200);
+  });
+});
+
+describe('CSRF', () => {
+  test('a form post without the token is refused with 403 and changes nothing', async () => {
+    const c = new Client(a.app);
+    await c.signIn(admin.email);
+    const res = await c.post('/admin/segments', { name: 'Подделка' }, { csrf: false });
+    assert.equal(res.statusCode, 403);
+    assert.match(text(res.body), /CSRF/);
+    const forged = await c.post('/admin/segments', { name: 'Подделка', _csrf: 'made-up' }, { csrf: false });
+    assert.equal(forged.statusCode, 403);
+    const [row] = await a.world.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM segments WHERE name = 'Подделка'`);
+    assert.equal(Number(row!.n), 0);
+  });
+
+  test("another session's token does not pass", async () => {
+    const mine = new Client(a.app);
+    await mine.signIn(admin.email);
+    await mine.get('/admin/segments');
+    const theirs = new Client(a.app);
+    await theirs.signIn(head.email);
+    const res = await theirs.post('/admin/segments', { name: 'Чужой токен', _csrf: mine.csrf }, { csrf: false });
+    assert.equal(res.statusCode, 403);
+  });
+});
+
+describe('access rules on every page', () => {
+  const pages = (ids: { cp: number; lead: number; deal: number }) => [
+    '/admin', '/admin/counterparties', `/admin/counterparties?text=Клиент&count=1`, '/admin/counterparties/new', `/admin/counterparties/${ids.cp}`,
+    `/admin/counterparties/${ids.cp}/edit`, ...['works', 'emails', 'calls', 'messages', 'leads', 'deals', 'documents', 'history'].map((t) => `/admin/counterparties/${ids.cp}?tab=${t}`),
+    '/admin/contacts', '/admin/mailing-types', '/admin/leads', `/admin/leads/${ids.lead}`, `/admin/leads/${ids.lead}?tab=history`, '/admin/deals', `/admin/deals/${ids.deal}`,
+    '/admin/works', '/admin/works?due=1', '/admin/plan', '/admin/lead-sources', '/admin/account',
+  ];
+  const staffPages = ['/admin/imports', '/admin/segments', '/admin/managers', '/admin/actions', '/admin/stages', '/admin/campaigns', '/admin/plans'];
+  const adminPages = ['/admin/users', `/admin/users/1`, '/admin/api-keys'];
+
+  test('admin, head and manager open their pages; the others are refused with 403', async () => {
+    const [action] = await listActions(a.world.system);
+    const lead = await createLead(a.world.system, { title: 'Лид А', source: 'website', counterpartyId: cpA, responsibleId: manager.id });
+    const deal = await createDeal(a.world.system, { title: 'Сделка А', counterpartyId: cpA, responsibleId: manager.id, amount: '1000' });
+    await createWork(a.world.system, { actionId: action!.id, deadline: new Date(), counterpartyId: cpA, responsibleId: manager.id });
+    const ids = { cp: cpA, lead: lead.id, deal: deal.id };
+    for (const [user, allowed, refused] of [
+      [admin, [...pages(ids), ...staffPages, ...adminPages], []],
+      [head, [...pages(ids), ...staffPages], adminPages],
+      [manager, pages(ids), [...staffPages, ...adminPages]],
+    ] as const) {
+      const c = new Client(a.app);
+      await c.signIn(user.email);
+      for (const url of allowed) {
+        const res = await c.get(url);
+        assert.equal(res.statusCode, 200, `${user.role} ${url}: ${res.statusCode} ${text(res.body).slice(0, 200)}`);
+      }
+      for (const url of refused) assert.equal((await c.get(url)).statusCode, 403, `${user.role} ${url}`);
+    }
+  });
+
+  test('a manager sees only their segments: the list, the card of another segment is 403', async () => {
+    const c = new Client(a.app);
+    await c.signIn(manager.email);
+    const list = text((await c.get('/admin/counterparties')).body);
+    assert.match(list, /ООО Клиент А/);
+    assert.doesNotMatch(list, /ООО Клиент Б/);
+    const other = await c.get(`/admin/counterparties/${cpB}`);
+    assert.equal(other.statusCode, 403);
+    assert.match(text(other.body), /не в ваших сегментах/);
+    assert.doesNotMatch(list, /Назначить сегмент рынка/, 'segmentation is for the head and the admin');
+    assert.doesNotMatch(list, /href="\/admin\/users"/, 'the menu has no reference books of the admin');
+    const forged = await c.post('/admin/counterparties/assign-segment', { target: 'filter', segmentId_assign: String(segA) });
+    assert.equal(forged.statusCode, 403);
+  });
+});
+
+describe('reference books', () => {
+  test('segments: add, rename, a clear refusal to delete one in use, delete an unused one', async () => {
+    const c = new Client(a.app);
+    await c.signIn(head.email);
+    await c.get('/admin/segments');
+    await c.post('/admin/segments', { name: 'Временный' });
+    const [row] = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM segments WHERE name = 'Временный'`);
+    await c.post(`/admin/segments/${row!.id}`, { name: 'Временный 2' });
+    const refused = await c.post(`/admin/segments/${segA}/delete`, {});
+    assert.equal(refused.statusCode, 303);
+    const page = text((await c.get('/admin/segments')).body);
+    assert.match(page, /Сегмент используется: контрагентов 1, менеджеров 1/);
+    await c.post(`/admin/segments/${row!.id}/delete`, {});
+    assert.match(text((await c.get('/admin/segments')).body), /Сегмент удалён/);
+    const [gone] = await a.world.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM segments WHERE id = ${row!.id}`);
+    assert.equal(Number(gone!.n), 0);
+  });
+
+  test('«Менеджер по работе с клиентами»: one form sets every user\'s segments', async () => {
+    const other = await a.world.user('manager', { name: 'Менеджер Б' });
+    const c = new Client(a.app);
+    await c.signIn(head.email);
+    await c.get('/admin/managers');
+    await c.post('/admin/managers', { users: [String(manager.id), String(other.id)], [`seg_${manager.id}`]: [String(segA)], [`seg_${other.id}`]: [String(segA), String(segB)] });
+    const rows = await a.world.database.rows<{ user_id: number; segment_id: number }>(sql`SELECT user_id, segment_id FROM user_segments WHERE user_id = ${other.id} ORDER BY segment_id`);
+    assert.deepEqual(rows.map((r) => Number(r.segment_id)), [segA, segB]);
+  });
+
+  test('users: create with a password shown once, reset signs the user out, delete refused for one who worked', async () => {
+    const c = new Client(a.app);
+    await c.signIn(admin.email);
+    await c.get('/admin/users');
+    const created = await c.post('/admin/users', { name: 'Новичок', email: 'novice@test.crm', role: 'manager', password: '' });
+    const shown = /data-testid="shown-password">([^<]+)</.exec(created.body)?.[1];
+    assert.ok(shown, 'the generated password is on the page');
+    const novice = new Client(a.app);
+    await novice.signIn('novice@test.crm', shown);
+    assert.equal((await novice.get('/admin')).statusCode, 200);
+    const [u] = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM users WHERE email = 'novice@test.crm'`);
+    await c.get(`/admin/users/${u!.id}`);
+    await c.post(`/admin/users/${u!.id}/password`, { password: 'another-password' });
+    assert.equal((await novice.get('/admin')).statusCode, 303, 'signed out by the reset');
+    const code = await c.post(`/admin/users/${u!.id}/link-code`, {});
+    assert.match(text(code.body), /Код привязки Telegram/);
+    assert.match(text(code.body), /\/start [A-Z0-9]{10}/);
+    await c.post(`/admin/users/${manager.id}/delete`, {});
+    assert.match(text((await c.get(`/admin/users/${manager.id}`)).body), /уже работал в CRM .*Отключите его вместо удаления/);
+    await c.post(`/admin/users/${u!.id}/delete`, {});
+    const [left] = await a.world.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM users WHERE id = ${u!.id}`);
+    assert.equal(Number(left!.n), 0);
+  });
+
+  test('API keys: created key shown once, then revoked', async () => {
+    const c = new Client(a.app);
+    await c.signIn(admin.email);
+    await c.get('/admin/api-keys');
+    const res = await c.post('/admin/api-keys', { name: 'Сайт' });
+    const key = /data-testid="new-key">([^<]+)</.exec(res.body)?.[1];
+    assert.match(key ?? '', /^crm_/);
+    assert.doesNotMatch((await c.get('/admin/api-keys')).body, new RegExp(key!), 'never shown again');
+    const [k] = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM api_keys WHERE name = 'Сайт'`);
+    await c.post(`/admin/api-keys/${k!.id}/revoke`, {});
+    assert.match(text((await c.get('/admin/api-keys')).body), /отозван/);
+  });
+
+  test('actions, results, stages, campaigns and mailing types refuse to delete what is in use', async () => {
+    const c = new Client(a.app);
+    await c.signIn(head.email);
+    await c.get('/admin/actions');
+    const [action] = await listActions(a.world.system);
+    await c.post(`/admin/actions/${action!.id}/delete`, {});
+    assert.match(text((await c.get('/admin/actions')).body), /Действие используется в работах: 1/);
+    await c.post('/admin/results', { name: 'Перезвонить позже' });
+    await c.post('/admin/actions', { name: 'Созвон', resultIds: [] });
+    const [res] = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM results WHERE name = 'Перезвонить позже'`);
+    const [act] = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM actions WHERE name = 'Созвон'`);
+    await c.post(`/admin/actions/${act!.id}`, { name: 'Созвон', resultIds: [String(res!.id)] });
+    await c.post(`/admin/results/${res!.id}/delete`, {});
+    assert.match(text((await c.get('/admin/actions')).body), /Результат используется: в работах 0, в действиях 1/);
+
+    await c.get('/admin/stages');
+    const [stage] = await a.world.database.rows<{ id: number }>(sql`SELECT stage_id AS id FROM deals LIMIT 1`);
+    await c.post(`/admin/stages/${stage!.id}/delete`, {});
+    assert.match(text((await c.get('/admin/stages')).body), /Стадия используется в сделках: 1/);
+    await c.post('/admin/stages', { name: 'Пауза', sortOrder: '55', outcome: '' });
+    await c.post('/admin/stages', { name: 'Отказ клиента', sortOrder: '90', outcome: 'lost' });
+    const stages = await a.world.database.rows<{ name: string; is_lost: boolean }>(sql`SELECT name, is_lost FROM deal_stages WHERE name IN ('Пауза', 'Отказ клиента') ORDER BY name`);
+    assert.deepEqual(stages.map((s) => [s.name, s.is_lost]), [['Отказ клиента', true], ['Пауза', false]]);
+
+    await createLead(a.world.system, { title: 'С кампании', source: 'website', tracking: { utm_source: 'yandex', utm_campaign: 'spring' } });
+    await c.get('/admin/campaigns');
+    const [camp] = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM campaigns WHERE utm_campaign = 'spring'`);
+    await c.post(`/admin/campaigns/${camp!.id}`, { name: 'Весенняя распродажа' });
+    await c.post(`/admin/campaigns/${camp!.id}/delete`, {});
+    const campaigns = text((await c.get('/admin/campaigns')).body);
+    assert.match(campaigns, /Кампания используется в лидах: 1/);
+    assert.match((await c.get('/admin/campaigns')).body, /value="Весенняя распродажа"/);
+    assert.match(campaigns, /yandex \/ — \/ spring 1 /, 'the lead is counted');
+
+    const sources = text((await c.get('/admin/lead-sources')).body);
+    assert.match(sources, /Сайт website \d+/);
+    assert.match(sources, /Загрузка из файла import 0/);
+  });
+
+  test('plans: the head sets every manager\'s targets in one table; a bad cell saves nothing', async () => {
+    const c = new Client(a.app);
+    await c.signIn(head.email);
+    await c.get('/admin/plans?month=2031-03');
+    const bad = await c.post('/admin/plans', { month: '2031-03', users: [String(manager.id)], [`amount_${manager.id}`]: 'много', [`deals_${manager.id}`]: '3', [`works_${manager.id}`]: '10' });
+    assert.equal(bad.statusCode, 400);
+    assert.match(text(bad.body), /неверная сумма/);
+    const ok = await c.post('/admin/plans', { month: '2031-03', users: [String(manager.id)], [`amount_${manager.id}`]: '150 000,50', [`deals_${manager.id}`]: '3', [`works_${manager.id}`]: '10' });
+    assert.equal(ok.statusCode, 303);
+    const [plan] = await a.world.database.rows<{ deal_amount_kopecks: string; deal_count: number; period_end: string }>(
+      sql`SELECT deal_amount_kopecks::text, deal_count, period_end::text FROM plans WHERE user_id = ${manager.id} AND period_start = '2031-03-01'`,
+    );
+    assert.deepEqual([plan!.deal_amount_kopecks, Number(plan!.deal_count), plan!.period_end], ['15000050', 3, '2031-03-31']);
+    const m = new Client(a.app);
+    await m.signIn(manager.email);
+    const page = text((await m.get('/admin/plan?month=2031-03')).body);
+    assert.match(page, /150 000,50 ₽/);
+    assert.match(page, /<svg|Сумма выигранных сделок/);
+  });
+
+  test('a lead: participants, then «Перевести лид в сделку»', async () => {
+    const lead = await createLead(a.world.system, { title: 'Лид на сделку', source: 'manual', counterpartyId: cpA, responsibleId: manager.id });
+    const c = new Client(a.app);
+    await c.signIn(manager.email);
+    await c.get(`/admin/leads/${lead.id}`);
+    await c.post(`/admin/leads/${lead.id}/participants`, { userId: String(head.id) });
+    assert.match(text((await c.get(`/admin/leads/${lead.id}`)).body), /Участник добавлен.*Руководитель/);
+    const res = await c.post(`/admin/leads/${lead.id}/convert`, { title: 'Поставка', amount: '25000', stageId: '' });
+    assert.match(String(res.headers.location), /^\/admin\/deals\/\d+$/);
+    const deal = text((await c.get(String(res.headers.location))).body);
+    assert.match(deal, /Лид переведён в сделку/);
+    assert.match(deal, /25 000,00 ₽/);
+  });
+});

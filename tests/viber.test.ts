@@ -1,0 +1,288 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { and, eq, sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../api/app.js';
+import { mountViberWebhook, setupViber, type ViberAdapter } from '../bots/viber/index.js';
+import { AdapterMonitor } from '../core/channels/monitor.js';
+import { registerChannelJobs } from '../core/channels/send-job.js';
+import { attachmentsDirFor } from '../core/channels/attachments.js';
+import { readAttachment, replyInConversation } from '../core/conversations/conversations.js';
+import { contactIdentities, contacts, conversations, leads, messages } from '../core/db/schema/index.js';
+import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
+import { getHistory } from '../core/history/history.js';
+import { createUser, userActor, type User } from '../core/users/users.js';
+import { ServiceError } from '../core/errors.js';
+import type { Services } from '../core/services.js';
+import { FakeViber, viberMessageBody, viberSignature } from './helpers/fake-viber.js';
+import { openTestServices } from './helpers/services.js';
+
+/**
+ * Viber end to end: signed webhook calls into the CRM over loopback HTTP, a fake Viber API that
+ * receives the manager's replies, a real database and job queue.
+ */
+const TOKEN = '4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f';
+
+let fake: FakeViber;
+let s: Services & { dataDir: string };
+let app: FastifyInstance;
+let base: string;
+let viber: ViberAdapter;
+let anna: User, boris: User, admin: User;
+const notes: Notification[] = [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function hook(body: string, signature: string | null = viberSignature(body, TOKEN)) {
+  return fetch(`${base}/webhooks/viber`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(signature === null ? {} : { 'x-viber-content-signature': signature }) },
+    body,
+  });
+}
+
+const messageCount = async () => (await s.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM messages`))[0]!.n;
+
+before(async () => {
+  fake = await new FakeViber(TOKEN).start();
+  s = await openTestServices({ VIBER_AUTH_TOKEN: TOKEN, VIBER_BOT_NAME: 'Компания', VIBER_API_ROOT: fake.url });
+  const sys = s.ctx();
+  anna = await createUser(sys, { email: 'anna@viber.test', name: 'Анна', role: 'manager' });
+  boris = await createUser(sys, { email: 'boris@viber.test', name: 'Борис', role: 'manager' });
+  admin = await createUser(sys, { email: 'admin@viber.test', name: 'Админ', role: 'admin' });
+  // only Анна is on duty, so every new Viber lead is hers
+  await s.database.rows(sql`UPDATE users SET on_duty = false WHERE id = ${boris.id}`);
+  viber = setupViber(s)!;
+  const adapters = { telegram: undefined, whatsapp: undefined, viber };
+  const monitor = new AdapterMonitor(s, adapters, { refreshEveryMs: 0 });
+  app = await buildApp(s, { channels: monitor });
+  await mountViberWebhook(app, s, viber);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  s.jobs.process<Notification>(NOTIFY_JOB, async (job) => void notes.push(job.data));
+  registerChannelJobs(s.jobs, s, adapters);
+  await s.jobs.start();
+});
+
+after(async () => {
+  await app?.close();
+  await s?.close();
+  await fake?.close();
+});
+
+async function conversationOf(userId: string) {
+  const [cv] = await s.ctx().db.select().from(conversations).where(and(eq(conversations.channel, 'viber'), eq(conversations.externalChatId, userId)));
+  return cv;
+}
+
+describe('a client writes to the Viber bot', () => {
+  test('the first message becomes a contact, a conversation and a lead, and the manager is told in Telegram', async () => {
+    const { body, token } = viberMessageBody({ userId: 'vb-ivan==', name: 'Иван Петров', message: { type: 'text', text: 'Здравствуйте, сколько стоит доставка?' } });
+    const res = await hook(body);
+    assert.equal(res.status, 200);
+
+    const [identity] = await s.ctx().db.select().from(contactIdentities).where(eq(contactIdentities.externalId, 'vb-ivan=='));
+    assert.ok(identity, 'the Viber account is tied to a contact');
+    const [contact] = await s.ctx().db.select().from(contacts).where(eq(contacts.id, identity.contactId));
+    assert.equal(contact!.name, 'Иван Петров');
+    const cv = await conversationOf('vb-ivan==');
+    assert.equal(cv!.contactId, contact!.id);
+    const [lead] = await s.ctx().db.select().from(leads).where(eq(leads.id, cv!.leadId!));
+    assert.equal(lead!.source, 'viber');
+    assert.equal(lead!.contactId, contact!.id);
+    assert.equal(lead!.responsibleId, anna.id);
+    const [msg] = await s.ctx().db.select().from(messages).where(eq(messages.conversationId, cv!.id));
+    assert.equal(msg!.providerMessageId, token, 'the 64-bit message token is kept digit for digit');
+    assert.equal(msg!.text, 'Здравствуйте, сколько стоит доставка?');
+
+    const note = await waitFor('the client_message notice', () => notes.find((n) => n.kind === 'client_message' && n.messageId === msg!.id));
+    assert.equal(note.userId, anna.id);
+    assert.equal(note.conversationId, cv!.id);
+    assert.equal(note.leadId, lead!.id);
+    assert.match(note.text, /Viber/);
+    assert.match(note.text, /Иван Петров/);
+    assert.match(note.text, new RegExp(`Лид №${lead!.id}`));
+    assert.match(note.text, /сколько стоит доставка/);
+    await waitFor('the new_lead notice', () => notes.find((n) => n.kind === 'new_lead' && n.leadId === lead!.id && n.userId === anna.id));
+  });
+
+  test('a second message joins the same conversation and lead', async () => {
+    const before = await conversationOf('vb-ivan==');
+    const { body } = viberMessageBody({ userId: 'vb-ivan==', name: 'Иван Петров', message: { type: 'text', text: 'И ещё вопрос' } });
+    assert.equal((await hook(body)).status, 200);
+    const after = await conversationOf('vb-ivan==');
+    assert.equal(after!.id, before!.id);
+    assert.equal(after!.leadId, before!.leadId);
+    const n = await s.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM leads WHERE contact_id = ${before!.contactId}`);
+    assert.equal(n[0]!.n, 1);
+  });
+
+  test('a delivery sent again, even several at once, is stored once', async () => {
+    const { body, token } = viberMessageBody({ userId: 'vb-olga==', name: 'Ольга', message: { type: 'text', text: 'Повтор' } });
+    const first = await hook(body);
+    assert.equal(first.status, 200);
+    const again = await Promise.all([hook(body), hook(body), hook(body)]);
+    assert.deepEqual(
+      again.map((r) => r.status),
+      [200, 200, 200],
+    );
+    const stored = await s.ctx().db.select().from(messages).where(and(eq(messages.channel, 'viber'), eq(messages.providerMessageId, token)));
+    assert.equal(stored.length, 1);
+    const cv = await conversationOf('vb-olga==');
+    const leadCount = await s.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM leads WHERE contact_id = ${cv!.contactId}`);
+    assert.equal(leadCount[0]!.n, 1);
+    await sleep(200);
+    assert.equal(notes.filter((n) => n.kind === 'client_message' && n.messageId === stored[0]!.id).length, 1, 'the manager is told once');
+  });
+
+  test('a forged or missing signature is refused and nothing is stored', async () => {
+    const count = await messageCount();
+    const { body } = viberMessageBody({ userId: 'vb-mallory==', message: { type: 'text', text: 'подделка' } });
+    assert.equal((await hook(body, null)).status, 401);
+    assert.equal((await hook(body, 'ab'.repeat(32))).status, 403);
+    assert.equal((await hook(body, viberSignature(body, 'another-token'))).status, 403);
+    assert.equal((await hook(body, viberSignature(`${body} `, TOKEN))).status, 403, 'a signature of other bytes');
+    assert.equal((await hook(body, 'not hex at all')).status, 403);
+    assert.equal(await messageCount(), count);
+    const [id] = await s.ctx().db.select().from(contactIdentities).where(eq(contactIdentities.externalId, 'vb-mallory=='));
+    assert.equal(id, undefined);
+  });
+
+  test('a malformed payload gets 400 and stores nothing; other events are acknowledged', async () => {
+    const count = await messageCount();
+    assert.equal((await hook('{"event":"message",')).status, 400);
+    const noSender = await hook('{"event":"message","message_token":123,"message":{"type":"text","text":"x"}}');
+    assert.equal(noSender.status, 400);
+    const payload = (await noSender.json()) as { fields: Record<string, string> };
+    assert.ok(payload.fields.sender, 'names the missing field');
+    assert.equal((await hook('[1,2]')).status, 400);
+    assert.equal((await hook('{"event":"webhook","timestamp":1,"message_token":241256543215}')).status, 200);
+    assert.equal((await hook('{"event":"conversation_started","user":{"id":"vb-new=="},"message_token":1}')).status, 200);
+    assert.equal(await messageCount(), count);
+  });
+
+  test('a picture is stored under DATA_DIR and opens from the history for those who see the lead', async () => {
+    const jpeg = Buffer.from('ffd8ffe000104a46494600010100000100010000ffd9', 'hex');
+    const url = fake.addMedia('photo-1.jpg', 'image/jpeg', jpeg);
+    const { body } = viberMessageBody({ userId: 'vb-ivan==', name: 'Иван Петров', message: { type: 'picture', text: 'Вот фото', media: url } });
+    assert.equal((await hook(body)).status, 200);
+    const cv = await conversationOf('vb-ivan==');
+    const [m] = await s.ctx().db.select().from(messages).where(and(eq(messages.conversationId, cv!.id), eq(messages.text, 'Вот фото')));
+    assert.equal(m!.attachments.length, 1);
+    const att = m!.attachments[0]!;
+    assert.equal(att.mime, 'image/jpeg');
+    assert.equal(att.size, jpeg.length);
+    const dir = attachmentsDirFor(s.config.DATA_DIR);
+    assert.ok(existsSync(path.join(dir, att.path)));
+    assert.deepEqual(readFileSync(path.join(dir, att.path)), jpeg);
+
+    const opened = await readAttachment(s.ctx(userActor(anna)), m!.id, 0, dir);
+    assert.deepEqual(opened.data, jpeg);
+    await assert.rejects(readAttachment(s.ctx(userActor(boris)), m!.id, 0, dir), (e) => e instanceof ServiceError && e.code === 'forbidden');
+    const history = await getHistory(s.ctx(userActor(anna)), 'lead', cv!.leadId!);
+    assert.ok(history.some((h) => h.kind === 'message' && h.id === m!.id));
+  });
+
+  test('a shared contact adds the phone to the client', async () => {
+    const { body } = viberMessageBody({ userId: 'vb-ivan==', name: 'Иван Петров', message: { type: 'contact', contact: { name: 'Иван', phone_number: '+7 (903) 111-22-33' } } });
+    assert.equal((await hook(body)).status, 200);
+    const cv = await conversationOf('vb-ivan==');
+    const [c] = await s.ctx().db.select().from(contacts).where(eq(contacts.id, cv!.contactId));
+    assert.deepEqual(c!.phones, ['+79031112233']);
+  });
+});
+
+describe('the manager answers', () => {
+  test('the reply reaches the client on Viber, and Viber receipts update its status', async () => {
+    const cv = await conversationOf('vb-ivan==');
+    const reply = await replyInConversation(s.ctx(userActor(anna)), cv!.id, 'Добрый день! Доставка — 500 ₽.');
+    assert.equal(reply.direction, 'out');
+    assert.equal(reply.authorUserId, anna.id);
+    const sent = await waitFor('the fake Viber to receive the reply', () => fake.sent.find((m) => m.text === 'Добрый день! Доставка — 500 ₽.'));
+    assert.equal(sent.receiver, 'vb-ivan==');
+    assert.equal(sent.type, 'text');
+    assert.equal(sent.sender?.name, 'Компания');
+    const stored = await waitFor('the provider id on the message', async () => {
+      const [m] = await s.ctx().db.select().from(messages).where(eq(messages.id, reply.id));
+      return m?.deliveryStatus === 'sent' && m;
+    });
+    assert.equal(stored.providerMessageId, sent.token);
+
+    const receipt = (event: string) => `{"event":"${event}","timestamp":${Date.now()},"message_token":${sent.token},"user_id":"vb-ivan=="}`;
+    assert.equal((await hook(receipt('delivered'))).status, 200);
+    assert.equal((await s.ctx().db.select().from(messages).where(eq(messages.id, reply.id)))[0]!.deliveryStatus, 'delivered');
+    assert.equal((await hook(receipt('seen'))).status, 200);
+    assert.equal((await hook(receipt('delivered'))).status, 200);
+    assert.equal((await s.ctx().db.select().from(messages).where(eq(messages.id, reply.id)))[0]!.deliveryStatus, 'seen', 'a late receipt does not go back');
+  });
+
+  test('a manager who does not see the conversation cannot answer in it', async () => {
+    const cv = await conversationOf('vb-ivan==');
+    await assert.rejects(replyInConversation(s.ctx(userActor(boris)), cv!.id, 'Чужой ответ'), (e) => e instanceof ServiceError && e.code === 'forbidden');
+    await assert.rejects(replyInConversation(s.ctx(userActor(anna)), cv!.id, '   '), (e) => e instanceof ServiceError && e.code === 'invalid' && 'text' in e.fields);
+  });
+
+  test('a failed try is retried until Viber takes the message', async () => {
+    const cv = await conversationOf('vb-ivan==');
+    fake.failNext = 1;
+    const reply = await replyInConversation(s.ctx(userActor(anna)), cv!.id, 'Со второй попытки');
+    await waitFor('the retried send', () => fake.sent.find((m) => m.text === 'Со второй попытки'));
+    await waitFor('status sent', async () => (await s.ctx().db.select().from(messages).where(eq(messages.id, reply.id)))[0]?.deliveryStatus === 'sent');
+  });
+
+  test('when the client unsubscribed, the reply fails and its author is told', async () => {
+    const { body } = viberMessageBody({ userId: 'vb-gone==', name: 'Пётр', message: { type: 'text', text: 'Позвоните мне' } });
+    assert.equal((await hook(body)).status, 200);
+    fake.unsubscribed.add('vb-gone==');
+    const cv = await conversationOf('vb-gone==');
+    const reply = await replyInConversation(s.ctx(userActor(anna)), cv!.id, 'Звоним!');
+    const note = await waitFor('the delivery_failed notice', () => notes.find((n) => n.kind === 'delivery_failed' && n.messageId === reply.id));
+    assert.equal(note.userId, anna.id);
+    assert.equal(note.conversationId, cv!.id);
+    assert.match(note.text, /отписался/);
+    assert.match(note.text, /Пётр/);
+    const [m] = await s.ctx().db.select().from(messages).where(eq(messages.id, reply.id));
+    assert.equal(m!.deliveryStatus, 'failed');
+  });
+});
+
+describe('a revoked token', () => {
+  test('shows in /health and is reported to admins once, while the rest keeps working', async () => {
+    const healthy = (await (await fetch(`${base}/health`)).json()) as { channels: Record<string, string> };
+    assert.deepEqual(healthy.channels, { telegram: 'off', whatsapp: 'off', viber: 'ok' });
+
+    fake.revoked = true;
+    const res = await fetch(`${base}/health`);
+    assert.equal(res.status, 200, 'a channel down does not make the CRM unhealthy');
+    const health = (await res.json()) as { status: string; channels: Record<string, string> };
+    assert.equal(health.status, 'ok');
+    assert.equal(health.channels.viber, 'down');
+    await fetch(`${base}/health`);
+    const notice = await waitFor('the adapter_down notice', () => notes.find((n) => n.kind === 'adapter_down'));
+    assert.equal(notice.userId, admin.id);
+    assert.match(notice.text, /Viber/);
+    assert.match(notice.text, /токен/);
+    await sleep(200);
+    assert.equal(notes.filter((n) => n.kind === 'adapter_down').length, 1, 'told once per outage');
+
+    // client messages still come in (they need no API call)
+    const { body } = viberMessageBody({ userId: 'vb-late==', name: 'Поздний', message: { type: 'text', text: 'Вы тут?' } });
+    assert.equal((await hook(body)).status, 200);
+    assert.ok(await conversationOf('vb-late=='));
+
+    fake.revoked = false;
+    const back = (await (await fetch(`${base}/health`)).json()) as { channels: Record<string, string> };
+    assert.equal(back.channels.viber, 'ok');
+  });
+});
