@@ -78,6 +78,8 @@ describe('a client writes to the bot', () => {
   test('the manager answers by replying to the notification; the client gets it and the history keeps it', async () => {
     const notice = tg.calls.find((c) => c.method === 'sendMessage' && c.params.chat_id === ANNA && String(c.params.text).includes('Сколько стоит'))!;
     const sentId = Number(notice.result!.message_id);
+    // the worker records the notification's conversation right after Telegram accepted it
+    await waitUntil(async () => (await rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM telegram_reply_targets WHERE message_id = ${sentId}`))[0]!.n === 1);
     const since = tg.calls.length;
     tg.send(ANNA, { text: 'Добрый день! Доставка бесплатная.', reply_to_message: { message_id: sentId, date: 1, chat: { id: ANNA, type: 'private' }, text: 'x' } });
     const out = await tg.waitFor('sendMessage', (p) => p.chat_id === CLIENT && p.text === 'Добрый день! Доставка бесплатная.', { since, timeoutMs: 8000 });

@@ -17,8 +17,6 @@ export type WorkTarget = { type: 'lead' | 'deal' | 'cp'; id: number };
 
 export interface SessionData {
   flow?: Flow | undefined;
-  /** bot message id → conversation, so a Telegram reply to a notification reaches the client */
-  replyTargets?: Record<string, number>;
 }
 
 export type BotContext = Context &

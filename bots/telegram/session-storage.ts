@@ -1,7 +1,7 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { StorageAdapter } from 'grammy';
 import type { Db } from '../../core/db/client.js';
-import { telegramSessions } from '../../core/db/schema/index.js';
+import { telegramReplyTargets, telegramSessions } from '../../core/db/schema/index.js';
 import type { SessionData } from './context.js';
 
 /** Dialogue state in the database, so any process can continue a chat's dialogue. */
@@ -23,12 +23,16 @@ export function dbSessionStorage(db: Db): StorageAdapter<SessionData> {
   };
 }
 
-/** Remembers which conversation a sent notification belongs to (last 200 per chat). */
+/** Remembers which conversation a sent notification belongs to. */
 export async function rememberReplyTarget(db: Db, chatId: number, messageId: number, conversationId: number): Promise<void> {
-  const storage = dbSessionStorage(db);
-  const data = (await storage.read(String(chatId))) ?? {};
-  const targets = { ...(data.replyTargets ?? {}), [String(messageId)]: conversationId };
-  const keys = Object.keys(targets);
-  for (const k of keys.slice(0, Math.max(0, keys.length - 200))) delete targets[k];
-  await storage.write(String(chatId), { ...data, replyTargets: targets });
+  await db.insert(telegramReplyTargets).values({ chatId, messageId, conversationId }).onConflictDoNothing();
+}
+
+/** The conversation behind a notification the manager replied to, if any. */
+export async function findReplyTarget(db: Db, chatId: number, messageId: number): Promise<number | undefined> {
+  const [row] = await db
+    .select({ id: telegramReplyTargets.conversationId })
+    .from(telegramReplyTargets)
+    .where(and(eq(telegramReplyTargets.chatId, chatId), eq(telegramReplyTargets.messageId, messageId)));
+  return row?.id;
 }

@@ -5,6 +5,7 @@ import { parseId } from '../ids.js';
 import { getConversation, listConversations, replyInConversation } from '../../../core/conversations/conversations.js';
 import { channelLabel } from '../../../core/channels/types.js';
 import { ServiceError } from '../../../core/errors.js';
+import { findReplyTarget } from '../session-storage.js';
 
 /** Managers answer clients on the client's own channel: a button, /reply, or a Telegram reply to the notification. */
 export const chats = new Composer<BotContext>();
@@ -56,7 +57,7 @@ export async function replyText(ctx: BotContext): Promise<boolean> {
     return true;
   }
   const repliedTo = ctx.message?.reply_to_message?.message_id;
-  const target = repliedTo ? ctx.session.replyTargets?.[String(repliedTo)] : undefined;
+  const target = repliedTo ? await findReplyTarget(ctx.crm.db, ctx.chat!.id, repliedTo) : undefined;
   if (target) {
     await sendReply(ctx, target, text);
     return true;
