@@ -67,18 +67,18 @@ export class AddressMatcher {
   /** looks up every address not yet known, in a few queries */
   async prefetch(ctx: ServiceContext, addresses: string[]): Promise<void> {
     const own = await this.ownAddresses(ctx);
-    const todo = [...new Set(addresses)].filter((a) => a && !own.has(a) && !this.cache.has(a));
-    if (!todo.length) return;
+    const unknown = [...new Set(addresses)].filter((a) => a && !own.has(a) && !this.cache.has(a));
+    if (!unknown.length) return;
     const found = new Map<string, { contactId: number | null; counterpartyId: number | null }>();
     const byContact = await rows<{ a: string; id: number; counterparty_id: number | null }>(
       ctx,
       sql`SELECT DISTINCT ON (a) a, c.id, c.counterparty_id
           FROM contacts c CROSS JOIN LATERAL unnest(c.emails) a
-          WHERE c.emails && ${texts(todo)} AND a = ANY(${texts(todo)}) AND c.merged_into_id IS NULL
+          WHERE c.emails && ${texts(unknown)} AND a = ANY(${texts(unknown)}) AND c.merged_into_id IS NULL
           ORDER BY a, c.id`,
     );
     for (const r of byContact) found.set(r.a, { contactId: Number(r.id), counterpartyId: num(r.counterparty_id) });
-    const rest = todo.filter((a) => !found.has(a));
+    const rest = unknown.filter((a) => !found.has(a));
     if (rest.length) {
       const byCompany = await rows<{ a: string; id: number }>(
         ctx,
@@ -89,7 +89,7 @@ export class AddressMatcher {
       );
       for (const r of byCompany) found.set(r.a, { contactId: null, counterpartyId: Number(r.id) });
     }
-    for (const a of todo) if (!found.has(a)) this.cache.set(a, null);
+    for (const a of unknown) if (!found.has(a)) this.cache.set(a, null);
     if (!found.size) return;
 
     const contactIds = [...new Set([...found.values()].map((f) => f.contactId).filter((x): x is number => x !== null))];
