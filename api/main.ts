@@ -202,6 +202,12 @@ async function withServices(config: Config, log: ReturnType<typeof createLogger>
 }
 
 async function start(config: Config, log: ReturnType<typeof createLogger>, role: Role): Promise<number> {
+  // Listen for the stop signal before anything starts: /health answers as soon as the HTTP server
+  // listens, while the workers are still being set up, and a SIGTERM then must still stop cleanly.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const services = await openServices(config, log);
   const first = await ensureFirstAdmin(services);
   if (first) {
@@ -241,26 +247,17 @@ async function start(config: Config, log: ReturnType<typeof createLogger>, role:
   log.info({ role, db: services.database.kind, queue: services.jobs.kind }, 'CRM started');
 
   // Graceful stop: no new requests or jobs, finish what is in flight, close pools.
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping');
-      try {
-        await telegram.stop();
-        await channelMonitor.stop();
-        await whatsapp?.stop();
-        await app?.close();
-        await services.close();
-      } catch (err) {
-        log.error({ err }, 'error while stopping');
-      }
-      resolve();
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
-  });
+  const signal = await stopSignal;
+  log.info({ signal }, 'stopping');
+  try {
+    await telegram.stop();
+    await channelMonitor.stop();
+    await whatsapp?.stop();
+    await app?.close();
+    await services.close();
+  } catch (err) {
+    log.error({ err }, 'error while stopping');
+  }
   return 0;
 }
 
