@@ -7,7 +7,7 @@ import { eq, sql } from 'drizzle-orm';
 import { openWorld, type World } from './helpers/world.js';
 import { freePort, rawLetter, startDovecot, type Dovecot, type MailUser } from './helpers/dovecot.js';
 import { startSmtp, type SmtpFake } from './helpers/smtp.js';
-import { emails, mailboxes } from '../core/db/schema/index.js';
+import { auditLog, emails, mailboxes } from '../core/db/schema/index.js';
 import type { User } from '../core/users/users.js';
 import { systemActor } from '../core/context.js';
 import { defaultMailPolicy, type MailEnv } from '../core/mail/env.js';
@@ -155,6 +155,15 @@ describe('passwords at rest', () => {
     assert.equal(await read(), box.password);
     await updateMailbox(w.as(admin), env, mb.id, { password: 'новый-пароль' });
     assert.equal(await read(), 'новый-пароль');
+    // the audit trail says who changed what, and that the password changed, never the password itself
+    await deleteMailbox(w.as(admin), mb.id);
+    const trail = await w.system.db.select().from(auditLog).where(sql`${auditLog.entityType} = 'mailbox' AND ${auditLog.entityId} = ${mb.id}`).orderBy(auditLog.id);
+    assert.deepEqual(trail.map((a) => [a.action, a.actorUserId]), [['create', admin.id], ['update', admin.id], ['update', admin.id], ['delete', admin.id]]);
+    assert.deepEqual(trail[1]!.changes, { name: { from: 'Правка', to: 'Правка 2' } });
+    assert.deepEqual(Object.keys(trail[2]!.changes), ['password']);
+    assert.equal(trail[3]!.changes.login?.from, 'edit@company.test');
+    const text = JSON.stringify(trail);
+    assert.ok(!text.includes(box.password) && !text.includes('новый-пароль') && !text.includes('v1.'), 'no password in the audit trail');
   });
 });
 

@@ -72,7 +72,7 @@ export default async function salesRoutes(app: FastifyInstance, deps: AdminDeps)
       filter,
       fq: Object.fromEntries(Object.entries(filter).map(([k, v]) => [k, String(v)])),
       sources: leadSources,
-      campaigns: campaigns.map((c) => c.campaign),
+      campaigns,
       cpName: await counterpartyNames(ctx, items.map((l) => l.counterpartyId)),
       withQuery,
       ...n,

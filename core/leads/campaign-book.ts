@@ -1,15 +1,13 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { ServiceContext } from '../context.js';
-import { conflict } from '../errors.js';
+import { campaigns, leads } from '../db/schema/index.js';
+import { conflict, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
 import { requireRole } from '../access/scope.js';
-import { deleteCampaign, findOrCreateCampaign, renameCampaign, type Campaign } from './campaigns.js';
+import { findOrCreateCampaign, type Campaign } from './campaigns.js';
 
-/**
- * Campaigns with their lead counts. (listCampaigns in campaigns.ts counts with an unqualified
- * column inside its subquery, which compares a lead with itself; this counts per campaign.)
- */
+/** Campaigns with their lead counts. */
 export async function listCampaignBook(ctx: ServiceContext): Promise<{ campaign: Campaign; leads: number }[]> {
   const r = await ctx.db.execute(sql`
     SELECT c.id, c.name, c.utm_source, c.utm_medium, c.utm_campaign, c.created_at,
@@ -64,5 +62,13 @@ export async function editCampaign(ctx: ServiceContext, id: number, name: string
 
 export async function removeCampaign(ctx: ServiceContext, id: number): Promise<void> {
   requireRole(ctx, 'admin', 'head');
-  await deleteCampaign(ctx, id);
+  const [used] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(leads).where(eq(leads.campaignId, id));
+  if (used!.n > 0) throw conflict(`Кампания используется в лидах: ${used!.n}`);
+  const [row] = await ctx.db.delete(campaigns).where(eq(campaigns.id, id)).returning();
+  if (!row) throw notFound('Кампания');
+}
+
+async function renameCampaign(ctx: ServiceContext, id: number, name: string): Promise<void> {
+  const [row] = await ctx.db.update(campaigns).set({ name }).where(eq(campaigns.id, id)).returning();
+  if (!row) throw notFound('Кампания');
 }

@@ -1,7 +1,6 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, sql } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
-import { campaigns, leads } from '../db/schema/index.js';
-import { conflict, notFound } from '../errors.js';
+import { campaigns } from '../db/schema/index.js';
 
 export type Campaign = typeof campaigns.$inferSelect;
 
@@ -23,21 +22,7 @@ export async function findOrCreateCampaign(
   return row!;
 }
 
-export async function listCampaigns(ctx: ServiceContext) {
-  return ctx.db
-    .select({ campaign: campaigns, leads: sql<number>`(SELECT count(*)::int FROM ${leads} WHERE ${leads.campaignId} = ${campaigns.id})` })
-    .from(campaigns)
-    .orderBy(asc(campaigns.name));
-}
-
-export async function renameCampaign(ctx: ServiceContext, id: number, name: string): Promise<void> {
-  const [row] = await ctx.db.update(campaigns).set({ name: name.trim() }).where(eq(campaigns.id, id)).returning();
-  if (!row) throw notFound('Кампания');
-}
-
-export async function deleteCampaign(ctx: ServiceContext, id: number): Promise<void> {
-  const [used] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(leads).where(eq(leads.campaignId, id));
-  if (used!.n > 0) throw conflict(`Кампания используется в лидах: ${used!.n}`);
-  const [row] = await ctx.db.delete(campaigns).where(eq(campaigns.id, id)).returning();
-  if (!row) throw notFound('Кампания');
+/** Campaigns by name, for filters and pickers (the reference book with lead counts is campaign-book.ts). */
+export async function listCampaigns(ctx: ServiceContext): Promise<Campaign[]> {
+  return ctx.db.select().from(campaigns).orderBy(asc(campaigns.name));
 }

@@ -8,6 +8,7 @@ import { idField } from '../shared/fields.js';
 import { requireRole, seesAll } from '../access/scope.js';
 import { normalizeEmail } from '../validation/email.js';
 import { decryptSecret, encryptSecret } from '../crypto/secret-box.js';
+import { audit, created, diff } from '../shared/audit.js';
 import { MAIL_IMPORT_JOB, MAILBOX_PASSWORD_PURPOSE, type MailEnv } from './env.js';
 import { mailServicePresets, mailServices, type MailService } from './presets.js';
 import { describeMailError, smtpTransport, withImap, type ServerSettings } from './connection.js';
@@ -115,6 +116,8 @@ export async function createMailbox(ctx: ServiceContext, env: MailEnv, input: Ma
       .returning();
     const mailbox = strip(row!);
     tx.log.info({ mailboxId: mailbox.id, login: mailbox.login, host: mailbox.imapHost }, 'mailbox created');
+    // the audit trail names what changed, never the password (sealed or not)
+    await audit(tx, 'create', 'mailbox', mailbox.id, created(auditable(mailbox)));
     await afterCommit(tx, () => scheduleMailboxImport(tx, env, mailbox, { now: true }));
     return mailbox;
   });
@@ -140,11 +143,20 @@ export async function updateMailbox(ctx: ServiceContext, env: MailEnv, id: numbe
       .returning();
     const mailbox = strip(row!);
     tx.log.info({ mailboxId: id, passwordChanged: Boolean(newPassword) }, 'mailbox updated');
+    const changes = diff(auditable(strip(before)), auditable(mailbox));
+    if (newPassword) changes.password = { from: '***', to: '***' };
+    await audit(tx, 'update', 'mailbox', id, changes);
     await afterCommit(tx, () =>
       mailbox.active ? scheduleMailboxImport(tx, env, mailbox, { now: !before.active }) : unscheduleMailboxImport(tx, id),
     );
     return mailbox;
   });
+}
+
+/** The settings a person changes, without the import's own bookkeeping (UIDs, last check). */
+function auditable(m: Mailbox): Record<string, unknown> {
+  const { name, service, login, imapHost, imapPort, imapEncryption, smtpHost, smtpPort, smtpEncryption, ownerId, active } = m;
+  return { name, service, login, imapHost, imapPort, imapEncryption, smtpHost, smtpPort, smtpEncryption, ownerId, active };
 }
 
 /** keeps the stored value for fields a form left empty (except ownerId, where empty means "nobody") */
@@ -156,9 +168,10 @@ function dropBlank(patch: Record<string, unknown>): Record<string, unknown> {
 export async function deleteMailbox(ctx: ServiceContext, id: number): Promise<void> {
   requireRole(ctx, 'admin');
   await inTransaction(ctx, async (tx) => {
-    await loadMailbox(tx, id);
+    const before = await loadMailbox(tx, id);
     await tx.db.delete(mailboxes).where(eq(mailboxes.id, id));
     tx.log.info({ mailboxId: id }, 'mailbox deleted');
+    await audit(tx, 'delete', 'mailbox', id, Object.fromEntries(Object.entries(auditable(strip(before))).map(([k, v]) => [k, { from: v, to: null }])));
     await afterCommit(tx, () => unscheduleMailboxImport(tx, id));
   });
 }

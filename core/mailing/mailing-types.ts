@@ -112,7 +112,7 @@ export async function assignMailingType(ctx: ServiceContext, typeId: number, tar
     )
     .onConflictDoNothing()
     .returning({ id: contactMailingTypes.contactId });
-  await audit(ctx, 'assign_mailing_type', 'contact', 0, { mailingTypeId: { from: null, to: typeId }, contacts: { from: null, to: added.length } });
+  await audit(ctx, 'assign_mailing_type', 'mailing_type', typeId, { contacts: { from: null, to: added.length } });
   return added.length;
 }
 
@@ -131,7 +131,7 @@ export async function removeFromMailingType(ctx: ServiceContext, typeId: number,
       ),
     )
     .returning({ id: contactMailingTypes.contactId });
-  await audit(ctx, 'remove_mailing_type', 'contact', 0, { mailingTypeId: { from: typeId, to: null }, contacts: { from: removed.length, to: null } });
+  await audit(ctx, 'remove_mailing_type', 'mailing_type', typeId, { contacts: { from: removed.length, to: null } });
   return removed.length;
 }
 
