@@ -1,6 +1,7 @@
 import { formatKopecks } from '../core/validation/money.js';
 import { formatPhone } from '../core/validation/phone.js';
 import { leadSourceLabels } from '../core/leads/sources.js';
+import { channelLabel } from '../core/channels/types.js';
 
 /** Russian labels of the closed sets the panel shows. */
 export const labels = {
@@ -9,6 +10,7 @@ export const labels = {
   role: { admin: 'Администратор', head: 'Руководитель отдела продаж', manager: 'Менеджер' } as Record<string, string>,
   leadStatus: { new: 'Новый', in_progress: 'В работе', converted: 'Переведён в сделку', closed: 'Закрыт' } as Record<string, string>,
   leadSource: leadSourceLabels as Record<string, string>,
+  channel: channelLabel as Record<string, string>,
   workStatus: { planned: 'Запланирована', done: 'Выполнена', cancelled: 'Отменена' } as Record<string, string>,
   importStatus: { staging: 'Чтение файла', ready: 'Готов', working: 'Идёт обработка', failed: 'Ошибка' } as Record<string, string>,
   importRowStatus: { pending: 'Ожидает', created: 'Создан', skipped: 'Пропущен', error: 'Ошибка' } as Record<string, string>,
@@ -35,6 +37,13 @@ export function formatters(timeZone: string) {
     date: (d: Date | string | null | undefined) => (d ? date.format(new Date(d)) : ''),
     phone: (p: string) => formatPhone(p),
     num: (n: number | bigint | null | undefined) => (n === null || n === undefined ? '' : new Intl.NumberFormat('ru-RU').format(n)),
+    /** a file size as people read it: «12 КБ», «3,4 МБ» */
+    bytes: (n: number) => {
+      const nf = new Intl.NumberFormat('ru-RU', { maximumFractionDigits: 1 });
+      if (n < 1024) return `${n} Б`;
+      if (n < 1024 * 1024) return `${nf.format(n / 1024)} КБ`;
+      return `${nf.format(n / 1024 / 1024)} МБ`;
+    },
     plural,
   };
 }

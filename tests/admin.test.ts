@@ -14,6 +14,11 @@ import { listActions } from '../core/works/actions.js';
 import { createWork } from '../core/works/works.js';
 import { createDeal } from '../core/deals/deals.js';
 import type { User } from '../core/users/users.js';
+import { createContact } from '../core/contacts/contacts.js';
+import { ingestInboundMessage } from '../core/channels/ingest.js';
+import { attachmentsDirFor } from '../core/channels/attachments.js';
+import { storeAttachments } from '../core/mail/attachments.js';
+import { emails } from '../core/db/schema/index.js';
 
 /**
  * The admin panel over HTTP: sign-in, sessions in the database, CSRF on every form, the login
@@ -385,5 +390,50 @@ describe('reference books', () => {
     const deal = text((await c.get(String(res.headers.location))).body);
     assert.match(deal, /Лид переведён в сделку/);
     assert.match(deal, /25 000,00 ₽/);
+  });
+});
+
+describe('the client card', () => {
+  test('«Документы» gathers the files of messages and letters; each opens for whoever sees the client, and only for them', async () => {
+    const contact = await createContact(a.world.system, { name: 'Ольга Файлова', counterpartyId: cpA, phones: ['+7 913 555-01-02'] });
+    const dataDir = a.services.config.DATA_DIR;
+    // a client sends a price list on WhatsApp from the contact's phone; a letter brings a contract
+    const pdf = Buffer.from('%PDF-1.4 прайс-лист');
+    const received = await ingestInboundMessage(
+      a.world.system,
+      { channel: 'whatsapp', externalUserId: '79135550102@c.us', externalChatId: '79135550102@c.us', providerMessageId: 'wa-doc-1', phone: '+79135550102', text: 'Наш прайс', attachments: [{ name: 'Прайс 2026.pdf', mime: 'application/pdf', data: pdf }] },
+      { attachmentsDir: attachmentsDirFor(dataDir) },
+    );
+    assert.equal(received.contactId, contact.id);
+    const docx = Buffer.from('договор поставки');
+    const files = await storeAttachments(dataDir, 0, '<contract-1@client.test>', [{ name: 'Договор.docx', mime: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', content: docx }]);
+    const [letter] = await a.world.system.db
+      .insert(emails)
+      .values({ direction: 'incoming', messageId: '<contract-1@client.test>', subject: 'Договор на подпись', fromAddress: 'olga@client.test', toAddresses: ['sales@company.test'], contactId: contact.id, counterpartyId: cpA, attachments: files })
+      .returning();
+
+    const c = new Client(a.app);
+    await c.signIn(manager.email);
+    const page = await c.get(`/admin/counterparties/${cpA}?tab=documents`);
+    assert.equal(page.statusCode, 200);
+    const shown = text(page.body);
+    assert.match(shown, /Договор\.docx .* от клиента, письмо «Договор на подпись»/);
+    assert.match(shown, /Прайс 2026\.pdf .* от клиента, сообщение \(WhatsApp\)/);
+    const links = [...page.body.matchAll(/href="(\/admin\/(?:messages|mail\/emails)\/\d+\/attachments\/\d+)"/g)].map((m) => m[1]!);
+    assert.equal(links.length, 2);
+    const opened = await Promise.all(links.map((l) => c.get(l)));
+    assert.deepEqual(opened.map((r) => r.statusCode), [200, 200]);
+    assert.deepEqual(opened.map((r) => r.rawPayload.toString()).sort(), [docx.toString(), pdf.toString()].sort());
+    assert.match(String(opened.find((r) => r.headers['content-type'] === 'application/pdf')?.headers['content-disposition']), /attachment; filename\*=UTF-8''%D0%9F%D1%80%D0%B0%D0%B9%D1%81/);
+    // the messages tab links the same file from the history
+    assert.match((await c.get(`/admin/counterparties/${cpA}?tab=messages`)).body, new RegExp(`href="/admin/messages/${received.messageId}/attachments/0">Прайс 2026.pdf`));
+
+    // a manager of another segment opens neither the tab nor the files
+    const other = await a.world.user('manager', { name: 'Менеджер Б', segments: [segB] });
+    const o = new Client(a.app);
+    await o.signIn(other.email);
+    assert.equal((await o.get(`/admin/counterparties/${cpA}?tab=documents`)).statusCode, 403);
+    for (const l of links) assert.equal((await o.get(l)).statusCode, 403, l);
+    assert.equal((await c.get(`/admin/mail/emails/${letter!.id}/attachments/7`)).statusCode, 404);
   });
 });

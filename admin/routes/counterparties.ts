@@ -19,6 +19,7 @@ import { listDeals, listDealStages } from '../../core/deals/deals.js';
 import { listWorks } from '../../core/works/works.js';
 import { listActions, listResults } from '../../core/works/actions.js';
 import { getHistory } from '../../core/history/history.js';
+import { listDocuments } from '../../core/history/documents.js';
 import { listSegments } from '../../core/segments/segments.js';
 import { listUsers } from '../../core/users/users.js';
 import { isServiceError } from '../../core/errors.js';
@@ -275,6 +276,7 @@ export default async function counterpartyRoutes(app: FastifyInstance, deps: Adm
       data.deals = deals.items;
       data.stageName = Object.fromEntries(stages.map((s) => [s.id, s.name]));
     }
+    if (tab === 'documents') data.documents = await listDocuments(ctx, 'counterparty', cp.id);
     if (tab === 'emails' || tab === 'calls' || tab === 'messages' || tab === 'history') {
       const kind = { emails: 'email', calls: 'call', messages: 'message', history: null }[tab];
       const items = await getHistory(ctx, 'counterparty', cp.id, { limit: kind ? 1000 : 300 });

@@ -10,6 +10,7 @@ import userRoutes from './users.js';
 import bookRoutes from './books.js';
 import planRoutes from './plans.js';
 import mailRoutes from './mail.js';
+import fileRoutes from './files.js';
 
 /**
  * Every section of the panel is one routes file. A new section (e.g. the mailboxes of the e-mail
@@ -26,4 +27,5 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   bookRoutes,
   planRoutes,
   mailRoutes,
+  fileRoutes,
 ];

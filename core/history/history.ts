@@ -14,6 +14,8 @@ export interface HistoryItem {
   title: string;
   text: string | null;
   actor: string | null;
+  /** files of a message or letter, in their stored order (opened by index) */
+  files: { name: string; size: number }[];
 }
 
 /**
@@ -24,25 +26,25 @@ export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id:
   const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
   const parts: SQL[] = [];
   const events = (type: string, ids: SQL) =>
-    sql`SELECT e.at, 'event' AS kind, e.id::int AS id, e.summary AS title, NULL::text AS text, e.actor_label AS actor
+    sql`SELECT e.at, 'event' AS kind, e.id::int AS id, e.summary AS title, NULL::text AS text, e.actor_label AS actor, '[]'::jsonb AS files
         FROM history_events e WHERE e.entity_type = ${type} AND e.entity_id IN ${ids}`;
   const worksWhere = (cond: SQL) =>
     sql`SELECT coalesce(w.completed_at, w.created_at) AS at, 'work' AS kind, w.id, a.name || CASE w.status WHEN 'done' THEN ' — выполнено: ' || coalesce(r.name, '') WHEN 'cancelled' THEN ' — отменено' ELSE ' — запланировано' END AS title,
-          coalesce(w.result_comment, w.comment) AS text, u.name AS actor
+          coalesce(w.result_comment, w.comment) AS text, u.name AS actor, '[]'::jsonb AS files
         FROM works w JOIN actions a ON a.id = w.action_id LEFT JOIN results r ON r.id = w.actual_result_id LEFT JOIN users u ON u.id = w.responsible_id
         WHERE ${cond}`;
   const messagesWhere = (cond: SQL) =>
     sql`SELECT m.at, 'message' AS kind, m.id::int AS id, CASE m.direction WHEN 'in' THEN 'Сообщение от клиента (' ELSE 'Сообщение клиенту (' END || m.channel || ')' AS title,
-          m.text, u.name AS actor
+          m.text, u.name AS actor, m.attachments AS files
         FROM messages m JOIN conversations cv ON cv.id = m.conversation_id LEFT JOIN users u ON u.id = m.author_user_id
         WHERE ${cond}`;
   const callsWhere = (cond: SQL) =>
     sql`SELECT c.at, 'call' AS kind, c.id, CASE c.direction WHEN 'in' THEN 'Входящий звонок ' ELSE 'Исходящий звонок ' END || c.from_number || ' → ' || c.to_number AS title,
-          c.status || ', ' || c.duration_sec || ' с' AS text, u.name AS actor
+          c.status || ', ' || c.duration_sec || ' с' AS text, u.name AS actor, '[]'::jsonb AS files
         FROM calls c LEFT JOIN users u ON u.id = c.user_id WHERE ${cond}`;
   const emailsWhere = (cond: SQL) =>
     sql`SELECT em.at, 'email' AS kind, em.id::int AS id, CASE em.direction WHEN 'incoming' THEN 'Входящее: ' ELSE 'Исходящее: ' END || em.subject AS title,
-          left(em.body_text, 500) AS text, em.from_address AS actor
+          left(em.body_text, 500) AS text, em.from_address AS actor, em.attachments AS files
         FROM emails em WHERE ${cond}`;
 
   if (entity === 'counterparty') {
@@ -94,5 +96,9 @@ export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id:
     title: String(r.title ?? ''),
     text: (r.text as string | null) ?? null,
     actor: (r.actor as string | null) ?? null,
+    files: ((typeof r.files === 'string' ? JSON.parse(r.files) : (r.files ?? [])) as { name?: string; size?: number }[]).map((f) => ({
+      name: String(f.name ?? 'file'),
+      size: Number(f.size ?? 0),
+    })),
   }));
 }
