@@ -43,6 +43,8 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
   const deps: AdminDeps = {
     services,
     inlineImportRows: opts.inlineImportRows ?? 2000,
+    // about 2,000 rows of a typical client list: read within the request in a second or two
+    inlineImportBytes: opts.inlineImportBytes ?? 256 * 1024,
     maxUploadBytes: opts.maxUploadBytes ?? 100 * 1024 * 1024,
     loginRateLimit: opts.loginRateLimit ?? { max: 10, timeWindowMs: 15 * 60_000 },
     secureCookies: httpsOnly ? true : 'auto',

@@ -19,6 +19,8 @@ export interface AdminOptions {
   loginRateLimit?: { max: number; timeWindowMs: number };
   /** an import step on more rows than this runs as a job */
   inlineImportRows?: number;
+  /** an uploaded file bigger than this is read into its list by the worker */
+  inlineImportBytes?: number;
   /** largest CSV accepted, in bytes */
   maxUploadBytes?: number;
 }
@@ -26,6 +28,7 @@ export interface AdminOptions {
 export interface AdminDeps {
   services: Services;
   inlineImportRows: number;
+  inlineImportBytes: number;
   maxUploadBytes: number;
   loginRateLimit: { max: number; timeWindowMs: number };
   /** Secure cookies: always behind an https PUBLIC_URL, otherwise when the request came over https */

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import iconv from 'iconv-lite';
 import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
@@ -24,8 +25,8 @@ let segment: number;
 const existingInn = randomInn('legal_entity');
 
 before(async () => {
-  // a step on more than 1000 rows goes to the worker, as a 100,000-row file would
-  a = await openAdminApp({ admin: { inlineImportRows: 1000 } });
+  // a file over 20 KB is read, and a step on more than 1000 rows runs, by the worker, as a 100,000-row file would
+  a = await openAdminApp({ admin: { inlineImportRows: 1000, inlineImportBytes: 20_000 } });
   b = await openBrowser();
   head = await a.world.user('head', { name: 'Глеб Руководителев' });
   segment = await a.world.segment('Новые клиенты');
@@ -100,7 +101,7 @@ describe('importing clients and mailing lists in the browser', () => {
     await context.close();
   });
 
-  test('a big file is created by the worker while the page shows a progress bar, then the report', async () => {
+  test('a big file is read and created by the worker while the page shows a progress bar, then the report', async () => {
     const lines = ['Name;INN;Phone'];
     for (let i = 0; i < 2500; i++) lines.push(`ООО Поток ${i};${i % 500 === 1 ? '1234567890' : randomInn('legal_entity')};+7 913 ${String(2000000 + i)}`);
     const { page, context } = await b.newPage();
@@ -109,19 +110,26 @@ describe('importing clients and mailing lists in the browser', () => {
     await page.goto(`${a.url}/admin/imports`);
     await page.setInputFiles('input[type=file]', { name: 'big.csv', mimeType: 'text/csv', buffer: iconv.encode(lines.join('\n'), 'win1251') });
     await Promise.all([page.waitForURL(/\/admin\/imports\/\d+$/), page.click('button:has-text("Прочитать файл")')]);
+    // the request only checked the header: the rows wait for the worker, and the page says so
+    assert.match(await page.locator('.flash.ok').innerText(), /Файл принят: строки читаются и проверяются в фоне/);
+    assert.equal(await page.locator('progress').count(), 1, 'the progress bar is on the page');
+    assert.match(await page.locator('[data-progress-label]').innerText(), /Чтение файла: ждёт своей очереди/);
+    assert.ok(await page.locator('button:has-text("Создать все корректные")').isDisabled(), 'nothing to create before the file is read');
+    await a.startWorker();
+    // the page polls the state and reloads itself when the file has been read
+    await page.locator('button:has-text("Создать все корректные (2")').waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('progress').count(), 0);
+    assert.match(await page.locator('.stats').first().innerText(), /2\s?500\s+строк в файле[\s\S]*5\s+с ошибками/);
     await page.click('button:has-text("Создать все корректные")');
     assert.match(await page.locator('.flash.ok').innerText(), /Загрузка идёт в фоне/);
-    // the job waits in the queue until a worker runs it: the page shows where it stands
-    assert.equal(await page.locator('progress').count(), 1, 'the progress bar is on the page');
-    assert.match(await page.locator('[data-progress-label]').innerText(), /Создание контрагентов: 0 из 2\s?500/);
     await screenshot(page, 'import-progress');
-    await a.startWorker();
-    // the page polls the state and reloads itself when the worker is done
     await page.locator('[data-testid=import-report]').waitFor({ timeout: 60_000 });
     const report = await page.locator('[data-testid=import-report]').innerText();
     assert.match(report, /2\s?495\s+создано контрагентов/);
     assert.match(report, /5\s+ошибок/);
     assert.equal(await page.locator('progress').count(), 0);
+    // the uploaded file was removed once read
+    assert.deepEqual(readdirSync(path.join(a.services.config.DATA_DIR, 'imports')), []);
     await context.close();
   });
 

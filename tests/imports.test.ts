@@ -1,6 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { text as streamText } from 'node:stream/consumers';
 import iconv from 'iconv-lite';
 import { parse } from 'csv-parse/sync';
@@ -10,7 +13,7 @@ import { detectDelimiter, detectEncoding } from '../core/imports/read-csv.js';
 import { guessMapping } from '../core/imports/fields.js';
 import { getImport, listImportRows, stageImport, type ImportBatch } from '../core/imports/stage.js';
 import { createFromImport } from '../core/imports/create.js';
-import { registerImportJobs, startImportStep } from '../core/imports/jobs.js';
+import { queueImportFile, readQueuedImport, registerImportJobs, startImportStep } from '../core/imports/jobs.js';
 import { rejectedRowsCsv } from '../core/imports/rejected.js';
 import { rowProblemTexts } from '../core/imports/describe.js';
 import { createCounterparty, getCounterparty, listCounterparties } from '../core/counterparties/counterparties.js';
@@ -225,6 +228,50 @@ describe('creating counterparties from the list', () => {
     );
   });
 
+  // before the worker of the next test starts: here the job is run by hand, as the worker would
+  test('a file queued for the worker: the header is checked at once, the rows are read by the job, the file removed', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'crm-import-queue-'));
+    try {
+      const save = (name: string, data: Buffer | string) => {
+        const f = path.join(dir, name);
+        writeFileSync(f, data);
+        return f;
+      };
+      // not a client list: refused within the request, no list opened
+      const empty = save('empty.csv', '');
+      await assert.rejects(queueImportFile(w.as(admin), empty, { kind: 'legal_entity', fileName: 'empty.csv' }), (e) => e instanceof ServiceError && /пуст/.test(e.message));
+      const lines = ['Наименование;ИНН;Телефон'];
+      for (let i = 0; i < 1500; i++) lines.push(`ООО Очередь ${i};${i === 3 ? '1234567890' : randomInn('legal_entity')};+7 914 ${String(4000000 + i)}`);
+      const good = save('queued.csv', iconv.encode(lines.join('\r\n'), 'win1251'));
+      const batch = await queueImportFile(w.as(admin), good, { kind: 'legal_entity', fileName: 'queued.csv', segmentId: segment });
+      assert.deepEqual([batch.status, batch.encoding, batch.delimiter, batch.headers.length], ['staging', 'windows-1251', ';', 3]);
+      assert.equal((await w.system.jobs.getJob(`import-read-${batch.id}`, 'imports.read'))?.status, 'waiting', 'the reading is queued');
+      const job = { data: { batchId: batch.id, file: good, userId: admin.id } };
+      // a first attempt died half-way (rows of it are left); the job's next attempt starts over
+      await w.database.rows(sql`INSERT INTO import_rows (batch_id, row_no, raw, name, phones, emails, problems, has_problems)
+        VALUES (${batch.id}, 2, '{}', 'остаток', '{}', '{}', '{}', false)`);
+      const progress: number[] = [];
+      await readQueuedImport(w.as(admin), job.data, (p) => p.label === 'Чтение файла' && progress.push(p.done));
+      const read = await getImport(w.as(admin), batch.id);
+      assert.deepEqual([read.status, read.totalRows, read.problemRows], ['ready', 1500, 1]);
+      assert.ok(progress.length > 0 && progress.at(-1) === 1500, 'reading reported its progress');
+      assert.equal(existsSync(good), false, 'the uploaded file is removed once read');
+      // run again (a duplicate delivery of the job): the list is left as it is
+      await readQueuedImport(w.as(admin), job.data);
+      assert.equal((await getImport(w.as(admin), batch.id)).totalRows, 1500);
+
+      // a file that breaks half-way marks its list failed, with the reason, for the page to show
+      const broken = save('broken.csv', Buffer.concat([Buffer.from('Наименование;ИНН\nООО Раз;\n'), Buffer.from(`ООО Два;"${'x'.repeat(2 * 1024 * 1024)}`)]));
+      const bad = await queueImportFile(w.as(admin), broken, { kind: 'legal_entity', fileName: 'broken.csv' });
+      await assert.rejects(readQueuedImport(w.as(admin), { batchId: bad.id, file: broken, userId: admin.id }));
+      const failed = await getImport(w.as(admin), bad.id);
+      assert.equal(failed.status, 'failed');
+      assert.ok(failed.lastError, 'the reason is kept');
+      assert.equal(existsSync(broken), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   test('a big list is created by a job on the worker, with progress, ending in a report', async () => {
     const lines = ['Наименование;ИНН;Телефон'];
     for (let i = 0; i < 3000; i++) lines.push(`ООО Массовый ${i};${i % 100 === 7 ? '1234567890' : randomInn('legal_entity')};+7 912 ${String(3000000 + i)}`);
@@ -249,4 +296,5 @@ describe('creating counterparties from the list', () => {
     const [count] = await w.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM counterparties WHERE name LIKE 'ООО Массовый %'`);
     assert.equal(Number(count!.n), 2970);
   });
+
 });

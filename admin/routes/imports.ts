@@ -1,7 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { MultipartFile, Multipart } from '@fastify/multipart';
 import { countImportRows, deleteImport, getImport, listImportRows, listImports, stageImport, type ImportRowFilter } from '../../core/imports/stage.js';
-import { startImportStep } from '../../core/imports/jobs.js';
+import { queueImportFile, startImportStep } from '../../core/imports/jobs.js';
 import { rejectedRowsCsv } from '../../core/imports/rejected.js';
 import { rowProblemTexts } from '../../core/imports/describe.js';
 import { importFields } from '../../core/imports/fields.js';
@@ -63,20 +68,37 @@ export default async function importRoutes(app: FastifyInstance, deps: AdminDeps
       const form = body(req);
       const part = req.uploadPart;
       if (!part || !part.filename) throw invalid({ file: 'выберите файл' }, 'Выберите CSV-файл');
-      const batch = await stageImport(ctxOf(deps, req), part.file, {
-        kind: str(form, 'kind') as 'legal_entity',
-        fileName: part.filename,
-        segmentId: int(form, 'segmentId') ?? null,
-        responsibleId: int(form, 'responsibleId') ?? null,
-      });
-      // nothing else is expected after the file, but the request must be read to its end
-      for (let n = await req.uploadRest!.next(); !n.done; n = await req.uploadRest!.next()) {
-        if (n.value.type === 'file') n.value.file.resume();
+      // the file is kept on disk first: a big one is read by the worker, not within this request
+      const dir = path.join(deps.services.config.DATA_DIR, 'imports');
+      await mkdir(dir, { recursive: true });
+      const file = path.join(dir, `${randomUUID()}.csv`);
+      let queued = false;
+      try {
+        await pipeline(part.file, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+        // nothing else is expected after the file, but the request must be read to its end
+        for (let n = await req.uploadRest!.next(); !n.done; n = await req.uploadRest!.next()) {
+          if (n.value.type === 'file') n.value.file.resume();
+        }
+        const options = {
+          kind: str(form, 'kind') as 'legal_entity',
+          fileName: part.filename,
+          segmentId: int(form, 'segmentId') ?? null,
+          responsibleId: int(form, 'responsibleId') ?? null,
+        };
+        const ctx = ctxOf(deps, req);
+        if ((await stat(file)).size > deps.inlineImportBytes) {
+          const batch = await queueImportFile(ctx, file, options);
+          queued = true;
+          return redirectWith(deps, reply, `/admin/imports/${batch.id}`, { type: 'ok', text: 'Файл принят: строки читаются и проверяются в фоне, следите за ходом на этой странице' });
+        }
+        const batch = await stageImport(ctx, createReadStream(file, { highWaterMark: 1024 * 1024 }), options);
+        return redirectWith(deps, reply, `/admin/imports/${batch.id}`, {
+          type: 'ok',
+          text: `Файл прочитан: строк ${batch.totalRows}, с ошибками ${batch.problemRows}, дубликатов ${batch.duplicateRows}`,
+        });
+      } finally {
+        if (!queued) await rm(file, { force: true });
       }
-      return redirectWith(deps, reply, `/admin/imports/${batch.id}`, {
-        type: 'ok',
-        text: `Файл прочитан: строк ${batch.totalRows}, с ошибками ${batch.problemRows}, дубликатов ${batch.duplicateRows}`,
-      });
     },
   );
 

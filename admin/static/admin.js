@@ -82,7 +82,7 @@ document.querySelectorAll('[data-progress-url]').forEach((box) => {
       const res = await fetch(box.dataset.progressUrl, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
       if (res.ok) {
         const s = await res.json();
-        if (s.status !== 'working') {
+        if (s.status !== 'working' && s.status !== 'staging') {
           window.location.reload();
           return;
         }
@@ -90,7 +90,9 @@ document.querySelectorAll('[data-progress-url]').forEach((box) => {
           bar.max = s.total;
           bar.value = s.done;
         }
-        if (label) label.textContent = `${s.label || 'Обработка'}: ${s.done.toLocaleString('ru-RU')} из ${s.total.toLocaleString('ru-RU')}`;
+        // while the file is read, its row count is an estimate from the bytes read so far
+        const about = s.status === 'staging' && s.label === 'Чтение файла' ? '~' : '';
+        if (label) label.textContent = `${s.label || 'Обработка'}: ${s.done.toLocaleString('ru-RU')} из ${about}${s.total.toLocaleString('ru-RU')}`;
       }
     } catch {
       // try again on the next tick

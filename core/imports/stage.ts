@@ -7,7 +7,7 @@ import { parseInput } from '../shared/input.js';
 import { idField } from '../shared/fields.js';
 import { requireRole } from '../access/scope.js';
 import type { CounterpartyKind } from '../counterparties/counterparties.js';
-import { openCsv } from './read-csv.js';
+import { openCsv, type CsvFile } from './read-csv.js';
 import { guessMapping, isImportField, validateRow, type ImportMapping, type StagedValues } from './fields.js';
 
 export type ImportBatch = typeof importBatches.$inferSelect;
@@ -44,13 +44,34 @@ const stageOptions = z.object({
  * R6, step one: reads a CSV stream into «Список клиентов для загрузки». Each row is checked as
  * it is read (with the mapping guessed from the headers, or the one given) and written in
  * batches; then duplicates are marked, against the base and inside the file. Nothing becomes a
- * counterparty yet.
+ * counterparty yet. A file that cannot be read leaves no list behind.
  */
 export async function stageImport(
   ctx: ServiceContext,
   input: AsyncIterable<Uint8Array | string>,
-  options: z.input<typeof stageOptions> & { mapping?: ImportMapping; onProgress?: OnProgress },
+  options: StageOptions & { onProgress?: OnProgress },
 ): Promise<ImportBatch> {
+  const { batch, csv } = await beginStaging(ctx, input, options);
+  try {
+    return await fillStaging(ctx, batch, csv, options.onProgress);
+  } catch (e) {
+    await ctx.db.delete(importBatches).where(eq(importBatches.id, batch.id));
+    throw e;
+  }
+}
+
+export type StageOptions = z.input<typeof stageOptions> & { mapping?: ImportMapping };
+
+/**
+ * Checks the options and the file's header (encoding, delimiter, columns, mapping) and opens the
+ * list in state `staging`, before a single row is read: a file that is not a client list is
+ * refused at once, even when its rows are then read by a job.
+ */
+export async function beginStaging(
+  ctx: ServiceContext,
+  input: AsyncIterable<Uint8Array | string>,
+  options: StageOptions,
+): Promise<{ batch: ImportBatch; csv: CsvFile }> {
   requireRole(ctx, 'admin', 'head');
   const opts = parseInput(stageOptions, options);
   if (opts.segmentId) {
@@ -82,30 +103,37 @@ export async function stageImport(
       updatedAt: now,
     })
     .returning();
-  const batchId = batch!.id;
-  try {
-    let chunk: StagedInsert[] = [];
-    let total = 0;
-    const flush = async () => {
-      if (!chunk.length) return;
-      await insertRows(ctx, chunk);
-      total += chunk.length;
-      chunk = [];
-      options.onProgress?.({ label: 'Чтение файла', done: total, total: 0, bytes: csv.bytesRead() });
-    };
-    for await (const { lineNo, cells } of csv.records) {
-      chunk.push({ batch_id: batchId, row_no: lineNo, raw: cells, ...stagedJson(validateRow(opts.kind, cells, mapping)) });
-      if (chunk.length >= STAGE_CHUNK) await flush();
-    }
-    await flush();
-    await ctx.db.update(importBatches).set({ totalRows: total }).where(eq(importBatches.id, batchId));
-    await markDuplicates(ctx, batchId, options.onProgress);
-    return await finishStep(ctx, batchId);
-  } catch (e) {
-    // a file that cannot be read leaves no half-filled list behind
-    await ctx.db.delete(importBatches).where(eq(importBatches.id, batchId));
-    throw e;
+  return { batch: batch!, csv };
+}
+
+/**
+ * Reads the rows of a list opened by beginStaging: written in chunks as they are checked, then
+ * duplicates are marked and the list becomes ready. Rows of an earlier, interrupted read of the
+ * same list are dropped first, so a read that is run again starts clean.
+ */
+export async function fillStaging(ctx: ServiceContext, batch: ImportBatch, csv: CsvFile, onProgress?: OnProgress): Promise<ImportBatch> {
+  const batchId = batch.id;
+  if (csv.headers.join('\u0001') !== batch.headers.join('\u0001')) throw invalid({ file: 'заголовки файла изменились' }, 'Файл изменился после проверки заголовков');
+  await ctx.db.delete(importRows).where(eq(importRows.batchId, batchId));
+  const kind = batch.kind as CounterpartyKind;
+  const mapping = checkMapping(batch.mapping, batch.headers.length);
+  let chunk: StagedInsert[] = [];
+  let total = 0;
+  const flush = async () => {
+    if (!chunk.length) return;
+    await insertRows(ctx, chunk);
+    total += chunk.length;
+    chunk = [];
+    onProgress?.({ label: 'Чтение файла', done: total, total: 0, bytes: csv.bytesRead() });
+  };
+  for await (const { lineNo, cells } of csv.records) {
+    chunk.push({ batch_id: batchId, row_no: lineNo, raw: cells, ...stagedJson(validateRow(kind, cells, mapping)) });
+    if (chunk.length >= STAGE_CHUNK) await flush();
   }
+  await flush();
+  await ctx.db.update(importBatches).set({ totalRows: total }).where(eq(importBatches.id, batchId));
+  await markDuplicates(ctx, batchId, onProgress);
+  return finishStep(ctx, batchId);
 }
 
 export function checkMapping(mapping: unknown[], columns: number): ImportMapping {
@@ -355,7 +383,9 @@ export async function countImportRows(ctx: ServiceContext, batchId: number, filt
 /** Forgets a staging list (the counterparties it created stay). */
 export async function deleteImport(ctx: ServiceContext, id: number): Promise<void> {
   const batch = await getImport(ctx, id);
-  if (batch.status === 'working') throw conflict('Загрузка ещё идёт: дождитесь её окончания');
+  const busy = batch.status === 'working' || batch.status === 'staging';
+  // a step that stopped reporting long ago died with its process: its list may go
+  if (busy && ctx.clock.now().getTime() - batch.updatedAt.getTime() < STALE_STEP_MS) throw conflict('Загрузка ещё идёт: дождитесь её окончания');
   await ctx.db.delete(importBatches).where(eq(importBatches.id, id));
 }
 
@@ -397,14 +427,15 @@ export async function remapImport(ctx: ServiceContext, batchId: number, mapping:
 }
 
 /** Marks a batch busy with a step and records its progress, for the progress bar. */
-export async function setProgress(ctx: ServiceContext, batchId: number, p: ImportProgress): Promise<void> {
+export async function setProgress(ctx: ServiceContext, batchId: number, p: ImportProgress, status: 'working' | 'staging' = 'working'): Promise<void> {
   await ctx.db
     .update(importBatches)
-    .set({ status: 'working', progressLabel: p.label, progressDone: p.done, progressTotal: p.total, updatedAt: ctx.clock.now() })
+    .set({ status, progressLabel: p.label, progressDone: p.done, progressTotal: p.total, updatedAt: ctx.clock.now() })
     .where(eq(importBatches.id, batchId));
 }
 
 /** A step that has not reported progress for this long is taken for dead (its process stopped). */
+const STALE_STEP_MS = 10 * 60_000;
 const STALE_STEP = sql`interval '10 minutes'`;
 
 /** Claims a batch for a step: only one step runs on a batch at a time (a dead one may be taken over). */
