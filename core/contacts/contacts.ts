@@ -121,15 +121,16 @@ export async function findContactByPhone(ctx: ServiceContext, phone: string): Pr
   return row ?? null;
 }
 
+/** Text search on contacts: name by words and similarity, phone in any notation, e-mail; one indexed lookup per way, joined by UNION (see counterpartyTextCondition). */
 export function contactTextCondition(text: string): SQL {
   const t = text.trim();
-  const conds: SQL[] = [sql`${contacts.name} ILIKE ${'%' + escapeLike(t) + '%'}`];
-  if (t.length >= 4) conds.push(sql`${contacts.name} % ${t}`);
+  const ways: SQL[] = [sql`SELECT cs.id FROM contacts cs WHERE cs.name ILIKE ${'%' + escapeLike(t) + '%'}`];
+  if (t.length >= 4) ways.push(sql`SELECT cs.id FROM contacts cs WHERE cs.name % ${t}`);
   const phone = t.replace(/\D/g, '').length >= 10 ? normalizePhone(t) : null;
-  if (phone) conds.push(sql`${contacts.phones} @> ARRAY[${phone}]::text[]`);
+  if (phone) ways.push(sql`SELECT cs.id FROM contacts cs WHERE cs.phones @> ARRAY[${phone}]::text[]`);
   const email = t.includes('@') ? normalizeEmail(t) : null;
-  if (email) conds.push(sql`${contacts.emails} @> ARRAY[${email}]::text[]`);
-  return sql`(${sql.join(conds, sql` OR `)})`;
+  if (email) ways.push(sql`SELECT cs.id FROM contacts cs WHERE cs.emails @> ARRAY[${email}]::text[]`);
+  return sql`${contacts.id} IN (${sql.join(ways, sql` UNION `)})`;
 }
 
 export const contactFilterInput = z.object({
