@@ -7,7 +7,7 @@ import type { Database } from '../core/db/client.js';
 import { BullmqQueue } from '../core/jobs/bullmq-queue.js';
 import { createQueue } from '../core/jobs/create-queue.js';
 import { EmbeddedQueue } from '../core/jobs/embedded-queue.js';
-import { RetryAfterError, type Job, type JobQueue } from '../core/jobs/queue.js';
+import { RetryAfterError, type Job, type JobQueue, type JobRetention } from '../core/jobs/queue.js';
 import { createTestDatabase, testEngine } from './helpers/db.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -34,11 +34,11 @@ after(async () => {
 });
 
 /** The same behaviour, whichever engine runs the jobs. */
-function behaviour(engine: string, open: () => JobQueue): void {
+function behaviour(engine: string, open: (retention?: JobRetention) => JobQueue): void {
   describe(`job queue (${engine})`, () => {
     const opened: JobQueue[] = [];
-    const queue = () => {
-      const q = open();
+    const queue = (retention?: JobRetention) => {
+      const q = open(retention);
       opened.push(q);
       return q;
     };
@@ -55,6 +55,26 @@ function behaviour(engine: string, open: () => JobQueue): void {
       await waitFor('the job to complete', async () => (await q.getJob(id, name))?.status === 'completed');
       assert.deepEqual(seen, [{ id, name, data: { to: 'Анна' }, attemptsMade: 0 }]);
       assert.equal(await q.getJob('no-such-job', name), null);
+      await q.close();
+    });
+
+    test('finished jobs are removed after the retention, so the queue does not grow for ever', async () => {
+      const q = queue({ completedMs: 1000, failedMs: 1000 });
+      const name = unique('retained');
+      q.process<{ fail: boolean }>(name, async (job) => {
+        if (job.data.fail) throw new Error('не вышло');
+      });
+      await q.start();
+      const done = await q.add(name, { fail: false });
+      const failed = await q.add(name, { fail: true });
+      await waitFor('both to finish', async () => (await q.getJob(done.id, name))?.status === 'completed' && (await q.getJob(failed.id, name))?.status === 'failed');
+      await sleep(1500);
+      // BullMQ removes old done (failed) jobs as later ones finish (fail); the embedded queue on its schedule tick
+      const later = await q.add(name, { fail: false });
+      const laterFailed = await q.add(name, { fail: true });
+      await waitFor('the later jobs to finish', async () => (await q.getJob(later.id, name))?.status === 'completed' && (await q.getJob(laterFailed.id, name))?.status === 'failed');
+      await waitFor('the old ones to be removed', async () => (await q.getJob(done.id, name)) === null && (await q.getJob(failed.id, name)) === null, 10_000);
+      assert.equal((await q.getJob(later.id, name))?.status, 'completed', 'a recent job is kept');
       await q.close();
     });
 
@@ -222,7 +242,7 @@ function behaviour(engine: string, open: () => JobQueue): void {
   });
 }
 
-behaviour(`embedded on ${testEngine}`, () => new EmbeddedQueue(database, { pollMs: 20 }));
+behaviour(`embedded on ${testEngine}`, (retention) => new EmbeddedQueue(database, { pollMs: 20, ...(retention ? { retention } : {}) }));
 
 describe(`embedded job queue on ${testEngine}: restarts`, () => {
   const opened: EmbeddedQueue[] = [];
@@ -350,7 +370,7 @@ describe(`embedded job queue on ${testEngine}: restarts`, () => {
 
 if (redisUrl) {
   const prefix = `crm-test-${process.pid}-${randomBytes(3).toString('hex')}`;
-  behaviour('bullmq', () => new BullmqQueue(redisUrl, { prefix }));
+  behaviour('bullmq', (retention) => new BullmqQueue(redisUrl, { prefix, ...(retention ? { retention } : {}) }));
 
   describe('bullmq job queue', () => {
     test('createQueue picks BullMQ when Redis is configured', async () => {

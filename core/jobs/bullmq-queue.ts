@@ -10,10 +10,13 @@ import {
   type JobStatus,
   type ProcessOptions,
   type Processor,
+  defaultRetention,
+  type JobRetention,
 } from './queue.js';
 
 export interface BullmqQueueOptions {
   log?: Logger;
+  retention?: JobRetention;
   /** Redis key prefix; tests use their own to stay apart (default 'crm') */
   prefix?: string;
 }
@@ -62,10 +65,17 @@ export class BullmqQueue implements JobQueue {
   private readonly workers: Worker[] = [];
   private started = false;
   private closing = false;
+  private readonly removal: { removeOnComplete: { age: number }; removeOnFail: { age: number } };
 
   constructor(redisUrl: string, opts: BullmqQueueOptions = {}) {
     this.log = opts.log ?? pino({ level: 'silent' });
     this.prefix = opts.prefix ?? 'crm';
+    const retention = opts.retention ?? defaultRetention;
+    // BullMQ counts ages in seconds; finished jobs older than this go when later ones finish
+    this.removal = {
+      removeOnComplete: { age: Math.max(1, Math.ceil(retention.completedMs / 1000)) },
+      removeOnFail: { age: Math.max(1, Math.ceil(retention.failedMs / 1000)) },
+    };
     this.redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
     this.redis.on('error', (err) => this.log.error({ err }, 'job queue: redis connection error'));
   }
@@ -73,15 +83,18 @@ export class BullmqQueue implements JobQueue {
   async add<T>(name: string, data: T, opts: JobOptions = {}): Promise<{ id: string; added: boolean }> {
     const id = opts.jobId ?? randomUUID();
     const queue = this.queue(name);
+    // a known id adds nothing; asked first, because BullMQ's answer to a duplicate looks like a new job
+    if (opts.jobId && (await queue.getJob(encodeJobId(id)))) return { id, added: false };
     const job = await queue.add(name, data, {
       jobId: encodeJobId(id),
+      ...this.removal,
       ...(opts.delayMs ? { delay: opts.delayMs } : {}),
       ...(opts.attempts ? { attempts: opts.attempts } : {}),
       ...(opts.backoff ? { backoff: { type: opts.backoff.type, delay: opts.backoff.delayMs } } : {}),
     });
     if (!opts.jobId) return { id, added: true };
-    // On a known id BullMQ returns our unsaved copy; the stored job keeps the first adder's
-    // timestamp. Two processes adding one id within the same millisecond would both see `added`.
+    // Another process may have added the id since we asked: the stored job keeps the first
+    // adder's timestamp. (Two adders within the same millisecond would both see `added`.)
     const stored = await queue.getJob(job.id!);
     return { id, added: !stored || stored.timestamp === job.timestamp };
   }
@@ -93,7 +106,7 @@ export class BullmqQueue implements JobQueue {
     await this.queue(name).upsertJobScheduler(
       escape(key),
       { every: everyMs, startDate: Date.now() + everyMs },
-      { name, data },
+      { name, data, opts: this.removal },
     );
     await this.redis.hset(this.schedulesKey, key, name);
   }

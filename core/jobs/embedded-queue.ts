@@ -4,7 +4,9 @@ import { pino, type Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import {
   RetryAfterError,
+  defaultRetention,
   type JobOptions,
+  type JobRetention,
   type JobQueue,
   type JobState,
   type ProcessOptions,
@@ -17,6 +19,7 @@ export interface EmbeddedQueueOptions {
   pollMs?: number;
   /** how long a claimed job stays ours without a heartbeat before another worker may take it */
   leaseMs?: number;
+  retention?: JobRetention;
 }
 
 interface Worker {
@@ -65,6 +68,8 @@ export class EmbeddedQueue implements JobQueue {
   private readonly log: Logger;
   private readonly pollMs: number;
   private readonly leaseMs: number;
+  private readonly retention: JobRetention;
+  private lastPrune = 0;
   private readonly workers = new Map<string, Worker>();
   /** by row id: the heartbeat renews these leases and close() awaits them */
   private readonly inFlight = new Map<number, Promise<void>>();
@@ -82,6 +87,7 @@ export class EmbeddedQueue implements JobQueue {
     this.log = opts.log ?? pino({ level: 'silent' });
     this.pollMs = opts.pollMs ?? 250;
     this.leaseMs = opts.leaseMs ?? 30_000;
+    this.retention = opts.retention ?? defaultRetention;
   }
 
   async add<T>(name: string, data: T, opts: JobOptions = {}): Promise<{ id: string; added: boolean }> {
@@ -298,6 +304,7 @@ export class EmbeddedQueue implements JobQueue {
   private tickScheduler(): void {
     if (this.closing) return;
     this.schedulerTick = this.enqueueDueSchedules()
+      .then(() => this.pruneIfDue())
       .catch((err: unknown) => this.log.error({ err }, 'job queue: running schedules failed'))
       .finally(() => {
         this.schedulerTick = undefined;
@@ -332,6 +339,27 @@ export class EmbeddedQueue implements JobQueue {
       ON CONFLICT (job_key) DO NOTHING
       RETURNING queue`);
     for (const name of new Set(rows.map((r) => r.queue))) this.wake(name);
+  }
+
+  /**
+   * Removes jobs finished longer ago than the retention, at most hourly (or as often as the
+   * retention is short), a slice at a time so no statement runs long. Their ids may then be
+   * used again, as with BullMQ's removeOnComplete.
+   */
+  private async pruneIfDue(): Promise<void> {
+    const every = Math.min(3600_000, this.retention.completedMs, this.retention.failedMs);
+    if (Date.now() - this.lastPrune < every) return;
+    this.lastPrune = Date.now();
+    for (;;) {
+      const removed = await this.database.rows(sql`
+        DELETE FROM jobs WHERE id IN (
+          SELECT id FROM jobs
+          WHERE (status = 'completed' AND finished_at < now() - ${millis(this.retention.completedMs)})
+             OR (status = 'failed' AND finished_at < now() - ${millis(this.retention.failedMs)})
+          LIMIT 5000)
+        RETURNING id`);
+      if (removed.length < 5000 || this.closing) return;
+    }
   }
 
   private async renewLeases(): Promise<void> {

@@ -3,6 +3,15 @@
  * whose jobs live in the database. Each job name is its own queue, so concurrency and rate
  * limits are per kind of work (e.g. one limit for Telegram sends, another for e-mail).
  */
+/** How long finished jobs are kept (for getJob and a look at what failed) before they are removed. */
+export interface JobRetention {
+  completedMs: number;
+  failedMs: number;
+}
+
+/** A week of done jobs and a month of failed ones: enough to look into, without a table that only grows. */
+export const defaultRetention: JobRetention = { completedMs: 7 * 24 * 3600_000, failedMs: 30 * 24 * 3600_000 };
+
 export interface JobOptions {
   /** deduplicates: adding a job whose id is already known adds nothing */
   jobId?: string;
