@@ -393,6 +393,46 @@ describe('reference books', () => {
   });
 });
 
+describe('new lead by hand', () => {
+  test('«Новый лид»: bad input is named field by field and saves nothing; a known phone joins its contact; a company opens a counterparty', async () => {
+    const c = new Client(a.app);
+    await c.signIn(manager.email);
+    const form = await c.get('/admin/leads/new');
+    assert.equal(form.statusCode, 200);
+    const [before] = await a.world.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM leads`);
+    const bad = await c.post('/admin/leads', { name: '', phone: '12-34', email: 'не-почта', company: '', comment: '' });
+    assert.equal(bad.statusCode, 400);
+    const badText = text(bad.body);
+    assert.match(badText, /Лид не создан: проверьте отмеченные поля/);
+    for (const f of ['name', 'phone', 'email']) assert.match(bad.body, new RegExp(`data-error-for="${f}"`), f);
+    assert.match(bad.body, /value="12-34"/, 'what was typed stays in the form');
+    const [after] = await a.world.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM leads`);
+    assert.equal(after!.n, before!.n);
+
+    const known = await createContact(a.world.system, { name: 'Пётр Известный', counterpartyId: cpA, phones: ['+7 916 700-00-01'] });
+    const res = await c.post('/admin/leads', { name: 'Пётр', phone: '8 (916) 700-00-01', email: '', company: '', comment: 'звонил по прайсу' });
+    assert.equal(res.statusCode, 303);
+    const id = Number(/\/admin\/leads\/(\d+)$/.exec(String(res.headers.location))?.[1]);
+    const [lead] = await a.world.database.rows<{ contact_id: number; counterparty_id: number; source: string; responsible_id: number; comment: string }>(
+      sql`SELECT contact_id, counterparty_id, source, responsible_id, comment FROM leads WHERE id = ${id}`,
+    );
+    assert.deepEqual([lead!.contact_id, lead!.counterparty_id, lead!.source, lead!.responsible_id, lead!.comment], [known.id, cpA, 'manual', manager.id, 'звонил по прайсу']);
+    assert.match(text((await c.get(String(res.headers.location))).body), new RegExp(`Лид №${id} создан`));
+
+    // the head gives a new client's lead to a manager; the company becomes a counterparty of theirs
+    const h = new Client(a.app);
+    await h.signIn(head.email);
+    const made = await h.post('/admin/leads', { name: 'Ирина Новая', phone: '', email: 'Irina@NewCo.ru', company: 'ООО Новая компания', comment: '', responsibleId: String(manager.id) });
+    assert.equal(made.statusCode, 303);
+    const newId = Number(/(\d+)$/.exec(String(made.headers.location))?.[1]);
+    const [row] = await a.world.database.rows<{ title: string; responsible_id: number; cp_name: string; cp_resp: number; emails: string[] }>(
+      sql`SELECT l.title, l.responsible_id, cp.name AS cp_name, cp.responsible_id AS cp_resp, ct.emails FROM leads l
+          JOIN counterparties cp ON cp.id = l.counterparty_id JOIN contacts ct ON ct.id = l.contact_id WHERE l.id = ${newId}`,
+    );
+    assert.deepEqual([row!.title, row!.responsible_id, row!.cp_name, row!.cp_resp, row!.emails], ['Ирина Новая (ООО Новая компания)', manager.id, 'ООО Новая компания', manager.id, ['irina@newco.ru']]);
+  });
+});
+
 describe('the client card', () => {
   test('«Документы» gathers the files of messages and letters; each opens for whoever sees the client, and only for them', async () => {
     const contact = await createContact(a.world.system, { name: 'Ольга Файлова', counterpartyId: cpA, phones: ['+7 913 555-01-02'] });

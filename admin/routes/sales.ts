@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   addLeadParticipant,
   assignLead,
@@ -12,6 +12,7 @@ import {
   type LeadFilter,
 } from '../../core/leads/leads.js';
 import { listCampaigns } from '../../core/leads/campaigns.js';
+import { createManualLead } from '../../core/leads/manual-lead.js';
 import { getDeal, listDeals, listDealStages, setDealStage } from '../../core/deals/deals.js';
 import { listWorks } from '../../core/works/works.js';
 import { listActions, listResults } from '../../core/works/actions.js';
@@ -21,7 +22,7 @@ import { listUsers } from '../../core/users/users.js';
 import { isServiceError } from '../../core/errors.js';
 import type { ServiceContext } from '../../core/context.js';
 import { body, type FormBody, idParam, int, opt, query, str } from '../forms.js';
-import { ctxOf, redirectWith, render, withQuery } from '../render.js';
+import { ctxOf, hasRole, redirectWith, render, withQuery } from '../render.js';
 import type { AdminDeps } from '../types.js';
 import { MAX_PAGE, PAGE_SIZE } from './counterparties.js';
 
@@ -77,6 +78,31 @@ export default async function salesRoutes(app: FastifyInstance, deps: AdminDeps)
       withQuery,
       ...n,
     });
+  });
+
+  // «Новый лид»: a call or a meeting typed in by hand
+  const leadForm = async (req: FastifyRequest, reply: FastifyReply, values: FormBody, errors: Record<string, string>, status = 200) =>
+    render(deps, req, reply, 'sales/lead-form', { title: 'Новый лид', values: { name: '', phone: '', email: '', company: '', comment: '', ...values }, errors, canAssign: hasRole(req, 'admin', 'head'), ...(await names(ctxOf(deps, req))) }, status);
+
+  app.get('/leads/new', async (req, reply) => leadForm(req, reply, {}, {}));
+
+  app.post('/leads', async (req, reply) => {
+    const form = body(req);
+    try {
+      const lead = await createManualLead(ctxOf(deps, req), {
+        name: str(form, 'name'),
+        phone: str(form, 'phone'),
+        email: str(form, 'email'),
+        company: str(form, 'company'),
+        comment: str(form, 'comment'),
+        // a manager's own lead is theirs; the head and the admin may give it to anyone
+        responsibleId: hasRole(req, 'admin', 'head') ? str(form, 'responsibleId') : undefined,
+      });
+      return redirectWith(deps, reply, `/admin/leads/${lead.id}`, { type: 'ok', text: `Лид №${lead.id} создан` });
+    } catch (e) {
+      if (isServiceError(e) && e.code === 'invalid') return leadForm(req, reply, form, e.fields, 400);
+      throw e;
+    }
   });
 
   app.get('/leads/:id', async (req, reply) => {

@@ -121,6 +121,19 @@ export async function findContactByPhone(ctx: ServiceContext, phone: string): Pr
   return row ?? null;
 }
 
+/** The oldest live contact with this e-mail (any case). */
+export async function findContactByEmail(ctx: ServiceContext, email: string): Promise<Contact | null> {
+  const n = normalizeEmail(email);
+  if (!n) return null;
+  const [row] = await ctx.db
+    .select()
+    .from(contacts)
+    .where(and(sql`${contacts.emails} @> ARRAY[${n}]::text[]`, isNull(contacts.mergedIntoId)))
+    .orderBy(asc(contacts.id))
+    .limit(1);
+  return row ?? null;
+}
+
 /** Text search on contacts: name by words and similarity, phone in any notation, e-mail; one indexed lookup per way, joined by UNION (see counterpartyTextCondition). */
 export function contactTextCondition(text: string): SQL {
   const t = text.trim();

@@ -2,11 +2,8 @@ import { Composer } from 'grammy';
 import type { BotContext, Flow } from '../context.js';
 import { leadCard } from '../cards.js';
 import { html } from '../format.js';
-import { createLead } from '../../../core/leads/leads.js';
-import { createContact, findContactByPhone, getContact } from '../../../core/contacts/contacts.js';
-import { createCounterparty } from '../../../core/counterparties/counterparties.js';
+import { createManualLead } from '../../../core/leads/manual-lead.js';
 import { normalizePhone } from '../../../core/validation/phone.js';
-import { inTransaction } from '../../../core/context.js';
 
 export const newlead = new Composer<BotContext>();
 
@@ -40,23 +37,12 @@ export async function newleadStep(ctx: BotContext, flow: Extract<Flow, { kind: '
       return void (await ctx.reply('Комментарий? (или «-»)'));
     case 'comment': {
       const data = flow.data;
-      const comment = skip(t) ? undefined : t;
-      // one transaction: the contact, the company and the lead appear together or not at all
-      const lead = await inTransaction(ctx.crm, async (tx) => {
-        const me = ctx.staff!.id;
-        const cp = data.company ? await createCounterparty(tx, { kind: 'legal_entity', name: data.company, responsibleId: me, ...(data.phone ? { phones: [data.phone] } : {}) }) : null;
-        // an existing contact with this phone is reused only when the manager may see it
-        const found = data.phone ? await findContactByPhone(tx, data.phone) : null;
-        const existing = found ? await getContact(tx, found.id).catch(() => null) : null;
-        const contact = existing ?? (await createContact(tx, { name: data.name!, phones: data.phone ? [data.phone] : [], counterpartyId: cp?.id ?? null }));
-        return createLead(tx, {
-          title: data.company ? `${data.name} (${data.company})` : data.name!,
-          source: 'manual',
-          contactId: contact.id,
-          counterpartyId: cp?.id ?? null,
-          responsibleId: me,
-          comment: comment ?? null,
-        });
+      const lead = await createManualLead(ctx.crm, {
+        name: data.name!,
+        phone: data.phone,
+        company: data.company,
+        comment: skip(t) ? undefined : t,
+        responsibleId: ctx.staff!.id,
       });
       ctx.session.flow = undefined;
       const card = await leadCard(ctx, lead.id);

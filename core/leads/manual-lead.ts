@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { inTransaction, type ServiceContext } from '../context.js';
+import { createCounterparty } from '../counterparties/counterparties.js';
+import { createContact, findContactByEmail, findContactByPhone, getContact } from '../contacts/contacts.js';
+import { parseInput } from '../shared/input.js';
+import { idField } from '../shared/fields.js';
+import { normalizePhone } from '../validation/phone.js';
+import { normalizeEmail } from '../validation/email.js';
+import { createLead, type Lead } from './leads.js';
+
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+export const manualLeadInput = z.object({
+  name: z.string().trim().min(1, 'укажите имя клиента').max(300),
+  phone: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .transform((p, c) => normalizePhone(p) ?? (c.addIssue({ code: 'custom', message: 'неверный номер телефона' }), z.NEVER))
+      .optional(),
+  ),
+  email: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .transform((e, c) => normalizeEmail(e) ?? (c.addIssue({ code: 'custom', message: 'неверный e-mail' }), z.NEVER))
+      .optional(),
+  ),
+  company: z.preprocess(blankToUndefined, z.string().trim().max(500).optional()),
+  comment: z.preprocess(blankToUndefined, z.string().trim().max(5000).optional()),
+  responsibleId: z.preprocess(blankToUndefined, idField.optional()),
+});
+export type ManualLeadInput = z.input<typeof manualLeadInput>;
+
+/**
+ * A lead a person types in (R9: source «manual») from a call or a meeting: the client's name,
+ * phone, e-mail, company and a comment. In one transaction: a known contact with that phone or
+ * e-mail is reused when the actor may see it, otherwise one is created; a company name opens a
+ * counterparty; then the lead. Without a responsible, a manager takes it and routing picks one
+ * for the others.
+ */
+export async function createManualLead(ctx: ServiceContext, input: ManualLeadInput): Promise<Lead> {
+  const data = parseInput(manualLeadInput, input);
+  return inTransaction(ctx, async (tx) => {
+    const owner = data.responsibleId ?? (tx.actor.kind === 'user' ? tx.actor.userId : undefined);
+    const cp = data.company
+      ? await createCounterparty(tx, {
+          kind: 'legal_entity',
+          name: data.company,
+          ...(owner ? { responsibleId: owner } : {}),
+          ...(data.phone ? { phones: [data.phone] } : {}),
+          ...(data.email ? { emails: [data.email] } : {}),
+        })
+      : null;
+    const found = (data.phone ? await findContactByPhone(tx, data.phone) : null) ?? (data.email ? await findContactByEmail(tx, data.email) : null);
+    const existing = found ? await getContact(tx, found.id).catch(() => null) : null;
+    const contact =
+      existing ??
+      (await createContact(tx, {
+        name: data.name,
+        phones: data.phone ? [data.phone] : [],
+        emails: data.email ? [data.email] : [],
+        counterpartyId: cp?.id ?? null,
+      }));
+    return createLead(tx, {
+      title: data.company ? `${data.name} (${data.company})` : data.name,
+      source: 'manual',
+      contactId: contact.id,
+      counterpartyId: cp?.id ?? null,
+      responsibleId: data.responsibleId ?? null,
+      comment: data.comment ?? null,
+    });
+  });
+}
