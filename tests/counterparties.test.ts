@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'drizzle-orm';
+import { getHistory } from '../core/history/history.js';
 import { openWorld, randomInn, randomOgrn, type World } from './helpers/world.js';
 import {
   assignSegment,
@@ -150,6 +151,13 @@ describe('search and filters', () => {
     const rest = await listCounterparties(w.system, { region, segmentId: 'none' });
     assert.equal(await assignSegment(w.system, seg, { ids: [rest.items[0]!.id] }), 1);
     assert.equal(await countCounterparties(w.system, { region, segmentId: seg }), 4);
+    // each changed counterparty's history says so; one already in the segment is left alone
+    const other = await w.segment('Прочие заводы');
+    assert.equal(await assignSegment(w.system, other, { filter: { region } }), 5);
+    assert.equal(await assignSegment(w.system, other, { filter: { region } }), 0);
+    const moved = (await listCounterparties(w.system, { region, headcountMin: 200 })).items[0]!;
+    const events = (await getHistory(w.system, 'counterparty', moved.id)).filter((h) => h.kind === 'event').map((h) => h.title);
+    assert.deepEqual(events.slice(0, 2), ['Сегмент рынка: Крупные заводы → Прочие заводы', 'Сегмент рынка: без сегмента → Крупные заводы']);
   });
 
   test('a manager cannot reassign segments', async () => {

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { ServiceContext } from '../context.js';
+import { actorLabel, actorUserId, type ServiceContext } from '../context.js';
 import { counterparties, segments, users } from '../db/schema/index.js';
 import { forbidden, invalid, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
@@ -247,7 +247,8 @@ export async function countCounterparties(ctx: ServiceContext, filter: Counterpa
 
 /**
  * «Назначить сегмент рынка» (R7): to the given rows, or to every row the filter matches, in one
- * statement. Only rows the actor may see are touched. Returns how many changed.
+ * statement that also writes each changed counterparty's history (from which segment to which).
+ * Only rows the actor may see are touched. Returns how many changed.
  */
 export async function assignSegment(
   ctx: ServiceContext,
@@ -257,11 +258,24 @@ export async function assignSegment(
   requireRole(ctx, 'admin', 'head');
   if (segmentId !== null) await checkRefs(ctx, { segmentId });
   const conds = 'ids' in target ? [inArray(counterparties.id, target.ids.length ? target.ids : [-1]), isNull(counterparties.mergedIntoId)] : counterpartyFilterConditions(ctx, target.filter);
-  const changed = await ctx.db
-    .update(counterparties)
-    .set({ segmentId, updatedAt: ctx.clock.now() })
-    .where(and(...conds, sql`${counterparties.segmentId} IS DISTINCT FROM ${segmentId}`))
-    .returning({ id: counterparties.id });
-  await audit(ctx, 'assign_segment', 'segment', segmentId ?? 0, { counterparties: { from: null, to: changed.length } });
-  return changed.length;
+  const now = ctx.clock.now().toISOString();
+  const changed = await ctx.db.execute(sql`
+    WITH old AS (
+      SELECT ${counterparties.id} AS id, ${counterparties.segmentId} AS before FROM ${counterparties}
+      WHERE ${and(...conds, sql`${counterparties.segmentId} IS DISTINCT FROM ${segmentId}::int`)}
+      FOR UPDATE
+    ), upd AS (
+      UPDATE counterparties c SET segment_id = ${segmentId}::int, updated_at = ${now}::timestamptz
+      FROM old WHERE c.id = old.id
+      RETURNING c.id, old.before
+    )
+    INSERT INTO history_events (entity_type, entity_id, kind, summary, data, actor_user_id, actor_label, at)
+    SELECT 'counterparty', upd.id, 'segment_changed',
+      'Сегмент рынка: ' || coalesce(s0.name, 'без сегмента') || ' → ' || coalesce((SELECT name FROM segments WHERE id = ${segmentId}::int), 'без сегмента'),
+      jsonb_build_object('from', upd.before, 'to', ${segmentId}::int), ${actorUserId(ctx.actor)}::int, ${actorLabel(ctx.actor)}, ${now}::timestamptz
+    FROM upd LEFT JOIN segments s0 ON s0.id = upd.before
+    RETURNING entity_id`);
+  const count = (Array.isArray(changed) ? changed : (changed as unknown as { rows: unknown[] }).rows).length;
+  await audit(ctx, 'assign_segment', 'segment', segmentId ?? 0, { counterparties: { from: null, to: count } });
+  return count;
 }
