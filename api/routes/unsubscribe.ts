@@ -4,7 +4,7 @@ import { systemActor } from '../../core/context.js';
 import { isServiceError } from '../../core/errors.js';
 import type { Services } from '../../core/services.js';
 import { mailEnv } from '../../core/mail/env.js';
-import { unsubscribeByToken } from '../../core/mail/unsubscribe.js';
+import { describeUnsubscribe, unsubscribeByToken } from '../../core/mail/unsubscribe.js';
 
 export interface UnsubscribeOptions {
   services: Services;
@@ -14,15 +14,17 @@ export interface UnsubscribeOptions {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-const page = (title: string, text: string) => `<!doctype html>
+const page = (title: string, text: string, form = '') => `<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style>
-</head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`;
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}button{font:inherit;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid #1d4ed8;background:#1d4ed8;color:#fff;cursor:pointer}</style>
+</head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>${form}</body></html>`;
 
 /**
- * The public unsubscribe link of mail-out letters: `GET /unsubscribe/:token` (the link in the
- * text) and `POST` (one-click from the mail client, RFC 8058). Answers a page in Russian.
+ * The public unsubscribe link of mail-out letters. `GET /unsubscribe/:token` (the link in the
+ * text) asks to confirm with one button: mail scanners of corporate mailboxes open every link
+ * of a letter, and must not unsubscribe anybody. `POST` unsubscribes: the button, or one-click
+ * from the mail client (RFC 8058). Answers a page in Russian.
  */
 export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeOptions> = async (app, opts) => {
   const env = mailEnv(opts.services);
@@ -39,20 +41,35 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeOptions> = async (
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_req, _body, done) => done(null, {}));
   }
 
-  const handler = async (req: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
+  const ctx = () => opts.services.ctx(systemActor('отписка'));
+  const badLink = (reply: FastifyReply) =>
+    reply.status(400).send(page('Ссылка недействительна', 'Ссылка для отписки повреждена или устарела. Скопируйте её из письма целиком.'));
+  const schema = { hide: true, params: { type: 'object', properties: { token: { type: 'string', maxLength: 100 } }, required: ['token'] } };
+
+  app.get('/unsubscribe/:token', { schema }, async (req: FastifyRequest<{ Params: { token: string } }>, reply) => {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
     try {
-      const r = await unsubscribeByToken(opts.services.ctx(systemActor('отписка')), env, req.params.token);
-      return page('Вы отписались от рассылки', `Адрес ${r.email} больше не будет получать рассылку «${r.mailingType}».`);
+      const r = await describeUnsubscribe(ctx(), env, req.params.token);
+      if (r.unsubscribed) return page('Вы уже отписаны', `Адрес ${r.email} не получает рассылку «${r.mailingType}».`);
+      return page(
+        'Отписаться от рассылки?',
+        `Адрес ${r.email} перестанет получать рассылку «${r.mailingType}».`,
+        `<form method="post" action="/unsubscribe/${escapeHtml(req.params.token)}"><button type="submit">Отписаться</button></form>`,
+      );
     } catch (e) {
-      if (isServiceError(e) && e.code === 'invalid') {
-        reply.status(400);
-        return page('Ссылка недействительна', 'Ссылка для отписки повреждена или устарела. Скопируйте её из письма целиком.');
-      }
+      if (isServiceError(e) && e.code === 'invalid') return badLink(reply);
       throw e;
     }
-  };
-  const schema = { hide: true, params: { type: 'object', properties: { token: { type: 'string', maxLength: 100 } }, required: ['token'] } };
-  app.get('/unsubscribe/:token', { schema }, handler);
-  app.post('/unsubscribe/:token', { schema }, handler);
+  });
+
+  app.post('/unsubscribe/:token', { schema }, async (req: FastifyRequest<{ Params: { token: string } }>, reply) => {
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
+    try {
+      const r = await unsubscribeByToken(ctx(), env, req.params.token);
+      return page('Вы отписались от рассылки', `Адрес ${r.email} больше не будет получать рассылку «${r.mailingType}».`);
+    } catch (e) {
+      if (isServiceError(e) && e.code === 'invalid') return badLink(reply);
+      throw e;
+    }
+  });
 };
