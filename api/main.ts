@@ -234,11 +234,18 @@ async function start(config: Config, log: ReturnType<typeof createLogger>, role:
     telegram.registerWorker();
     registerWorkJobs(services);
     registerImportJobs(services.jobs, (actor) => services.ctx(actor));
-    registerChannelJobs(services.jobs, services, adapters);
+    // WhatsApp sends belong to the process holding its session (role all or bots); when it is
+    // switched off, the worker marks them undelivered
+    const sendsHere = role === 'all' || !config.WHATSAPP_ENABLED ? adapters : { telegram: adapters.telegram, viber: adapters.viber };
+    registerChannelJobs(services.jobs, services, sendsHere);
     const mail = mailEnv(services);
     registerMailProcessors(services.jobs, { ctx: () => services.ctx(systemActor('почта')), env: mail });
     await ensureMailImportSchedules(services.ctx(systemActor('почта')), mail);
     await scheduleWorkDigest(services);
+    await services.jobs.start();
+  }
+  if (role === 'bots' && whatsapp) {
+    registerChannelJobs(services.jobs, services, { whatsapp });
     await services.jobs.start();
   }
   if (role === 'all' || role === 'bots') telegram.startBots();

@@ -6,7 +6,12 @@ import { ChannelSendError } from './send-error.js';
 import { markFailed } from './delivery.js';
 import type { ChannelAdapter, ChannelKind } from './types.js';
 
-export const CHANNEL_SEND_JOB = 'channel.send';
+/**
+ * One job name per channel: a process runs the sends of the channels it holds a client for
+ * (WhatsApp's browser session lives in the `bots` process only; Telegram and Viber are HTTP
+ * clients any worker has), so no process picks up a send it cannot make.
+ */
+export const channelSendJob = (channel: ChannelKind): string => `channel.send.${channel}`;
 /** tries of one send, the first included; with the backoff below the last is ~30 s after the first */
 export const SEND_ATTEMPTS = 5;
 const SEND_BACKOFF_MS = 2000;
@@ -18,9 +23,9 @@ export interface ChannelSendData {
 }
 
 /** Queues the delivery of a stored outgoing message; the message id is the job id, so it is sent once. */
-export function enqueueSend(jobs: JobQueue, messageId: number) {
+export function enqueueSend(jobs: JobQueue, channel: ChannelKind, messageId: number) {
   return jobs.add<ChannelSendData>(
-    CHANNEL_SEND_JOB,
+    channelSendJob(channel),
     { messageId },
     { jobId: `channel.send:${messageId}`, attempts: SEND_ATTEMPTS, backoff: { type: 'exponential', delayMs: SEND_BACKOFF_MS } },
   );
@@ -40,12 +45,14 @@ export class SendLimiter {
   }
 }
 
-type Adapters = Record<ChannelKind, ChannelAdapter | undefined>;
+type Adapters = Partial<Record<ChannelKind, ChannelAdapter | undefined>>;
 
 /**
- * The `channel.send` processor: sends a stored outgoing message through its conversation's
- * adapter, keeps the provider's id and the delivery status on the message, retries transient
- * failures with backoff and tells the author when the message finally cannot be delivered.
+ * The `channel.send.<channel>` processors, one for each channel given (a channel given without
+ * an adapter is not connected: its messages are marked undelivered): a stored outgoing message
+ * goes out through its conversation's adapter, the provider's id and the delivery status are
+ * kept on the message, transient failures are retried with backoff and the author is told when
+ * the message finally cannot be delivered.
  */
 export function registerChannelJobs(
   jobs: JobQueue,
@@ -54,9 +61,11 @@ export function registerChannelJobs(
   opts: { concurrency?: number } = {},
 ): void {
   const limiter = new SendLimiter();
-  jobs.process<ChannelSendData>(CHANNEL_SEND_JOB, (job) => sendOne(services.ctx(systemActor('channel.send')), adapters, limiter, job), {
-    concurrency: opts.concurrency ?? 4,
-  });
+  for (const channel of Object.keys(adapters) as ChannelKind[]) {
+    jobs.process<ChannelSendData>(channelSendJob(channel), (job) => sendOne(services.ctx(systemActor('channel.send')), adapters, limiter, job), {
+      concurrency: opts.concurrency ?? 4,
+    });
+  }
 }
 
 async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLimiter, job: Job<ChannelSendData>): Promise<unknown> {

@@ -140,7 +140,7 @@ export async function replyInConversation(ctx: ServiceContext, conversationId: n
       })
       .returning();
     await tx.db.update(conversations).set({ lastMessageAt: now, status: 'open' }).where(eq(conversations.id, conv.id));
-    await afterCommit(tx, () => enqueueSend(tx.jobs, message!.id));
+    await afterCommit(tx, () => enqueueSend(tx.jobs, conv.channel, message!.id));
     return message!;
   });
 }
