@@ -80,6 +80,31 @@ describe('counterparties', () => {
   });
 });
 
+describe('one INN, one counterparty', () => {
+  test('a second counterparty with the same INN is refused and the first named; a branch with its own KPP is allowed', async () => {
+    const inn = randomInn('legal_entity');
+    const seg = await w.segment('Сегмент ИНН');
+    const first = await createCounterparty(w.system, { kind: 'legal_entity', name: 'ООО «Первый»', inn, kpp: '773601001', segmentId: seg });
+    const before = await count('counterparties');
+    await assert.rejects(
+      createCounterparty(w.system, { kind: 'legal_entity', name: 'ООО «Второй»', inn }),
+      (e: ServiceError) => e.code === 'invalid' && e.fields.inn === `уже есть контрагент №${first.id} «ООО «Первый»» с этим ИНН`,
+    );
+    await assert.rejects(createCounterparty(w.system, { kind: 'legal_entity', name: 'Тот же КПП', inn, kpp: '773601001' }), (e: ServiceError) => 'inn' in e.fields);
+    assert.equal(await count('counterparties'), before, 'nothing written');
+    const branch = await createCounterparty(w.system, { kind: 'legal_entity', name: 'ООО «Первый», филиал', inn, kpp: '784201001' });
+    assert.equal(branch.inn, inn);
+    // an edit onto another's INN is refused too; a manager who does not see the first is told it exists, not whose it is
+    const other = await createCounterparty(w.system, { kind: 'legal_entity', name: 'ООО «Другой»', inn: randomInn('legal_entity') });
+    await assert.rejects(updateCounterparty(w.system, other.id, { inn, kpp: null }), (e: ServiceError) => /№/.test(e.fields.inn ?? ''));
+    const m = await w.user('manager');
+    await assert.rejects(
+      createCounterparty(w.as(m), { kind: 'legal_entity', name: 'ООО «Копия»', inn, kpp: '773601001' }),
+      (e: ServiceError) => e.fields.inn === 'контрагент с этим ИНН уже есть в базе, в чужом сегменте: обратитесь к руководителю',
+    );
+  });
+});
+
 describe('search and filters', () => {
   let target: number;
   before(async () => {

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MultipartFile, Multipart } from '@fastify/multipart';
 import { countImportRows, deleteImport, getImport, listImportRows, listImports, stageImport, type ImportRowFilter } from '../../core/imports/stage.js';
 import { queueImportFile, startImportStep } from '../../core/imports/jobs.js';
@@ -32,11 +32,22 @@ const reportText = (r: { created: number; skipped: number; errors: number }) =>
   `Загрузка завершена: создано ${r.created}, пропущено дубликатов ${r.skipped}, строк с ошибками ${r.errors}`;
 
 export default async function importRoutes(app: FastifyInstance, deps: AdminDeps) {
-  app.get('/imports', async (req, reply) => {
-    requireRoles(req, 'admin', 'head');
+  const listPage = async (req: FastifyRequest, reply: FastifyReply, uploadError?: string) => {
     const ctx = ctxOf(deps, req);
     const [imports, segments, users] = await Promise.all([listImports(ctx), listSegments(ctx), listUsers(ctx, { activeOnly: true })]);
-    return render(deps, req, reply, 'imports/list', { title: 'Загрузка клиентов', imports, segments, users, maxMb: Math.round(deps.maxUploadBytes / 1024 / 1024) });
+    return render(
+      deps,
+      req,
+      reply,
+      'imports/list',
+      { title: 'Загрузка клиентов', imports, segments, users, maxMb: Math.round(deps.maxUploadBytes / 1024 / 1024), uploadError },
+      uploadError ? 400 : 200,
+    );
+  };
+
+  app.get('/imports', async (req, reply) => {
+    requireRoles(req, 'admin', 'head');
+    return listPage(req, reply);
   });
 
   app.post(
@@ -96,6 +107,10 @@ export default async function importRoutes(app: FastifyInstance, deps: AdminDeps
           type: 'ok',
           text: `Файл прочитан: строк ${batch.totalRows}, с ошибками ${batch.problemRows}, дубликатов ${batch.duplicateRows}`,
         });
+      } catch (e) {
+        // a file that is not a client list: said on the upload form itself, to try another
+        if (isServiceError(e) && e.code === 'invalid') return listPage(req, reply, e.message);
+        throw e;
       } finally {
         if (!queued) await rm(file, { force: true });
       }

@@ -31,6 +31,7 @@ function setupRequisites(form) {
   };
   let timer;
   let seq = 0;
+  const edited = new Set();
   const check = () => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
@@ -50,6 +51,10 @@ function setupRequisites(form) {
           if (!input || !hint) continue;
           const problem = result.fields[name];
           const filled = input.value.trim() !== '';
+          // the live check now speaks for the field: the saved form's message would repeat it (or,
+          // once the field is edited, be stale); a message it cannot know of (a duplicate) stays
+          const saved = form.querySelector(`[data-error-for=${name}]`);
+          if (saved && (problem || edited.has(name))) saved.remove();
           input.setAttribute('aria-invalid', problem ? 'true' : 'false');
           hint.textContent = problem ? problem : filled ? 'Проверено: контрольная сумма верна' : '';
           hint.className = 'hint ' + (problem ? 'bad' : filled ? 'ok' : '');
@@ -66,7 +71,10 @@ function setupRequisites(form) {
     }
   });
   form.addEventListener('input', (e) => {
-    if (['inn', 'ogrn', 'kpp'].includes(e.target.name)) check();
+    if (['inn', 'ogrn', 'kpp'].includes(e.target.name)) {
+      edited.add(e.target.name);
+      check();
+    }
   });
   toggle();
   if (form.querySelector('[name=inn]') && form.querySelector('[name=inn]').value) check();

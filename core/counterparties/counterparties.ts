@@ -91,9 +91,38 @@ async function checkRefs(ctx: ServiceContext, data: { segmentId?: number | null;
   }
 }
 
+/**
+ * One INN, one counterparty: a second one with the same INN is refused and the first one named
+ * (or, outside the actor's segments, only said to exist). Branches of one company share the INN
+ * and differ in KPP, so a legal entity with another KPP is allowed.
+ */
+async function requireUniqueInn(ctx: ServiceContext, data: { inn?: string | null | undefined; kpp?: string | null | undefined }, exceptId?: number): Promise<void> {
+  if (!data.inn) return;
+  const scope = counterpartyScope(ctx);
+  const [dup] = await ctx.db
+    .select({ id: counterparties.id, name: counterparties.name, visible: scope ? sql<boolean>`${scope}` : sql<boolean>`true` })
+    .from(counterparties)
+    .where(
+      and(
+        eq(counterparties.inn, data.inn),
+        isNull(counterparties.mergedIntoId),
+        exceptId ? sql`${counterparties.id} <> ${exceptId}` : undefined,
+        data.kpp ? sql`(${counterparties.kpp} IS NULL OR ${counterparties.kpp} = ${data.kpp})` : undefined,
+      ),
+    )
+    .orderBy(asc(counterparties.id))
+    .limit(1);
+  if (!dup) return;
+  throw invalid(
+    { inn: dup.visible ? `уже есть контрагент №${dup.id} «${dup.name}» с этим ИНН` : 'контрагент с этим ИНН уже есть в базе, в чужом сегменте: обратитесь к руководителю' },
+    'Контрагент с таким ИНН уже есть',
+  );
+}
+
 export async function createCounterparty(ctx: ServiceContext, input: CounterpartyInput): Promise<Counterparty> {
   const data = parseCounterparty(input);
   await checkRefs(ctx, data);
+  await requireUniqueInn(ctx, data);
   const { capital, ...rest } = data;
   // a manager creating a client without a responsible becomes responsible, so it stays visible to them
   const responsibleId = rest.responsibleId ?? (ctx.actor.kind === 'user' && ctx.actor.role === 'manager' ? ctx.actor.userId : null);
@@ -144,6 +173,7 @@ export async function updateCounterparty(ctx: ServiceContext, id: number, patch:
   };
   const data = parseCounterparty(merged);
   await checkRefs(ctx, data);
+  if (data.inn !== before.inn || data.kpp !== before.kpp) await requireUniqueInn(ctx, data, before.id);
   const { capital, ...rest } = data;
   const values = { ...rest, capitalKopecks: capital ?? null };
   const [after] = await ctx.db.update(counterparties).set({ ...values, updatedAt: ctx.clock.now() }).where(eq(counterparties.id, before.id)).returning();

@@ -6,6 +6,18 @@ import { invalid } from '../errors.js';
 export type CsvEncoding = 'utf-8' | 'windows-1251';
 export type CsvDelimiter = ',' | ';' | '\t';
 
+/** csv-parse's reasons, as the person who saved the file can act on them */
+const csvProblem: Record<string, string> = {
+  CSV_INVALID_CLOSING_QUOTE: 'после закрывающей кавычки идут лишние символы',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'после закрывающей кавычки идут лишние символы',
+  CSV_QUOTE_NOT_CLOSED: 'кавычка открыта и не закрыта до конца файла',
+  INVALID_OPENING_QUOTE: 'кавычка посреди ячейки',
+  CSV_INVALID_OPENING_QUOTE: 'кавычка посреди ячейки',
+  CSV_MAX_RECORD_SIZE: 'слишком длинная строка (больше 1 МБ) — похоже, это не таблица',
+  CSV_RECORD_INCONSISTENT_COLUMNS: 'в строке другое число столбцов',
+  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'в строке другое число столбцов',
+};
+
 /** How much of the file is looked at to tell the encoding and the delimiter. */
 const SAMPLE_BYTES = 64 * 1024;
 /** More columns than this is not a client list. */
@@ -132,7 +144,8 @@ async function nextRecord<T>(iterator: AsyncIterator<T>): Promise<T | null> {
   } catch (e) {
     if (e instanceof CsvError) {
       const line = (e as CsvError & { lines?: number }).lines;
-      throw invalid({ file: e.message }, `Файл не читается как CSV${line ? ` (строка ${line})` : ''}: ${e.message}`);
+      const why = csvProblem[e.code] ?? 'файл повреждён или это не CSV';
+      throw invalid({ file: why }, `Файл не читается как CSV${line ? ` (строка ${line})` : ''}: ${why}. Сохраните таблицу как «CSV (разделители — точка с запятой)» и загрузите снова.`);
     }
     throw e;
   }
