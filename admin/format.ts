@@ -18,6 +18,61 @@ export const labels = {
   delimiter: { ';': 'точка с запятой', ',': 'запятая', '\t': 'табуляция' } as Record<string, string>,
 };
 
+/** Russian names of the time zones a Russian-speaking team works in; others show their IANA id. */
+const zoneNames: Record<string, string> = {
+  'Europe/Kaliningrad': 'Калининград',
+  'Europe/Moscow': 'Москва',
+  'Europe/Simferopol': 'Симферополь',
+  'Europe/Volgograd': 'Волгоград',
+  'Europe/Samara': 'Самара',
+  'Europe/Saratov': 'Саратов',
+  'Europe/Ulyanovsk': 'Ульяновск',
+  'Europe/Astrakhan': 'Астрахань',
+  'Europe/Kirov': 'Киров',
+  'Asia/Yekaterinburg': 'Екатеринбург',
+  'Asia/Omsk': 'Омск',
+  'Asia/Novosibirsk': 'Новосибирск',
+  'Asia/Barnaul': 'Барнаул',
+  'Asia/Tomsk': 'Томск',
+  'Asia/Novokuznetsk': 'Новокузнецк',
+  'Asia/Krasnoyarsk': 'Красноярск',
+  'Asia/Irkutsk': 'Иркутск',
+  'Asia/Chita': 'Чита',
+  'Asia/Yakutsk': 'Якутск',
+  'Asia/Vladivostok': 'Владивосток',
+  'Asia/Sakhalin': 'Сахалин',
+  'Asia/Magadan': 'Магадан',
+  'Asia/Kamchatka': 'Камчатка',
+  'Asia/Anadyr': 'Анадырь',
+  'Europe/Minsk': 'Минск',
+  'Europe/Kiev': 'Киев',
+  'Europe/Kyiv': 'Киев',
+  'Asia/Almaty': 'Алматы',
+  'Asia/Tashkent': 'Ташкент',
+  'Asia/Bishkek': 'Бишкек',
+  'Asia/Yerevan': 'Ереван',
+  'Asia/Tbilisi': 'Тбилиси',
+  'Asia/Baku': 'Баку',
+};
+
+/** «Москва (GMT+3)»: the zone as people name it, with its offset now. */
+export function zoneLabel(timeZone: string, at = new Date()): string {
+  let offset = '';
+  try {
+    offset = new Intl.DateTimeFormat('ru-RU', { timeZone, timeZoneName: 'shortOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? '';
+  } catch {
+    // an unknown zone shows as it is
+  }
+  return `${zoneNames[timeZone] ?? timeZone}${offset ? ` (${offset})` : ''}`;
+}
+
+/** The zones offered in forms: Russia's first, west to east, then the rest of Europe and Asia. */
+export function zoneChoices(): string[] {
+  const all = Intl.supportedValuesOf('timeZone').filter((z) => z.startsWith('Europe/') || z.startsWith('Asia/'));
+  const ours = Object.keys(zoneNames).filter((z) => all.includes(z));
+  return [...ours, ...all.filter((z) => !ours.includes(z))];
+}
+
 /** Formatting helpers handed to every template as `it.f`. */
 export function formatters(timeZone: string) {
   const dateTime = new Intl.DateTimeFormat('ru-RU', { timeZone, dateStyle: 'short', timeStyle: 'short' });
@@ -44,6 +99,7 @@ export function formatters(timeZone: string) {
       if (n < 1024 * 1024) return `${nf.format(n / 1024)} КБ`;
       return `${nf.format(n / 1024 / 1024)} МБ`;
     },
+    zone: (tz: string) => zoneLabel(tz),
     plural,
   };
 }

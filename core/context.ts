@@ -37,7 +37,7 @@ export async function afterCommit(ctx: ServiceContext, fn: () => Promise<unknown
   else await fn();
 }
 
-export const systemActor = (name = 'system'): Actor => ({ kind: 'system', name });
+export const systemActor = (name = 'система'): Actor => ({ kind: 'system', name });
 
 export function actorLabel(actor: Actor): string {
   switch (actor.kind) {
@@ -48,7 +48,8 @@ export function actorLabel(actor: Actor): string {
     case 'contact':
       return `клиент (${actor.channel})`;
     case 'system':
-      return `система: ${actor.name}`;
+      // what the history's «Кто» column shows: «система» or «система (напоминания)»
+      return actor.name === 'система' ? 'система' : `система (${actor.name})`;
   }
 }
 

@@ -13,10 +13,15 @@ export class ServiceError extends Error {
   }
 }
 
-export const notFound = (what: string) => new ServiceError('not_found', `${what} не найден(а)`);
+/** «Контрагент не найден», «Сделка не найдена», «Письмо не найдено»: the first word's ending gives the gender. */
+export const notFound = (what: string) => {
+  const first = what.split(/\s/)[0]!.toLowerCase();
+  const ending = /[ая]$/.test(first) ? 'не найдена' : /[ое]$/.test(first) ? 'не найдено' : 'не найден';
+  return new ServiceError('not_found', `${what} ${ending}`);
+};
 export const forbidden = (message = 'Нет доступа к этой записи') => new ServiceError('forbidden', message);
 export const conflict = (message: string) => new ServiceError('conflict', message);
-export const invalid = (fields: Record<string, string>, message = 'Проверьте поля: ' + Object.keys(fields).join(', ')) =>
+export const invalid = (fields: Record<string, string>, message = 'Проверьте: ' + Object.values(fields).join('; ')) =>
   new ServiceError('invalid', message, fields);
 
 export const isServiceError = (e: unknown): e is ServiceError => e instanceof ServiceError;

@@ -57,7 +57,7 @@ export async function openServices(
  * base, admin@crm.local with a generated password that is returned (to print once) and never stored in clear.
  */
 export async function ensureFirstAdmin(services: Services): Promise<{ email: string; password: string } | null> {
-  const ctx = services.ctx(systemActor('first start'));
+  const ctx = services.ctx(systemActor('первый запуск'));
   const { ADMIN_EMAIL: email, ADMIN_PASSWORD: password } = services.config;
   if (email) {
     if (await findUserByEmail(ctx, email)) return null;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { isServiceError } from '../../core/errors.js';
-import { authenticate, setPassword } from '../../core/users/users.js';
+import { authenticate, countUsers, setPassword } from '../../core/users/users.js';
 import { destroyUserSessions } from '../../core/sessions/sessions.js';
 import { body, query, str } from '../forms.js';
 import { ctxOf, redirectWith, render } from '../render.js';
@@ -12,7 +12,9 @@ export default async function authRoutes(app: FastifyInstance, deps: AdminDeps) 
 
   app.get('/login', { config: { adminPublic: true } }, async (req, reply) => {
     if (req.adminUser) return reply.redirect(safeNext(str(query(req), 'next')), 303);
-    return render(deps, req, reply, 'login', { title: 'Вход', next: safeNext(str(query(req), 'next')), email: '' });
+    // the first-start hint is for the first admin, while nobody else has been added
+    const firstRun = (await countUsers(deps.services.ctx())) <= 1;
+    return render(deps, req, reply, 'login', { title: 'Вход', next: safeNext(str(query(req), 'next')), email: '', firstRun });
   });
 
   app.post(

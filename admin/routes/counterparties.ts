@@ -27,6 +27,7 @@ import type { ServiceContext } from '../../core/context.js';
 import { body, bool, type FormBody, idParam, int, ints, opt, query, str } from '../forms.js';
 import { ctxOf, hasRole, redirectWith, render, requireRoles, withQuery } from '../render.js';
 import type { AdminDeps } from '../types.js';
+import { plural } from '../format.js';
 
 export const PAGE_SIZE = 50;
 /** Deeper than this an offset gets slow on a million rows: the filter should be narrowed instead. */
@@ -253,7 +254,7 @@ export default async function counterpartyRoutes(app: FastifyInstance, deps: Adm
       str(form, 'target') === 'selected' ? await assignSegment(ctx, segmentId, { ids: ints(form, 'ids') }) : await assignSegment(ctx, segmentId, { filter });
     return redirectWith(deps, reply, withQuery('/admin/counterparties', filterQuery(filter)), {
       type: 'ok',
-      text: segmentId ? `Сегмент назначен: ${changed} контрагент(ов)` : `Сегмент снят: ${changed} контрагент(ов)`,
+      text: `${segmentId ? 'Сегмент назначен' : 'Сегмент снят'}: ${plural(changed, ['контрагент', 'контрагента', 'контрагентов'])}`,
     });
   });
 

@@ -3,7 +3,9 @@ import { listLeads } from '../../core/leads/leads.js';
 import { listDeals } from '../../core/deals/deals.js';
 import { listWorks } from '../../core/works/works.js';
 import { monthOf, planVsActual } from '../../core/plans/plans.js';
+import { listActions } from '../../core/works/actions.js';
 import { ctxOf, render } from '../render.js';
+import { counterpartyNames } from './sales.js';
 import type { AdminDeps } from '../types.js';
 
 export default async function dashboardRoutes(app: FastifyInstance, deps: AdminDeps) {
@@ -15,15 +17,22 @@ export default async function dashboardRoutes(app: FastifyInstance, deps: AdminD
     const [leads, deals, works, plan] = await Promise.all([
       listLeads(ctx, { status: 'open', ...(manager ? { mineFor: me.id } : {}) }, { limit: 5, withTotal: true }),
       listDeals(ctx, { open: true, ...(manager ? { responsibleId: me.id } : {}) }, { limit: 1, withTotal: true }),
-      listWorks(ctx, { responsibleId: me.id, dueBefore: endOfToday }, { limit: 10 }),
+      listWorks(ctx, { responsibleId: me.id, dueBefore: endOfToday }, { limit: 100 }),
       planVsActual(ctx, monthOf(ctx.clock.now(), me.timeZone), manager ? { userId: me.id } : {}),
     ]);
+    const shown = works.slice(0, 10);
+    const actions = await listActions(ctx);
     return render(deps, req, reply, 'dashboard', {
       title: 'Главная',
       leads: leads.items,
       openLeads: leads.total ?? 0,
       openDeals: deals.total ?? 0,
-      works,
+      works: shown,
+      worksCount: works.length,
+      moreWorks: works.length > shown.length,
+      actionName: Object.fromEntries(actions.map((a) => [a.id, a.name])) as Record<number, string>,
+      cpName: await counterpartyNames(ctx, shown.map((w) => w.counterpartyId)),
+      now: ctx.clock.now(),
       plan,
       period: monthOf(ctx.clock.now(), me.timeZone),
     });

@@ -28,7 +28,7 @@ function chart(rows: PlanProgress[]) {
     return {
       title: m.title,
       key: m.key,
-      bars: values.map((v) => ({ ...v, planW: Math.round((v.plan / max) * 330), actualW: Math.round((v.actual / max) * 330), pct: pct(v.actual, v.plan) })),
+      bars: values.map((v) => ({ ...v, planW: Math.round((v.plan / max) * 1000) / 10, actualW: Math.round((v.actual / max) * 1000) / 10, pct: pct(v.actual, v.plan) })),
     };
   });
 }

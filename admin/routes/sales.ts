@@ -11,7 +11,7 @@ import {
   removeLeadParticipant,
   type LeadFilter,
 } from '../../core/leads/leads.js';
-import { listCampaigns } from '../../core/leads/campaigns.js';
+import { findCampaign, listCampaigns } from '../../core/leads/campaigns.js';
 import { createManualLead } from '../../core/leads/manual-lead.js';
 import { getDeal, listDeals, listDealStages, setDealStage } from '../../core/deals/deals.js';
 import { listWorks } from '../../core/works/works.js';
@@ -34,7 +34,7 @@ const names = async (ctx: ServiceContext) => {
 };
 
 /** Counterparty names for a page of rows (the rows carry ids only); unseen ones stay unnamed. */
-async function counterpartyNames(ctx: ServiceContext, ids: (number | null)[]): Promise<Record<number, string>> {
+export async function counterpartyNames(ctx: ServiceContext, ids: (number | null)[]): Promise<Record<number, string>> {
   const out: Record<number, string> = {};
   for (const id of new Set(ids.filter((x): x is number => !!x))) {
     try {
@@ -115,9 +115,11 @@ export default async function salesRoutes(app: FastifyInstance, deps: AdminDeps)
       names(ctx),
       tab === 'history' ? getHistory(ctx, 'lead', lead.id, { limit: 200 }) : Promise.resolve([]),
     ]);
+    const campaign = lead.campaignId ? await findCampaign(ctx, lead.campaignId) : null;
     return render(deps, req, reply, 'sales/lead', {
       title: lead.title,
       lead,
+      campaign,
       tab,
       participants,
       stages,

@@ -10,6 +10,7 @@ import { body, bool, idParam, str } from '../forms.js';
 import { ctxOf, redirectWith, render, requireRoles } from '../render.js';
 import { telegramBotUsername } from '../telegram.js';
 import type { AdminDeps } from '../types.js';
+import { zoneChoices } from '../format.js';
 
 const roles: Role[] = ['admin', 'head', 'manager'];
 const isRole = (v: string): v is Role => (roles as string[]).includes(v);
@@ -30,7 +31,7 @@ export default async function userRoutes(app: FastifyInstance, deps: AdminDeps) 
     const ctx = ctxOf(deps, req);
     const user = await getUser(ctx, id);
     const assignments = (await listSegmentAssignments(ctx)).filter((a) => a.userId === id);
-    const zones = Intl.supportedValuesOf('timeZone').filter((z) => z.startsWith('Europe/') || z.startsWith('Asia/'));
+    const zones = zoneChoices();
     return render(deps, req, reply, 'books/user', { title: user.name, user, segments: assignments.map((a) => a.segmentName), zones, errors: {}, ...extra }, status);
   };
 

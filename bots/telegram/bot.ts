@@ -40,7 +40,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   const log = services.log.child({ role: 'telegram' });
 
   bot.use(async (ctx, next) => {
-    ctx.crm = services.ctx(systemActor('telegram'));
+    ctx.crm = services.ctx(systemActor('Telegram'));
     if (ctx.from && ctx.chat?.type === 'private') {
       const user = await findUserByTelegramId(ctx.crm, ctx.from.id);
       if (user) {

@@ -68,7 +68,7 @@ export const viberWebhook: FastifyPluginAsync<ViberWebhookOptions> = async (app,
         return reply.code(400).send({ error: 'invalid', message: 'Неверный формат события Viber', fields });
       }
       const e = parsed.data;
-      const ctx = opts.services.ctx(systemActor('viber'));
+      const ctx = opts.services.ctx(systemActor('Viber'));
       if (e.event === 'message') {
         const result = await ingestInboundMessage(ctx, await toInbound(e, fetchMedia), { attachmentsDir });
         req.log.info({ messageId: result.messageId, duplicate: result.duplicate }, 'viber: message received');

@@ -24,7 +24,7 @@ export async function setupWhatsApp(
   });
   const attachmentsDir = attachmentsDirFor(config.DATA_DIR);
   return new WhatsAppAdapter(client, {
-    ingest: (message) => ingestInboundMessage(services.ctx(systemActor('whatsapp')), message, { attachmentsDir }),
+    ingest: (message) => ingestInboundMessage(services.ctx(systemActor('WhatsApp')), message, { attachmentsDir }),
     log: services.log.child({ channel: 'whatsapp' }),
     ...(opts.restartDelayMs !== undefined ? { restartDelayMs: opts.restartDelayMs } : {}),
   });

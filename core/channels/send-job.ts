@@ -62,7 +62,7 @@ export function registerChannelJobs(
 ): void {
   const limiter = new SendLimiter();
   for (const channel of Object.keys(adapters) as ChannelKind[]) {
-    jobs.process<ChannelSendData>(channelSendJob(channel), (job) => sendOne(services.ctx(systemActor('channel.send')), adapters, limiter, job), {
+    jobs.process<ChannelSendData>(channelSendJob(channel), (job) => sendOne(services.ctx(systemActor('отправка сообщений')), adapters, limiter, job), {
       concurrency: opts.concurrency ?? 4,
     });
   }

@@ -158,7 +158,7 @@ export function registerImportJobs(jobs: JobQueue, ctxFor: (actor: Actor) => Ser
   jobs.process<ImportJobData>(
     IMPORT_JOB,
     async (job) => {
-      const system = ctxFor(systemActor('import'));
+      const system = ctxFor(systemActor('загрузка клиентов'));
       const user = job.data.userId ? await getUser(system, job.data.userId) : null;
       const ctx = user ? ctxFor(userActor(user)) : system;
       return runImportStep(ctx, job.data.batchId, job.data.step);
@@ -168,7 +168,7 @@ export function registerImportJobs(jobs: JobQueue, ctxFor: (actor: Actor) => Ser
   jobs.process<ImportReadJobData>(
     IMPORT_READ_JOB,
     async (job) => {
-      const system = ctxFor(systemActor('import'));
+      const system = ctxFor(systemActor('загрузка клиентов'));
       const user = job.data.userId ? await getUser(system, job.data.userId) : null;
       await readQueuedImport(user ? ctxFor(userActor(user)) : system, job.data);
     },

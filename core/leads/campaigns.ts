@@ -1,4 +1,4 @@
-import { asc, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
 import { campaigns } from '../db/schema/index.js';
 
@@ -25,4 +25,9 @@ export async function findOrCreateCampaign(
 /** Campaigns by name, for filters and pickers (the reference book with lead counts is campaign-book.ts). */
 export async function listCampaigns(ctx: ServiceContext): Promise<Campaign[]> {
   return ctx.db.select().from(campaigns).orderBy(asc(campaigns.name));
+}
+
+export async function findCampaign(ctx: ServiceContext, id: number): Promise<Campaign | null> {
+  const [row] = await ctx.db.select().from(campaigns).where(eq(campaigns.id, id));
+  return row ?? null;
 }

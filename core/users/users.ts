@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor, Role, ServiceContext } from '../context.js';
 import { users, linkCodes, apiKeys } from '../db/schema/index.js';
@@ -58,6 +58,12 @@ export async function listUsers(ctx: ServiceContext, opts: { role?: Role; active
   if (opts.role) conds.push(eq(users.role, opts.role));
   if (opts.activeOnly) conds.push(eq(users.active, true));
   return ctx.db.select().from(users).where(and(...conds)).orderBy(asc(users.name));
+}
+
+/** How many people the CRM has (the sign-in page explains the first admin while it is alone). */
+export async function countUsers(ctx: ServiceContext): Promise<number> {
+  const [r] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(users);
+  return Number(r!.n);
 }
 
 export async function setPassword(ctx: ServiceContext, userId: number, password: string): Promise<void> {

@@ -30,7 +30,7 @@ async function describe(ctx: ServiceContext, workId: number) {
 export function registerWorkJobs(services: Services): void {
   const { jobs, config } = services;
   jobs.process<{ workId: number; deadline: string }>(WORK_REMIND_JOB, async (job) => {
-    const ctx = services.ctx(systemActor('reminders'));
+    const ctx = services.ctx(systemActor('напоминания'));
     const row = await describe(ctx, job.data.workId);
     // done, cancelled or moved since it was scheduled: nothing to remind
     if (!row || row.work.status !== 'planned' || row.work.deadline.toISOString() !== job.data.deadline) return 'stale';
@@ -48,7 +48,7 @@ export function registerWorkJobs(services: Services): void {
 
   // Every 10 minutes: whoever has reached their digest hour today and has not had it gets it.
   jobs.process(WORK_DIGEST_JOB, async () => {
-    const ctx = services.ctx(systemActor('digest'));
+    const ctx = services.ctx(systemActor('сводка дня'));
     const people = await ctx.db
       .select({ id: users.id, tz: users.timeZone })
       .from(users)
