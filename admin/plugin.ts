@@ -6,7 +6,6 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
-import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
@@ -15,6 +14,7 @@ import { isServiceError, type ErrorCode } from '../core/errors.js';
 import { sessionUser } from '../core/sessions/sessions.js';
 import { render } from './render.js';
 import { adminRoutes } from './routes/index.js';
+import { createLoginThrottle } from './login-throttle.js';
 import { SESSION_COOKIE } from './session.js';
 import type { AdminDeps, AdminOptions } from './types.js';
 import './types.js';
@@ -40,13 +40,21 @@ const statusOf: Record<ErrorCode, number> = {
 export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Promise<void> {
   const { services } = opts;
   const httpsOnly = services.config.PUBLIC_URL?.startsWith('https:') ?? false;
+  // with Redis configured, every web process counts failed sign-ins in one place
+  const redis = services.config.REDIS_URL ? new Redis(services.config.REDIS_URL, { connectTimeout: 1000, maxRetriesPerRequest: 1, lazyConnect: false }) : undefined;
+  if (redis) {
+    redis.on('error', (err) => app.log.warn({ err }, 'sign-in throttle: redis error'));
+    app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())));
+  }
+  const loginRateLimit = opts.loginRateLimit ?? { max: 10, timeWindowMs: 15 * 60_000 };
   const deps: AdminDeps = {
     services,
     inlineImportRows: opts.inlineImportRows ?? 2000,
     // about 2,000 rows of a typical client list: read within the request in a second or two
     inlineImportBytes: opts.inlineImportBytes ?? 256 * 1024,
     maxUploadBytes: opts.maxUploadBytes ?? 100 * 1024 * 1024,
-    loginRateLimit: opts.loginRateLimit ?? { max: 10, timeWindowMs: 15 * 60_000 },
+    loginRateLimit,
+    loginThrottle: createLoginThrottle({ max: loginRateLimit.max, windowMs: loginRateLimit.timeWindowMs, redis, log: app.log }),
     secureCookies: httpsOnly ? true : 'auto',
   };
 
@@ -82,13 +90,6 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
       return (typeof b?._csrf === 'string' ? b._csrf : undefined) ?? (req.headers['x-csrf-token'] as string | undefined);
     },
   });
-  // with Redis configured, every web process counts sign-in attempts in one place
-  const redis = services.config.REDIS_URL ? new Redis(services.config.REDIS_URL, { connectTimeout: 1000, maxRetriesPerRequest: 1, lazyConnect: false }) : undefined;
-  if (redis) {
-    redis.on('error', (err) => app.log.warn({ err }, 'rate-limit redis error'));
-    app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())));
-  }
-  await app.register(fastifyRateLimit, { global: false, ...(redis ? { redis, skipOnError: true, nameSpace: 'crm-admin-login-' } : {}) });
   await app.register(fastifyView, {
     engine: { eta: new Eta({ autoFilter: true, filterFunction: (v: unknown) => (v === null || v === undefined ? '' : String(v)) }) },
     templates: path.join(here, 'views'),

@@ -1,5 +1,6 @@
 import type { Services } from '../core/services.js';
 import type { User } from '../core/users/users.js';
+import type { LoginThrottle } from './login-throttle.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,6 +32,7 @@ export interface AdminDeps {
   inlineImportBytes: number;
   maxUploadBytes: number;
   loginRateLimit: { max: number; timeWindowMs: number };
+  loginThrottle: LoginThrottle;
   /** Secure cookies: always behind an https PUBLIC_URL, otherwise when the request came over https */
   secureCookies: true | 'auto';
 }

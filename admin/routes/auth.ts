@@ -8,7 +8,6 @@ import { safeNext, signIn, signOut } from '../session.js';
 import type { AdminDeps } from '../types.js';
 
 export default async function authRoutes(app: FastifyInstance, deps: AdminDeps) {
-  const limit = deps.loginRateLimit;
 
   app.get('/login', { config: { adminPublic: true } }, async (req, reply) => {
     if (req.adminUser) return reply.redirect(safeNext(str(query(req), 'next')), 303);
@@ -17,35 +16,28 @@ export default async function authRoutes(app: FastifyInstance, deps: AdminDeps) 
     return render(deps, req, reply, 'login', { title: 'Вход', next: safeNext(str(query(req), 'next')), email: '', firstRun });
   });
 
-  app.post(
-    '/login',
-    {
-      config: {
-        adminPublic: true,
-        // per address and e-mail: guessing one account's password is slowed down, colleagues behind one NAT are not
-        rateLimit: {
-          max: limit.max,
-          timeWindow: limit.timeWindowMs,
-          hook: 'preHandler',
-          keyGenerator: (req) => `${req.ip}|${str(body(req), 'email').toLowerCase()}`,
-        },
-      },
-    },
-    async (req, reply) => {
-      const form = body(req);
-      const email = str(form, 'email');
-      const next = safeNext(str(form, 'next'));
-      try {
-        const user = await authenticate(deps.services.ctx(), email, str(form, 'password'));
-        await signIn(deps, req, reply, user);
-        return reply.redirect(next, 303);
-      } catch (e) {
-        if (!isServiceError(e) || e.code !== 'unauthenticated') throw e;
-        req.log.info({ email }, 'admin sign-in refused');
-        return render(deps, req, reply, 'login', { title: 'Вход', next, email, error: 'Неверный e-mail или пароль' }, 401);
-      }
-    },
-  );
+  app.post('/login', { config: { adminPublic: true } }, async (req, reply) => {
+    const form = body(req);
+    const email = str(form, 'email');
+    const next = safeNext(str(form, 'next'));
+    // per address and e-mail: guessing one account's password is slowed down, colleagues behind one NAT are not
+    const key = `${req.ip}|${email.trim().toLowerCase()}`;
+    if (await deps.loginThrottle.blocked(key)) {
+      req.log.warn({ email }, 'admin sign-in throttled');
+      return render(deps, req, reply, 'login', { title: 'Вход', next, email, error: 'Слишком много неудачных попыток входа. Подождите несколько минут и попробуйте снова.' }, 429);
+    }
+    try {
+      const user = await authenticate(deps.services.ctx(), email, str(form, 'password'));
+      await deps.loginThrottle.succeeded(key);
+      await signIn(deps, req, reply, user);
+      return reply.redirect(next, 303);
+    } catch (e) {
+      if (!isServiceError(e) || e.code !== 'unauthenticated') throw e;
+      await deps.loginThrottle.failed(key);
+      req.log.info({ email }, 'admin sign-in refused');
+      return render(deps, req, reply, 'login', { title: 'Вход', next, email, error: 'Неверный e-mail или пароль' }, 401);
+    }
+  });
 
   app.post('/logout', async (req, reply) => {
     await signOut(deps, req, reply);
