@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eq, sql } from 'drizzle-orm';
+import { simpleParser } from 'mailparser';
 import type { FastifyInstance } from 'fastify';
 import { openAdminApp, openBrowser, signIn, type AdminApp, type BrowserSession } from './helpers/browser.js';
 import { freePort, rawLetter, startDovecot, type Dovecot, type MailUser } from './helpers/dovecot.js';
@@ -52,6 +53,23 @@ class Client {
       url,
       headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
       payload: params.toString(),
+    });
+    this.keep(res);
+    return res;
+  }
+  /** a multipart form, as the browser sends one with files */
+  async postMultipart(url: string, form: Record<string, string>, files: { field: string; name: string; type: string; data: Buffer }[]) {
+    const boundary = `----crm${Date.now()}`;
+    const chunks: Buffer[] = [];
+    const part = (head: string, data: Buffer) => chunks.push(Buffer.from(`--${boundary}\r\n${head}\r\n\r\n`), data, Buffer.from('\r\n'));
+    for (const [k, v] of Object.entries({ _csrf: this.csrf, ...form })) part(`Content-Disposition: form-data; name="${k}"`, Buffer.from(v));
+    for (const f of files) part(`Content-Disposition: form-data; name="${f.field}"; filename="${f.name}"\r\nContent-Type: ${f.type}`, f.data);
+    chunks.push(Buffer.from(`--${boundary}--\r\n`));
+    const res = await this.app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie: this.cookieHeader(), 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: Buffer.concat(chunks),
     });
     this.keep(res);
     return res;
@@ -214,6 +232,50 @@ describe('«write a letter» on a card', () => {
     assert.match(text(ok.body), /поставлено в очередь/);
     const [letter] = await a.world.system.db.select().from(emails).where(eq(emails.subject, 'По лиду'));
     assert.equal(letter!.leadId, leadId);
+  });
+});
+
+describe('a letter with files', () => {
+  test('the files go with the letter over SMTP (the Sent copy is the same bytes) and open from its page; too much is refused', async () => {
+    const m = new Client(a.app);
+    await m.signIn(manager.email);
+    await m.get(`/admin/mail/write?counterpartyId=${cpId}`);
+    const offer = Buffer.from('%PDF-1.4 коммерческое предложение');
+    const price = Buffer.from('Товар;Цена\r\nБумага;350\r\n');
+    const before = smtp.received.length;
+    const res = await m.postMultipart('/admin/mail/write', { counterpartyId: String(cpId), to: 'ivan@romashka.test', cc: '', subject: 'КП с прайсом', body: 'Иван, высылаю КП и прайс.' }, [
+      { field: 'files', name: 'КП.pdf', type: 'application/pdf', data: offer },
+      { field: 'files', name: 'Прайс.csv', type: 'text/csv', data: price },
+    ]);
+    assert.equal(res.statusCode, 303, text(res.body).slice(0, 300));
+    const [letter] = await a.world.system.db.select().from(emails).where(eq(emails.subject, 'КП с прайсом'));
+    assert.deepEqual(letter!.attachments.map((f) => [f.name, f.size]), [['КП.pdf', offer.length], ['Прайс.csv', price.length]]);
+    const until = Date.now() + 10_000;
+    let sent: Awaited<ReturnType<typeof simpleParser>> | undefined;
+    while (!sent && Date.now() < until) {
+      for (const got of smtp.received.slice(before)) {
+        const parsed = await simpleParser(got.raw);
+        if (parsed.subject === 'КП с прайсом') sent = parsed;
+      }
+      if (!sent) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(sent, 'the letter reached the SMTP server');
+    assert.equal(sent.text?.trim(), 'Иван, высылаю КП и прайс.');
+    assert.deepEqual(sent.attachments.map((f) => [f.filename, f.content.toString()]), [['КП.pdf', offer.toString()], ['Прайс.csv', price.toString()]]);
+    // the letter's page lists the files and opens them
+    const page = await m.get(`/admin/mail/emails/${letter!.id}`);
+    assert.match(text(page.body), /КП\.pdf/);
+    const opened = await m.get(`/admin/mail/emails/${letter!.id}/attachments/0`);
+    assert.equal(opened.rawPayload.toString(), offer.toString());
+
+    // more than a mail service takes is refused on the form, and nothing is queued
+    await m.get(`/admin/mail/write?counterpartyId=${cpId}`);
+    const big = await m.postMultipart('/admin/mail/write', { counterpartyId: String(cpId), to: 'ivan@romashka.test', subject: 'Слишком много', body: 'Текст' }, [
+      { field: 'files', name: 'архив.zip', type: 'application/zip', data: Buffer.alloc(16 * 1024 * 1024, 1) },
+    ]);
+    assert.equal(big.statusCode, 400);
+    assert.match(text(big.body), /вложения вместе больше 15 МБ/);
+    assert.equal((await a.world.system.db.select().from(emails).where(eq(emails.subject, 'Слишком много'))).length, 0);
   });
 });
 

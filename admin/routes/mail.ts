@@ -19,7 +19,7 @@ import {
   type ConnectionCheck,
   type MailboxInput,
 } from '../../core/mail/mailboxes.js';
-import { composeEmail } from '../../core/mail/compose.js';
+import { composeEmail, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, type OutgoingFile } from '../../core/mail/compose.js';
 import { getEmail, getEmailThread, readEmailAttachment } from '../../core/mail/emails.js';
 import { createMailout, getMailout, listMailouts } from '../../core/mail/mailouts.js';
 import { body, bool, idParam, int, query, str, type FormBody } from '../forms.js';
@@ -53,6 +53,8 @@ const fieldErrors = (e: ServiceError): Record<string, string> =>
   Object.fromEntries(Object.entries(e.fields).map(([k, m]) => [k.split('.')[0]!, m]));
 
 /** Mailboxes (R17), letters written from a card (R18) and mail-outs to a mailing type's list. */
+type MailWriteRequest = FastifyRequest & { mailFiles?: OutgoingFile[]; mailFilesError?: string };
+
 export default async function mailRoutes(app: FastifyInstance, deps: AdminDeps) {
   const env = mailEnv(deps.services);
 
@@ -244,9 +246,37 @@ export default async function mailRoutes(app: FastifyInstance, deps: AdminDeps) 
 
   app.get('/mail/write', async (req, reply) => writeForm(req, reply, query(req)));
 
-  app.post('/mail/write', async (req, reply) => {
+  app.post(
+    '/mail/write',
+    {
+      // with files the form comes as multipart: its fields go into the body (for the CSRF check
+      // and the verb), its files are kept in memory, bounded by the letter's size limit
+      preValidation: async (req: MailWriteRequest) => {
+        if (!req.isMultipart()) return;
+        const fields: Record<string, string> = {};
+        const files: OutgoingFile[] = [];
+        try {
+          for await (const part of req.parts({ limits: { files: MAX_ATTACHMENTS + 1, fileSize: MAX_ATTACHMENT_BYTES + 1 } })) {
+            if (part.type === 'file') {
+              const content = await part.toBuffer();
+              if (part.filename) files.push({ name: part.filename, mime: part.mimetype || 'application/octet-stream', content });
+            } else fields[part.fieldname] = String(part.value);
+          }
+        } catch (e) {
+          // over the limit: the form (its fields come before the files) is shown again with the reason
+          const code = (e as { code?: string }).code;
+          if (code !== 'FST_REQ_FILE_TOO_LARGE' && code !== 'FST_FILES_LIMIT') throw e;
+          req.mailFilesError = code === 'FST_FILES_LIMIT' ? `не больше ${MAX_ATTACHMENTS} файлов` : `вложения вместе больше ${MAX_ATTACHMENT_BYTES / 1024 / 1024} МБ: почтовый сервис не примет такое письмо`;
+        }
+        req.body = fields;
+        req.mailFiles = files;
+      },
+    },
+    async (request, reply) => {
+    const req = request as MailWriteRequest;
     const form = body(req);
     const r = records(form);
+    if (req.mailFilesError) return writeForm(req, reply, form, { files: req.mailFilesError }, 'Письмо не отправлено');
     try {
       const email = await composeEmail(ctxOf(deps, req), {
         mailboxId: int(form, 'mailboxId') ?? null,
@@ -259,14 +289,15 @@ export default async function mailRoutes(app: FastifyInstance, deps: AdminDeps) 
         leadId: r.leadId ?? null,
         dealId: r.dealId ?? null,
         replyToEmailId: r.replyToEmailId ?? null,
-      });
+      }, { files: req.mailFiles ?? [], env });
       const to = r.replyToEmailId ? `/admin/mail/emails/${email.id}` : backTo(r, email.counterpartyId);
       return redirectWith(deps, reply, to, { type: 'ok', text: `Письмо «${email.subject}» поставлено в очередь на отправку` });
     } catch (e) {
       if (isServiceError(e) && e.code === 'invalid') return writeForm(req, reply, form, fieldErrors(e), e.message);
       throw e;
     }
-  });
+  },
+  );
 
   // one letter with its conversation, attachments and «Ответить»
   app.get('/mail/emails/:id', async (req, reply) => {

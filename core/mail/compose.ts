@@ -10,7 +10,8 @@ import { getCounterparty } from '../counterparties/counterparties.js';
 import { getContact } from '../contacts/contacts.js';
 import { getLead } from '../leads/leads.js';
 import { getDeal } from '../deals/deals.js';
-import { MAIL_SEND_JOB } from './env.js';
+import { MAIL_SEND_JOB, type MailEnv } from './env.js';
+import { storeAttachments } from './attachments.js';
 import { canUseMailbox, loadMailbox } from './mailboxes.js';
 import { AddressMatcher } from './matching.js';
 import { threadKeyFor } from './threading.js';
@@ -53,6 +54,24 @@ export const composeInput = z.object({
 });
 export type ComposeInput = z.input<typeof composeInput>;
 
+/** A file attached to a letter being written. */
+export interface OutgoingFile {
+  name: string;
+  mime: string;
+  content: Buffer;
+}
+
+/** What mail services take: most refuse a letter over 25 MB, and base64 adds a third. */
+export const MAX_ATTACHMENTS = 10;
+export const MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024;
+
+function checkFiles(files: OutgoingFile[]): void {
+  if (files.length > MAX_ATTACHMENTS) throw invalid({ files: `не больше ${MAX_ATTACHMENTS} файлов` });
+  const total = files.reduce((n, f) => n + f.content.length, 0);
+  if (total > MAX_ATTACHMENT_BYTES) throw invalid({ files: `вложения вместе больше ${MAX_ATTACHMENT_BYTES / 1024 / 1024} МБ: почтовый сервис не примет такое письмо` });
+  if (files.some((f) => !f.name.trim())) throw invalid({ files: 'у файла нет имени' });
+}
+
 /**
  * The mailbox a letter goes from: the one asked for, if the actor may use it; otherwise the
  * actor's own active mailbox, else a shared one (no owner).
@@ -90,9 +109,15 @@ export async function pickMailbox(ctx: ServiceContext, mailboxId: number | null 
  * record's own address is used; the address finds the contact, and without a record given,
  * the records it belongs to.
  */
-export async function composeEmail(ctx: ServiceContext, input: ComposeInput): Promise<Email> {
+export async function composeEmail(
+  ctx: ServiceContext,
+  input: ComposeInput,
+  attach?: { files: OutgoingFile[]; env: Pick<MailEnv, 'dataDir'> },
+): Promise<Email> {
   if (ctx.actor.kind === 'contact') throw forbidden();
   const data = parseInput(composeInput, input);
+  const files = attach?.files ?? [];
+  checkFiles(files);
   return inTransaction(ctx, async (tx) => {
     let { contactId, counterpartyId, leadId, dealId } = data;
     let defaultTo: string | undefined;
@@ -153,6 +178,8 @@ export async function composeEmail(ctx: ServiceContext, input: ComposeInput): Pr
 
     const messageId = newMessageId(mailbox.email);
     const threadKey = await threadKeyFor(tx, { messageId, inReplyTo, references });
+    // kept on disk like an imported letter's files: the send job (and the history) read them there
+    const attachments = files.length ? await storeAttachments(attach!.env.dataDir, mailbox.id, messageId, files) : [];
     const [email] = await tx.db
       .insert(emails)
       .values({
@@ -174,9 +201,10 @@ export async function composeEmail(ctx: ServiceContext, input: ComposeInput): Pr
         inReplyTo,
         references,
         threadKey,
+        attachments,
       })
       .returning();
-    tx.log.info({ emailId: email!.id, mailboxId: mailbox.id }, 'letter queued');
+    tx.log.info({ emailId: email!.id, mailboxId: mailbox.id, files: attachments.length }, 'letter queued');
     await afterCommit(tx, () => tx.jobs.add(MAIL_SEND_JOB, { emailId: email!.id, attempt: 1 }, { jobId: `mail.send:${email!.id}:1` }));
     return email!;
   });

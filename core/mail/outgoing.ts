@@ -26,6 +26,7 @@ export interface OutgoingLetter {
   references?: string[];
   date: Date;
   headers?: Record<string, string>;
+  attachments?: { filename: string; contentType: string; content: Buffer }[];
 }
 
 /** The letter as RFC 822 bytes: the same bytes go over SMTP and into the Sent folder. */
@@ -41,6 +42,7 @@ export async function buildRaw(letter: OutgoingLetter): Promise<Buffer> {
     references: letter.references?.length ? letter.references : undefined,
     date: letter.date,
     headers: letter.headers,
+    attachments: letter.attachments?.length ? letter.attachments : undefined,
     newline: 'win',
   }).compile();
   return node.build();

@@ -5,6 +5,7 @@ import { notify } from '../notifications/notify.js';
 import { MAIL_SEND_JOB, type MailEnv } from './env.js';
 import { loadMailbox } from './mailboxes.js';
 import { appendToSent, buildRaw, deliver, retryDelay } from './outgoing.js';
+import { readStoredAttachment } from './attachments.js';
 
 export interface SendJob {
   emailId: number;
@@ -45,7 +46,18 @@ export async function processMailSend(ctx: ServiceContext, env: MailEnv, job: Se
     const [author] = await ctx.db.select({ name: users.name }).from(users).where(eq(users.id, email.authorUserId));
     if (author) fromName = author.name;
   }
+  // a file gone from disk fails the letter rather than sending it without what it promised
+  let attachments: { filename: string; contentType: string; content: Buffer }[];
+  try {
+    attachments = await Promise.all(
+      email.attachments.map(async (a) => ({ filename: a.name, contentType: a.mime, content: await readStoredAttachment(env.dataDir, a.path) })),
+    );
+  } catch (err) {
+    ctx.log.warn({ err, emailId: email.id }, 'an attachment of the letter is missing');
+    return fail('файл вложения не найден на диске');
+  }
   const raw = await buildRaw({
+    attachments,
     fromName,
     fromAddress: mailbox.email,
     to: email.toAddresses,
