@@ -111,24 +111,20 @@ export async function findContactByIdentity(ctx: ServiceContext, channel: Channe
 /** The oldest live contact with this phone, in any notation. */
 export async function findContactByPhone(ctx: ServiceContext, phone: string): Promise<Contact | null> {
   const n = normalizePhone(phone);
-  if (!n) return null;
-  const [row] = await ctx.db
-    .select()
-    .from(contacts)
-    .where(and(sql`${contacts.phones} @> ARRAY[${n}]::text[]`, isNull(contacts.mergedIntoId)))
-    .orderBy(asc(contacts.id))
-    .limit(1);
-  return row ?? null;
+  return n ? oldestLiveContactWith(ctx, contacts.phones, n) : null;
 }
 
 /** The oldest live contact with this e-mail (any case). */
 export async function findContactByEmail(ctx: ServiceContext, email: string): Promise<Contact | null> {
   const n = normalizeEmail(email);
-  if (!n) return null;
+  return n ? oldestLiveContactWith(ctx, contacts.emails, n) : null;
+}
+
+async function oldestLiveContactWith(ctx: ServiceContext, column: typeof contacts.phones | typeof contacts.emails, value: string): Promise<Contact | null> {
   const [row] = await ctx.db
     .select()
     .from(contacts)
-    .where(and(sql`${contacts.emails} @> ARRAY[${n}]::text[]`, isNull(contacts.mergedIntoId)))
+    .where(and(sql`${column} @> ARRAY[${value}]::text[]`, isNull(contacts.mergedIntoId)))
     .orderBy(asc(contacts.id))
     .limit(1);
   return row ?? null;
