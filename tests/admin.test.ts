@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { sql } from 'drizzle-orm';
+import { PanelClient, pageText as text } from './helpers/http-client.js';
 import { openAdminApp, type AdminApp } from './helpers/browser.js';
 import { randomInn } from './helpers/world.js';
 import { buildApp } from '../api/app.js';
@@ -29,50 +29,7 @@ let admin: User, head: User, manager: User;
 let segA: number, segB: number;
 let cpA: number, cpB: number;
 
-/** A browser without a browser: keeps cookies and the last page's CSRF token. */
-class Client {
-  cookies = new Map<string, string>();
-  csrf = '';
-  constructor(private readonly app: FastifyInstance, private readonly headers: Record<string, string> = {}) {}
-  private cookieHeader = () => [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  private keep(res: { headers: Record<string, unknown>; body: string }) {
-    for (const c of [res.headers['set-cookie'] ?? []].flat() as string[]) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      const v = pair!.slice(i + 1);
-      if (v === '' || /Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(c)) this.cookies.delete(pair!.slice(0, i));
-      else this.cookies.set(pair!.slice(0, i), v);
-    }
-    const token = /name="_csrf" value="([^"]+)"/.exec(res.body)?.[1];
-    if (token) this.csrf = token;
-  }
-  async get(url: string) {
-    const res = await this.app.inject({ url, headers: { ...this.headers, cookie: this.cookieHeader() } });
-    this.keep(res);
-    return res;
-  }
-  async post(url: string, form: Record<string, string | string[]>, opts: { csrf?: boolean } = {}) {
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(form)) for (const x of [v].flat()) params.append(k, x);
-    if (opts.csrf !== false) params.set('_csrf', this.csrf);
-    const res = await this.app.inject({
-      method: 'POST',
-      url,
-      headers: { ...this.headers, cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
-      payload: params.toString(),
-    });
-    this.keep(res);
-    return res;
-  }
-  async signIn(email: string, password = 'password123') {
-    await this.get('/admin/login');
-    const res = await this.post('/admin/login', { email, password, next: '/admin' });
-    assert.equal(res.statusCode, 303, `sign-in of ${email}`);
-    return res;
-  }
-}
 
-const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&laquo;|&raquo;/g, '"').replace(/\s+/g, ' ');
 
 before(async () => {
   // the rate limit has its own test (and app); here people sign in as often as the tests need
@@ -89,7 +46,7 @@ after(() => a.close());
 
 describe('sign-in and sessions', () => {
   test('a page without a session leads to the sign-in form; JSON answers 401', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     const res = await c.get('/admin/counterparties?kind=legal_entity');
     assert.equal(res.statusCode, 303);
     assert.equal(res.headers.location, '/admin/login?next=%2Fadmin%2Fcounterparties%3Fkind%3Dlegal_entity');
@@ -97,7 +54,7 @@ describe('sign-in and sessions', () => {
   });
 
   test('a wrong password is refused without a session; the right one opens an HttpOnly, SameSite session', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.get('/admin/login');
     const wrong = await c.post('/admin/login', { email: admin.email, password: 'nope-nope' });
     assert.equal(wrong.statusCode, 401);
@@ -116,7 +73,7 @@ describe('sign-in and sessions', () => {
   });
 
   test('behind an HTTPS proxy the cookies are Secure; «next» cannot leave the panel', async () => {
-    const c = new Client(a.app, { 'x-forwarded-proto': 'https' });
+    const c = new PanelClient(a.app, { 'x-forwarded-proto': 'https' });
     await c.get('/admin/login');
     const res = await c.post('/admin/login', { email: admin.email, password: 'password123', next: 'https://evil.example/' });
     assert.equal(res.headers.location, '/admin');
@@ -135,11 +92,11 @@ describe('sign-in and sessions', () => {
     after(() => limitedApp.close());
     // a colleague who signs in often is never locked out
     for (let i = 0; i < 6; i++) {
-      const again = new Client(limitedApp);
+      const again = new PanelClient(limitedApp);
       await again.get('/admin/login');
       assert.equal((await again.post('/admin/login', { email: manager.email, password: 'password123' })).statusCode, 303, `sign-in ${i + 1}`);
     }
-    const c = new Client(limitedApp);
+    const c = new PanelClient(limitedApp);
     await c.get('/admin/login');
     const codes: number[] = [];
     for (let i = 0; i < 6; i++) codes.push((await c.post('/admin/login', { email: head.email, password: `wrong-${i}` })).statusCode);
@@ -152,12 +109,12 @@ describe('sign-in and sessions', () => {
   });
 
   test('logout ends the session in the database: the old cookie no longer works', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(manager.email);
     const stolen = c.cookies.get('crm_session')!;
     await c.get('/admin');
     assert.equal((await c.post('/admin/logout', {})).statusCode, 303);
-    const replay = new Client(a.app);
+    const replay = new PanelClient(a.app);
     replay.cookies.set('crm_session', stolen);
     assert.equal((await replay.get('/admin')).statusCode, 303);
   });
@@ -167,9 +124,9 @@ describe('sign-in and sessions', () => {
     const services = await openServices(config, pino({ level: 'silent' }), { database: a.world.database, jobs: a.world.ctx().jobs, migrate: false });
     const second = await buildApp(services);
     try {
-      const c = new Client(a.app);
+      const c = new PanelClient(a.app);
       await c.signIn(head.email);
-      const other = new Client(second);
+      const other = new PanelClient(second);
       other.cookies = c.cookies;
       const res = await other.get('/admin/segments');
       assert.equal(res.statusCode, 200);
@@ -180,20 +137,20 @@ describe('sign-in and sessions', () => {
   });
 
   test('security headers: a CSP that allows only our own scripts and styles', async () => {
-    const res = await new Client(a.app).get('/admin/login');
+    const res = await new PanelClient(a.app).get('/admin/login');
     const csp = String(res.headers['content-security-policy']);
     assert.match(csp, /script-src 'self'/);
     assert.match(csp, /style-src 'self'/);
     assert.match(csp, /frame-ancestors 'none'/);
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
     assert.doesNotMatch(res.body, /<script>|onclick=|style="/, 'no inline script or style for the CSP to block');
-    assert.equal((await new Client(a.app).get('/admin/static/admin.js')).statusCode, 200);
+    assert.equal((await new PanelClient(a.app).get('/admin/static/admin.js')).statusCode, 200);
   });
 });
 
 describe('CSRF', () => {
   test('a form post without the token is refused with 403 and changes nothing', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(admin.email);
     const res = await c.post('/admin/segments', { name: 'Подделка' }, { csrf: false });
     assert.equal(res.statusCode, 403);
@@ -205,10 +162,10 @@ describe('CSRF', () => {
   });
 
   test("another session's token does not pass", async () => {
-    const mine = new Client(a.app);
+    const mine = new PanelClient(a.app);
     await mine.signIn(admin.email);
     await mine.get('/admin/segments');
-    const theirs = new Client(a.app);
+    const theirs = new PanelClient(a.app);
     await theirs.signIn(head.email);
     const res = await theirs.post('/admin/segments', { name: 'Чужой токен', _csrf: mine.csrf }, { csrf: false });
     assert.equal(res.statusCode, 403);
@@ -236,7 +193,7 @@ describe('access rules on every page', () => {
       [head, [...pages(ids), ...staffPages], adminPages],
       [manager, pages(ids), [...staffPages, ...adminPages]],
     ] as const) {
-      const c = new Client(a.app);
+      const c = new PanelClient(a.app);
       await c.signIn(user.email);
       for (const url of allowed) {
         const res = await c.get(url);
@@ -247,7 +204,7 @@ describe('access rules on every page', () => {
   });
 
   test('a manager sees only their segments: the list, the card of another segment is 403', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(manager.email);
     const list = text((await c.get('/admin/counterparties')).body);
     assert.match(list, /ООО Клиент А/);
@@ -264,7 +221,7 @@ describe('access rules on every page', () => {
 
 describe('reference books', () => {
   test('segments: add, rename, a clear refusal to delete one in use, delete an unused one', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(head.email);
     await c.get('/admin/segments');
     await c.post('/admin/segments', { name: 'Временный' });
@@ -282,7 +239,7 @@ describe('reference books', () => {
 
   test('«Менеджер по работе с клиентами»: one form sets every user\'s segments', async () => {
     const other = await a.world.user('manager', { name: 'Менеджер Б' });
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(head.email);
     await c.get('/admin/managers');
     await c.post('/admin/managers', { users: [String(manager.id), String(other.id)], [`seg_${manager.id}`]: [String(segA)], [`seg_${other.id}`]: [String(segA), String(segB)] });
@@ -291,13 +248,13 @@ describe('reference books', () => {
   });
 
   test('users: create with a password shown once, reset signs the user out, delete refused for one who worked', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(admin.email);
     await c.get('/admin/users');
     const created = await c.post('/admin/users', { name: 'Новичок', email: 'novice@test.crm', role: 'manager', password: '' });
     const shown = /data-testid="shown-password">([^<]+)</.exec(created.body)?.[1];
     assert.ok(shown, 'the generated password is on the page');
-    const novice = new Client(a.app);
+    const novice = new PanelClient(a.app);
     await novice.signIn('novice@test.crm', shown);
     assert.equal((await novice.get('/admin')).statusCode, 200);
     const [u] = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM users WHERE email = 'novice@test.crm'`);
@@ -315,7 +272,7 @@ describe('reference books', () => {
   });
 
   test('API keys: created key shown once, then revoked', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(admin.email);
     await c.get('/admin/api-keys');
     const res = await c.post('/admin/api-keys', { name: 'Сайт' });
@@ -328,7 +285,7 @@ describe('reference books', () => {
   });
 
   test('actions, results, stages, campaigns and mailing types refuse to delete what is in use', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(head.email);
     await c.get('/admin/actions');
     const [action] = await listActions(a.world.system);
@@ -367,7 +324,7 @@ describe('reference books', () => {
   });
 
   test('plans: the head sets every manager\'s targets in one table; a bad cell saves nothing', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(head.email);
     await c.get('/admin/plans?month=2031-03');
     const bad = await c.post('/admin/plans', { month: '2031-03', users: [String(manager.id)], [`amount_${manager.id}`]: 'много', [`deals_${manager.id}`]: '3', [`works_${manager.id}`]: '10' });
@@ -379,7 +336,7 @@ describe('reference books', () => {
       sql`SELECT deal_amount_kopecks::text, deal_count, period_end::text FROM plans WHERE user_id = ${manager.id} AND period_start = '2031-03-01'`,
     );
     assert.deepEqual([plan!.deal_amount_kopecks, Number(plan!.deal_count), plan!.period_end], ['15000050', 3, '2031-03-31']);
-    const m = new Client(a.app);
+    const m = new PanelClient(a.app);
     await m.signIn(manager.email);
     const page = text((await m.get('/admin/plan?month=2031-03')).body);
     assert.match(page, /150 000,50 ₽/);
@@ -389,7 +346,7 @@ describe('reference books', () => {
 
   test('a lead: participants, then «Перевести лид в сделку»', async () => {
     const lead = await createLead(a.world.system, { title: 'Лид на сделку', source: 'manual', counterpartyId: cpA, responsibleId: manager.id });
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(manager.email);
     await c.get(`/admin/leads/${lead.id}`);
     await c.post(`/admin/leads/${lead.id}/participants`, { userId: String(head.id) });
@@ -404,7 +361,7 @@ describe('reference books', () => {
 
 describe('new lead by hand', () => {
   test('«Новый лид»: bad input is named field by field and saves nothing; a known phone joins its contact; a company opens a counterparty', async () => {
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(manager.email);
     const form = await c.get('/admin/leads/new');
     assert.equal(form.statusCode, 200);
@@ -429,7 +386,7 @@ describe('new lead by hand', () => {
     assert.match(text((await c.get(String(res.headers.location))).body), new RegExp(`Лид №${id} создан`));
 
     // the head gives a new client's lead to a manager; the company becomes a counterparty of theirs
-    const h = new Client(a.app);
+    const h = new PanelClient(a.app);
     await h.signIn(head.email);
     const made = await h.post('/admin/leads', { name: 'Ирина Новая', phone: '', email: 'Irina@NewCo.ru', company: 'ООО Новая компания', comment: '', responsibleId: String(manager.id) });
     assert.equal(made.statusCode, 303);
@@ -461,7 +418,7 @@ describe('the client card', () => {
       .values({ direction: 'incoming', messageId: '<contract-1@client.test>', subject: 'Договор на подпись', fromAddress: 'olga@client.test', toAddresses: ['sales@company.test'], contactId: contact.id, counterpartyId: cpA, attachments: files })
       .returning();
 
-    const c = new Client(a.app);
+    const c = new PanelClient(a.app);
     await c.signIn(manager.email);
     const page = await c.get(`/admin/counterparties/${cpA}?tab=documents`);
     assert.equal(page.statusCode, 200);
@@ -479,7 +436,7 @@ describe('the client card', () => {
 
     // a manager of another segment opens neither the tab nor the files
     const other = await a.world.user('manager', { name: 'Менеджер Б', segments: [segB] });
-    const o = new Client(a.app);
+    const o = new PanelClient(a.app);
     await o.signIn(other.email);
     assert.equal((await o.get(`/admin/counterparties/${cpA}?tab=documents`)).statusCode, 403);
     for (const l of links) assert.equal((await o.get(l)).statusCode, 403, l);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eq, sql } from 'drizzle-orm';
 import { simpleParser } from 'mailparser';
-import type { FastifyInstance } from 'fastify';
+import { PanelClient, pageText as text } from './helpers/http-client.js';
 import { openAdminApp, openBrowser, signIn, type AdminApp, type BrowserSession } from './helpers/browser.js';
 import { freePort, rawLetter, startDovecot, type Dovecot, type MailUser } from './helpers/dovecot.js';
 import { startSmtp, type SmtpFake } from './helpers/smtp.js';
@@ -25,69 +25,7 @@ let smtp: SmtpFake;
 let admin: User, manager: User;
 let cpId: number, leadId: number;
 
-/** A browser without a browser: keeps cookies and the last page's CSRF token. */
-class Client {
-  cookies = new Map<string, string>();
-  csrf = '';
-  constructor(private readonly app: FastifyInstance) {}
-  private cookieHeader = () => [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  private keep(res: { headers: Record<string, unknown>; body: string }) {
-    for (const c of [res.headers['set-cookie'] ?? []].flat() as string[]) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      if (/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(c) || pair!.slice(i + 1) === '') this.cookies.delete(pair!.slice(0, i));
-      else this.cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
-    }
-    const token = /name="_csrf" value="([^"]+)"/.exec(res.body)?.[1];
-    if (token) this.csrf = token;
-  }
-  async get(url: string) {
-    const res = await this.app.inject({ url, headers: { cookie: this.cookieHeader() } });
-    this.keep(res);
-    return res;
-  }
-  async post(url: string, form: Record<string, string>) {
-    const params = new URLSearchParams({ ...form, _csrf: this.csrf });
-    const res = await this.app.inject({
-      method: 'POST',
-      url,
-      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
-      payload: params.toString(),
-    });
-    this.keep(res);
-    return res;
-  }
-  /** a multipart form, as the browser sends one with files */
-  async postMultipart(url: string, form: Record<string, string>, files: { field: string; name: string; type: string; data: Buffer }[]) {
-    const boundary = `----crm${Date.now()}`;
-    const chunks: Buffer[] = [];
-    const part = (head: string, data: Buffer) => chunks.push(Buffer.from(`--${boundary}\r\n${head}\r\n\r\n`), data, Buffer.from('\r\n'));
-    for (const [k, v] of Object.entries({ _csrf: this.csrf, ...form })) part(`Content-Disposition: form-data; name="${k}"`, Buffer.from(v));
-    for (const f of files) part(`Content-Disposition: form-data; name="${f.field}"; filename="${f.name}"\r\nContent-Type: ${f.type}`, f.data);
-    chunks.push(Buffer.from(`--${boundary}--\r\n`));
-    const res = await this.app.inject({
-      method: 'POST',
-      url,
-      headers: { cookie: this.cookieHeader(), 'content-type': `multipart/form-data; boundary=${boundary}` },
-      payload: Buffer.concat(chunks),
-    });
-    this.keep(res);
-    return res;
-  }
-  /** a form post and the page it redirects to */
-  async submit(url: string, form: Record<string, string>) {
-    const res = await this.post(url, form);
-    assert.equal(res.statusCode, 303, `${url} answered ${res.statusCode}: ${text(res.body).slice(0, 300)}`);
-    return this.get(res.headers.location as string);
-  }
-  async signIn(email: string) {
-    await this.get('/admin/login');
-    const res = await this.post('/admin/login', { email, password: 'password123', next: '/admin' });
-    assert.equal(res.statusCode, 303);
-  }
-}
 
-const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/\s+/g, ' ');
 
 before(async () => {
   [a, dc, smtp] = await Promise.all([openAdminApp(), startDovecot([box]), startSmtp([box])]);
@@ -117,10 +55,10 @@ const servers = () => ({
 });
 
 describe('the mailbox reference book', () => {
-  let c: Client;
+  let c: PanelClient;
   let id: number;
   before(async () => {
-    c = new Client(a.app);
+    c = new PanelClient(a.app);
     await c.signIn(admin.email);
   });
 
@@ -187,7 +125,7 @@ describe('the mailbox reference book', () => {
   });
 
   test('a manager has no mailbox pages', async () => {
-    const m = new Client(a.app);
+    const m = new PanelClient(a.app);
     await m.signIn(manager.email);
     assert.equal((await m.get('/admin/mailboxes')).statusCode, 403);
     assert.ok(!(await m.get('/admin')).body.includes('href="/admin/mailboxes"'));
@@ -196,7 +134,7 @@ describe('the mailbox reference book', () => {
 
 describe('«write a letter» on a card', () => {
   test('from a counterparty card: the form offers its addresses, the letter is queued and sent', async () => {
-    const m = new Client(a.app);
+    const m = new PanelClient(a.app);
     await m.signIn(manager.email);
     const card = await m.get(`/admin/counterparties/${cpId}`);
     assert.match(card.body, new RegExp(`href="/admin/mail/write\\?counterpartyId=${cpId}"`));
@@ -219,7 +157,7 @@ describe('«write a letter» on a card', () => {
   });
 
   test('from a lead card; bad input is shown on the form', async () => {
-    const m = new Client(a.app);
+    const m = new PanelClient(a.app);
     await m.signIn(manager.email);
     assert.match((await m.get(`/admin/leads/${leadId}`)).body, new RegExp(`href="/admin/mail/write\\?leadId=${leadId}"`));
     const form = await m.get(`/admin/mail/write?leadId=${leadId}`);
@@ -237,7 +175,7 @@ describe('«write a letter» on a card', () => {
 
 describe('a letter with files', () => {
   test('the files go with the letter over SMTP (the Sent copy is the same bytes) and open from its page; too much is refused', async () => {
-    const m = new Client(a.app);
+    const m = new PanelClient(a.app);
     await m.signIn(manager.email);
     await m.get(`/admin/mail/write?counterpartyId=${cpId}`);
     const offer = Buffer.from('%PDF-1.4 коммерческое предложение');
@@ -289,7 +227,7 @@ describe('reading letters', () => {
     );
     const [mb] = await a.world.system.db.select().from(mailboxes).where(eq(mailboxes.login, box.user));
     await importMailbox(a.services.ctx(systemActor('test')), mailEnv(a.services), mb!.id);
-    const m = new Client(a.app);
+    const m = new PanelClient(a.app);
     await m.signIn(manager.email);
     const tab = await m.get(`/admin/counterparties/${cpId}?tab=emails`);
     const link = /href="(\/admin\/mail\/emails\/\d+)"><b>Входящее: Реквизиты<\/b>/.exec(tab.body)?.[1];
@@ -316,7 +254,7 @@ describe('reading letters', () => {
     assert.equal(reply!.counterpartyId, cpId);
     // someone outside the client's segments cannot open it
     const stranger = await a.world.user('manager', { name: 'Чужой менеджер' });
-    const s2 = new Client(a.app);
+    const s2 = new PanelClient(a.app);
     await s2.signIn(stranger.email);
     assert.equal((await s2.get(link)).statusCode, 403);
     assert.equal((await s2.get(file)).statusCode, 403);
@@ -329,7 +267,7 @@ describe('mail-outs', () => {
     const type = await createMailingType(a.world.system, { name: 'Клиенты' });
     const contacts = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM contacts`);
     await assignMailingType(a.world.system, type.id, { ids: contacts.map((r) => Number(r.id)) });
-    const h = new Client(a.app);
+    const h = new PanelClient(a.app);
     await h.signIn(head.email);
     const page = await h.get(`/admin/mailouts?mailingTypeId=${type.id}`);
     assert.equal(page.statusCode, 200);
