@@ -131,6 +131,15 @@ describe('search and filters', () => {
     assert.ok(r.counterparties.some((c) => c.id === target));
   });
 
+  test('look-alikes by similarity only when nothing matches as typed', async () => {
+    const exact = await createCounterparty(w.system, { kind: 'legal_entity', name: 'ООО «Незабудка Север»' });
+    const alike = await createCounterparty(w.system, { kind: 'legal_entity', name: 'ООО «Незабудкин Север»' });
+    const ids = async (text: string) => (await listCounterparties(w.system, { text })).items.map((c) => c.id).sort((a, b) => a - b);
+    assert.deepEqual(await ids('Незабудка Север'), [exact.id], 'the exact match is not buried under look-alikes');
+    assert.deepEqual(await ids('Незабутка Север'), [exact.id, alike.id], 'a typo still finds them');
+    assert.equal((await search(w.system, 'Незабудка Север')).counterparties.length, 1);
+  });
+
   test('finds a contact by phone in any notation and by e-mail', async () => {
     for (const q of ['+79037776655', '8-903-777-66-55', 'anna@severlog.ru', 'Смирнова']) {
       const r = await search(w.system, q);

@@ -130,16 +130,27 @@ async function oldestLiveContactWith(ctx: ServiceContext, column: typeof contact
   return row ?? null;
 }
 
-/** Text search on contacts: name by words and similarity, phone in any notation, e-mail; one indexed lookup per way, joined by UNION (see counterpartyTextCondition). */
-export function contactTextCondition(text: string): SQL {
+/** Text search on contacts: part of the name, phone in any notation, e-mail; with `fuzzy`, names by similarity too. One indexed lookup per way, joined by UNION (see counterpartyTextCondition). */
+export function contactTextCondition(text: string, opts: { fuzzy: boolean }): SQL {
   const t = text.trim();
   const ways: SQL[] = [sql`SELECT cs.id FROM contacts cs WHERE cs.name ILIKE ${'%' + escapeLike(t) + '%'}`];
-  if (t.length >= 4) ways.push(sql`SELECT cs.id FROM contacts cs WHERE cs.name % ${t}`);
+  if (opts.fuzzy && t.length >= 4) ways.push(sql`SELECT cs.id FROM contacts cs WHERE cs.name % ${t}`);
   const phone = t.replace(/\D/g, '').length >= 10 ? normalizePhone(t) : null;
   if (phone) ways.push(sql`SELECT cs.id FROM contacts cs WHERE cs.phones @> ARRAY[${phone}]::text[]`);
   const email = t.includes('@') ? normalizeEmail(t) : null;
   if (email) ways.push(sql`SELECT cs.id FROM contacts cs WHERE cs.emails @> ARRAY[${email}]::text[]`);
   return sql`${contacts.id} IN (${sql.join(ways, sql` UNION `)})`;
+}
+
+/** The text condition for what the actor may see: similarity only when nothing matches as typed (see counterpartyTextFor). */
+export async function contactTextFor(ctx: ServiceContext, text: string): Promise<SQL> {
+  const exact = contactTextCondition(text, { fuzzy: false });
+  const [hit] = await ctx.db
+    .select({ id: contacts.id })
+    .from(contacts)
+    .where(and(exact, isNull(contacts.mergedIntoId), contactScope(ctx)))
+    .limit(1);
+  return hit ? exact : contactTextCondition(text, { fuzzy: true });
 }
 
 export const contactFilterInput = z.object({
@@ -151,10 +162,10 @@ export const contactFilterInput = z.object({
 });
 export type ContactFilter = z.input<typeof contactFilterInput>;
 
-export function contactFilterConditions(ctx: ServiceContext, filter: ContactFilter): SQL[] {
+export async function contactFilterConditions(ctx: ServiceContext, filter: ContactFilter): Promise<SQL[]> {
   const f = parseInput(contactFilterInput, filter);
   const conds: (SQL | undefined)[] = [isNull(contacts.mergedIntoId), contactScope(ctx)];
-  if (f.text) conds.push(contactTextCondition(f.text));
+  if (f.text) conds.push(await contactTextFor(ctx, f.text));
   if (f.counterpartyId) conds.push(eq(contacts.counterpartyId, f.counterpartyId));
   const cp: SQL[] = [];
   if (f.counterpartyKind) cp.push(sql`cp.kind = ${f.counterpartyKind}`);
@@ -169,7 +180,7 @@ export async function listContacts(
   filter: ContactFilter = {},
   opts: { limit?: number; offset?: number; withTotal?: boolean } = {},
 ): Promise<{ items: Contact[]; total?: number }> {
-  const where = and(...contactFilterConditions(ctx, filter));
+  const where = and(...(await contactFilterConditions(ctx, filter)));
   const items = await ctx.db
     .select()
     .from(contacts)

@@ -25,7 +25,7 @@ export async function listContactsForMailing(ctx: ServiceContext, filter: Contac
     })
     .from(contacts)
     .leftJoin(counterparties, eq(counterparties.id, contacts.counterpartyId))
-    .where(and(...contactFilterConditions(ctx, filter)))
+    .where(and(...(await contactFilterConditions(ctx, filter))))
     .orderBy(asc(contacts.name), asc(contacts.id))
     .limit(limit + 1)
     .offset(opts.offset ?? 0);

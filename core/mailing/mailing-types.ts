@@ -89,7 +89,7 @@ export async function deleteMailingType(ctx: ServiceContext, id: number): Promis
 
 /** How many contacts the filter matches for the actor: shown before a bulk assignment is confirmed. */
 export async function countContacts(ctx: ServiceContext, filter: ContactFilter = {}): Promise<number> {
-  const [r] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(contacts).where(and(...contactFilterConditions(ctx, filter)));
+  const [r] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(contacts).where(and(...(await contactFilterConditions(ctx, filter))));
   return r!.n;
 }
 
@@ -100,7 +100,7 @@ export async function countContacts(ctx: ServiceContext, filter: ContactFilter =
  */
 export async function assignMailingType(ctx: ServiceContext, typeId: number, target: { ids: number[] } | { filter: ContactFilter }): Promise<number> {
   await getMailingType(ctx, typeId);
-  const conds = 'ids' in target ? [...contactFilterConditions(ctx, {}), inArray(contacts.id, checkIds(target.ids))] : contactFilterConditions(ctx, target.filter);
+  const conds = 'ids' in target ? [...(await contactFilterConditions(ctx, {})), inArray(contacts.id, checkIds(target.ids))] : await contactFilterConditions(ctx, target.filter);
   const now = ctx.clock.now();
   const added = await ctx.db
     .insert(contactMailingTypes)

@@ -2,8 +2,8 @@ import { and, desc, isNull, sql } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
 import { contacts, counterparties } from '../db/schema/index.js';
 import { contactScope, counterpartyScope } from '../access/scope.js';
-import { counterpartyTextCondition } from '../counterparties/counterparties.js';
-import { contactTextCondition } from '../contacts/contacts.js';
+import { counterpartyTextFor } from '../counterparties/counterparties.js';
+import { contactTextFor } from '../contacts/contacts.js';
 
 /**
  * `/find` and the search box: counterparties and contacts by name (typo-tolerant with pg_trgm),
@@ -17,13 +17,13 @@ export async function search(ctx: ServiceContext, text: string, opts: { limit?: 
     await ctx.db
       .select()
       .from(counterparties)
-      .where(and(isNull(counterparties.mergedIntoId), counterpartyScope(ctx), counterpartyTextCondition(t)))
+      .where(and(isNull(counterparties.mergedIntoId), counterpartyScope(ctx), await counterpartyTextFor(ctx, t)))
       .orderBy(desc(sql`similarity(${counterparties.name}, ${t})`), counterparties.id)
       .limit(limit),
     await ctx.db
       .select()
       .from(contacts)
-      .where(and(isNull(contacts.mergedIntoId), contactScope(ctx), contactTextCondition(t)))
+      .where(and(isNull(contacts.mergedIntoId), contactScope(ctx), await contactTextFor(ctx, t)))
       .orderBy(desc(sql`similarity(${contacts.name}, ${t})`), contacts.id)
       .limit(limit),
   ];
