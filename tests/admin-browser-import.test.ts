@@ -71,6 +71,13 @@ describe('importing clients and mailing lists in the browser', () => {
     assert.equal(await problems(7), 'Дубликат строки 2 этого файла');
     assert.match(await problems(8), /^Неверный номер телефона/);
     await screenshot(page, 'import-staging');
+    // on a phone the list fits the screen, and each row's problems are in view beside its name
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), 'the staging list fits a phone');
+    assert.ok(await page.locator('tr[data-row="4"] ul.problems').isVisible());
+    const box = await page.locator('tr[data-row="4"] ul.problems').boundingBox();
+    assert.ok(box && box.x < 300, `the row's problems start on screen (${JSON.stringify(box)})`);
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     await page.click('button:has-text("Создать все корректные (2)")');
     await page.locator('[data-testid=import-report]').waitFor();

@@ -176,4 +176,26 @@ describe('in the browser', () => {
     assert.match(await page.locator('.flash.ok').innerText(), /Сегмент «Сегмент с токеном» добавлен/);
     await context.close();
   });
+
+  test('every main page fits a phone screen: the page never scrolls sideways (wide tables scroll in their frame)', async () => {
+    const { page, context } = await b.newPage({ width: 390, height: 844 });
+    await signIn(page, a.url, admin.email, 'password123');
+    const [cp] = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM counterparties ORDER BY id LIMIT 1`);
+    const pages = [
+      '/admin', '/admin/counterparties', `/admin/counterparties/${cp!.id}`, `/admin/counterparties/${cp!.id}?tab=history`, '/admin/counterparties/new',
+      '/admin/contacts', '/admin/mailing-types', '/admin/leads', '/admin/leads/new', '/admin/deals', '/admin/works', '/admin/plan', '/admin/plans',
+      '/admin/imports', '/admin/segments', '/admin/managers', '/admin/actions', '/admin/stages', '/admin/campaigns', '/admin/lead-sources',
+      '/admin/users', '/admin/api-keys', '/admin/mailboxes', '/admin/mailouts', '/admin/mail/write', '/admin/account',
+    ];
+    const wide: string[] = [];
+    for (const url of pages) {
+      const res = await page.goto(`${a.url}${url}`);
+      assert.equal(res?.status(), 200, url);
+      const { scroll, view } = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, view: window.innerWidth })')) as { scroll: number; view: number };
+      if (scroll > view) wide.push(`${url}: ${scroll}px`);
+    }
+    await screenshot(page, 'phone-counterparties');
+    assert.deepEqual(wide, [], 'pages wider than a 390 px phone');
+    await context.close();
+  });
 });

@@ -136,6 +136,9 @@ describe('staging list «Список клиентов для загрузки»
     const before = (await w.system.db.select({ n: sql<number>`count(*)::int` }).from(importBatches))[0]!.n;
     await assert.rejects(stageImport(w.as(admin), file(''), { kind: 'legal_entity' }), (e: unknown) => e instanceof ServiceError && e.code === 'invalid');
     await assert.rejects(stageImport(w.as(admin), file('a;b\n"x;y\n'), { kind: 'legal_entity' }), (e: unknown) => e instanceof ServiceError && e.code === 'invalid');
+    // an Excel workbook uploaded as it is: said so in words a person can act on
+    const xlsx = Readable.from([Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.alloc(40), Buffer.from('[Content_Types].xml')])]);
+    await assert.rejects(stageImport(w.as(admin), xlsx, { kind: 'legal_entity' }), (e: unknown) => e instanceof ServiceError && /Это не CSV: похоже на файл Excel \(\.xlsx\)/.test(e.message));
     const after = (await w.system.db.select({ n: sql<number>`count(*)::int` }).from(importBatches))[0]!.n;
     assert.equal(after, before);
   });

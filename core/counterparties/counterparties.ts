@@ -114,7 +114,7 @@ async function requireUniqueInn(ctx: ServiceContext, data: { inn?: string | null
     .limit(1);
   if (!dup) return;
   throw invalid(
-    { inn: dup.visible ? `уже есть контрагент №${dup.id} «${dup.name}» с этим ИНН` : 'контрагент с этим ИНН уже есть в базе, в чужом сегменте: обратитесь к руководителю' },
+    { inn: dup.visible ? `уже есть контрагент №${dup.id} ${dup.name} с этим ИНН` : 'контрагент с этим ИНН уже есть в базе, в чужом сегменте: обратитесь к руководителю' },
     'Контрагент с таким ИНН уже есть',
   );
 }

@@ -82,6 +82,14 @@ export async function openCsv(input: AsyncIterable<Uint8Array | string>): Promis
     headSize += buf.length;
   }
   const sample = Buffer.concat(head);
+  // a text file has no zero bytes; an Excel workbook (a zip), a picture or a PDF has them at once
+  if (sample.subarray(0, 4096).includes(0)) {
+    const what = sample[0] === 0x50 && sample[1] === 0x4b ? 'похоже на файл Excel (.xlsx) или архив' : 'это не текстовый файл';
+    throw invalid(
+      { file: what },
+      `Это не CSV: ${what}. В Excel выберите «Файл → Сохранить как → CSV (разделители — точка с запятой)» и загрузите получившийся файл.`,
+    );
+  }
   const encoding = detectEncoding(sample);
   const delimiter = detectDelimiter(iconv.decode(sample.subarray(0, 8192), encoding));
   let bytes = 0;
