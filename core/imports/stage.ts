@@ -426,12 +426,14 @@ export async function remapImport(ctx: ServiceContext, batchId: number, mapping:
   return finishStep(ctx, batchId);
 }
 
-/** Marks a batch busy with a step and records its progress, for the progress bar. */
+/** Records the progress of the step running on a batch, for the progress bar. */
 export async function setProgress(ctx: ServiceContext, batchId: number, p: ImportProgress, status: 'working' | 'staging' = 'working'): Promise<void> {
+  // only while the step runs: a progress write that lands after the step finished must not
+  // turn a ready list back into a busy one
   await ctx.db
     .update(importBatches)
-    .set({ status, progressLabel: p.label, progressDone: p.done, progressTotal: p.total, updatedAt: ctx.clock.now() })
-    .where(eq(importBatches.id, batchId));
+    .set({ progressLabel: p.label, progressDone: p.done, progressTotal: p.total, updatedAt: ctx.clock.now() })
+    .where(and(eq(importBatches.id, batchId), eq(importBatches.status, status)));
 }
 
 /** A step that has not reported progress for this long is taken for dead (its process stopped). */
