@@ -39,3 +39,17 @@ export function idParam(params: unknown, key = 'id'): number {
 
 /** undefined instead of '' so that optional verb inputs stay unset */
 export const opt = (s: string): string | undefined => (s === '' ? undefined : s);
+
+/** A textarea or field of several phones or e-mails: one per line, or separated by , or ; */
+export const splitList = (s: string) =>
+  s
+    .split(/[\n,;]+/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/** Field errors keyed as the form names them (phones.1 → phones). */
+export function formErrors(fields: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) out[k.split('.')[0]!] ??= v;
+  return out;
+}

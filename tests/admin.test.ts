@@ -443,3 +443,40 @@ describe('the client card', () => {
     assert.equal((await c.get(`/admin/mail/emails/${letter!.id}/attachments/7`)).statusCode, 404);
   });
 });
+
+describe('the contact card', () => {
+  test('a client who only wrote on WhatsApp: messenger, history and lead on the card; edited with field errors; other segments refused', async () => {
+    const r = await ingestInboundMessage(a.world.system, {
+      channel: 'whatsapp', externalUserId: '79137770011@c.us', externalChatId: '79137770011@c.us', providerMessageId: 'wa-card-1', phone: '+79137770011', name: 'Светлана', text: 'Здравствуйте, нужен счёт',
+    });
+    const [lead] = await a.world.database.rows<{ id: number; responsible_id: number }>(sql`SELECT id, responsible_id FROM leads WHERE contact_id = ${r.contactId}`);
+    const c = new PanelClient(a.app);
+    await c.signIn(admin.email);
+    const card = await c.get(`/admin/contacts/${r.contactId}`);
+    assert.equal(card.statusCode, 200);
+    const shown = text(card.body);
+    assert.match(shown, /Светлана/);
+    assert.match(shown, /Мессенджеры WhatsApp/);
+    assert.match(shown, /Контрагент —/);
+    assert.match(shown, /Сообщение от клиента \(whatsapp\) Здравствуйте, нужен счёт/);
+    assert.match(text((await c.get(`/admin/contacts/${r.contactId}?tab=leads`)).body), new RegExp(`Светлана`));
+    assert.match((await c.get(`/admin/contacts/${r.contactId}?tab=leads`)).body, new RegExp(`href="/admin/leads/${lead!.id}"`));
+    // the lead card links back to the contact
+    assert.match((await c.get(`/admin/leads/${lead!.id}`)).body, new RegExp(`href="/admin/contacts/${r.contactId}"`));
+
+    const bad = await c.post(`/admin/contacts/${r.contactId}`, { name: '', position: '', phones: '+7 913 777-00-11\n12-34', emails: '', comment: '' });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /data-error-for="name"/);
+    assert.match(bad.body, /data-error-for="phones"/);
+    const ok = await c.post(`/admin/contacts/${r.contactId}`, { name: 'Светлана Иванова', position: 'бухгалтер', phones: '+7 913 777-00-11\n8 (495) 123-45-67', emails: 'Sveta@Client.ru', comment: '' });
+    assert.equal(ok.statusCode, 303);
+    const [row] = await a.world.database.rows<{ name: string; phones: string[]; emails: string[] }>(sql`SELECT name, phones, emails FROM contacts WHERE id = ${r.contactId}`);
+    assert.deepEqual([row!.name, row!.phones, row!.emails], ['Светлана Иванова', ['+79137770011', '+74951234567'], ['sveta@client.ru']]);
+
+    // a contact of a counterparty in another segment is not shown to a manager
+    const other = await createContact(a.world.system, { name: 'Чужой Контакт', counterpartyId: cpB });
+    const m = new PanelClient(a.app);
+    await m.signIn(manager.email);
+    assert.equal((await m.get(`/admin/contacts/${other.id}`)).statusCode, 403);
+  });
+});

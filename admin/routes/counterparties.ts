@@ -24,7 +24,7 @@ import { listSegments } from '../../core/segments/segments.js';
 import { listUsers } from '../../core/users/users.js';
 import { isServiceError } from '../../core/errors.js';
 import type { ServiceContext } from '../../core/context.js';
-import { body, bool, type FormBody, idParam, int, ints, opt, query, str } from '../forms.js';
+import { body, bool, formErrors, type FormBody, idParam, int, ints, opt, query, splitList, str } from '../forms.js';
 import { ctxOf, hasRole, redirectWith, render, requireRoles, withQuery } from '../render.js';
 import type { AdminDeps } from '../types.js';
 import { plural } from '../format.js';
@@ -85,11 +85,6 @@ export function describeFilter(f: CounterpartyFilter, names: { segment: Record<n
   return parts.join(', ');
 }
 
-const splitList = (s: string) =>
-  s
-    .split(/[\n,;]+/)
-    .map((x) => x.trim())
-    .filter(Boolean);
 
 /** A counterparty form as the verb's input; fields a kind does not have are dropped (they are hidden on the form). */
 function readCounterpartyForm(form: FormBody, canAssign: boolean): CounterpartyInput {
@@ -117,12 +112,6 @@ function readCounterpartyForm(form: FormBody, canAssign: boolean): CounterpartyI
   return input;
 }
 
-/** Field errors keyed as the form names them (phones.1 → phones). */
-function formErrors(fields: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(fields)) out[k.split('.')[0]!] ??= v;
-  return out;
-}
 
 async function lookups(ctx: ServiceContext) {
   const [segments, users] = await Promise.all([listSegments(ctx), listUsers(ctx)]);

@@ -11,6 +11,7 @@ import bookRoutes from './books.js';
 import planRoutes from './plans.js';
 import mailRoutes from './mail.js';
 import fileRoutes from './files.js';
+import contactRoutes from './contacts.js';
 
 /**
  * Every section of the panel is one routes file. A new section (e.g. the mailboxes of the e-mail
@@ -28,4 +29,5 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   planRoutes,
   mailRoutes,
   fileRoutes,
+  contactRoutes,
 ];

@@ -18,6 +18,7 @@ import { listWorks } from '../../core/works/works.js';
 import { listActions, listResults } from '../../core/works/actions.js';
 import { getHistory } from '../../core/history/history.js';
 import { getCounterparty } from '../../core/counterparties/counterparties.js';
+import { getContact } from '../../core/contacts/contacts.js';
 import { listUsers } from '../../core/users/users.js';
 import { isServiceError } from '../../core/errors.js';
 import type { ServiceContext } from '../../core/context.js';
@@ -116,10 +117,12 @@ export default async function salesRoutes(app: FastifyInstance, deps: AdminDeps)
       tab === 'history' ? getHistory(ctx, 'lead', lead.id, { limit: 200 }) : Promise.resolve([]),
     ]);
     const campaign = lead.campaignId ? await findCampaign(ctx, lead.campaignId) : null;
+    const contact = lead.contactId ? await getContact(ctx, lead.contactId).catch(() => null) : null;
     return render(deps, req, reply, 'sales/lead', {
       title: lead.title,
       lead,
       campaign,
+      contact,
       tab,
       participants,
       stages,
