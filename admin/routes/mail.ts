@@ -273,30 +273,30 @@ export default async function mailRoutes(app: FastifyInstance, deps: AdminDeps) 
       },
     },
     async (request, reply) => {
-    const req = request as MailWriteRequest;
-    const form = body(req);
-    const r = records(form);
-    if (req.mailFilesError) return writeForm(req, reply, form, { files: req.mailFilesError }, 'Письмо не отправлено');
-    try {
-      const email = await composeEmail(ctxOf(deps, req), {
-        mailboxId: int(form, 'mailboxId') ?? null,
-        to: str(form, 'to'),
-        cc: str(form, 'cc'),
-        subject: str(form, 'subject'),
-        body: String(form.body ?? ''),
-        counterpartyId: r.counterpartyId ?? null,
-        contactId: r.contactId ?? null,
-        leadId: r.leadId ?? null,
-        dealId: r.dealId ?? null,
-        replyToEmailId: r.replyToEmailId ?? null,
-      }, { files: req.mailFiles ?? [], env });
-      const to = r.replyToEmailId ? `/admin/mail/emails/${email.id}` : backTo(r, email.counterpartyId);
-      return redirectWith(deps, reply, to, { type: 'ok', text: `Письмо «${email.subject}» поставлено в очередь на отправку` });
-    } catch (e) {
-      if (isServiceError(e) && e.code === 'invalid') return writeForm(req, reply, form, fieldErrors(e), e.message);
-      throw e;
-    }
-  },
+      const req = request as MailWriteRequest;
+      const form = body(req);
+      const r = records(form);
+      if (req.mailFilesError) return writeForm(req, reply, form, { files: req.mailFilesError }, 'Письмо не отправлено');
+      try {
+        const email = await composeEmail(ctxOf(deps, req), {
+          mailboxId: int(form, 'mailboxId') ?? null,
+          to: str(form, 'to'),
+          cc: str(form, 'cc'),
+          subject: str(form, 'subject'),
+          body: String(form.body ?? ''),
+          counterpartyId: r.counterpartyId ?? null,
+          contactId: r.contactId ?? null,
+          leadId: r.leadId ?? null,
+          dealId: r.dealId ?? null,
+          replyToEmailId: r.replyToEmailId ?? null,
+        }, { files: req.mailFiles ?? [], env });
+        const to = r.replyToEmailId ? `/admin/mail/emails/${email.id}` : backTo(r, email.counterpartyId);
+        return redirectWith(deps, reply, to, { type: 'ok', text: `Письмо «${email.subject}» поставлено в очередь на отправку` });
+      } catch (e) {
+        if (isServiceError(e) && e.code === 'invalid') return writeForm(req, reply, form, fieldErrors(e), e.message);
+        throw e;
+      }
+    },
   );
 
   // one letter with its conversation, attachments and «Ответить»
