@@ -176,7 +176,7 @@ describe('access rules on every page', () => {
   const pages = (ids: { cp: number; lead: number; deal: number }) => [
     '/admin', '/admin/counterparties', `/admin/counterparties?text=Клиент&count=1`, '/admin/counterparties/new', `/admin/counterparties/${ids.cp}`,
     `/admin/counterparties/${ids.cp}/edit`, ...['works', 'emails', 'calls', 'messages', 'leads', 'deals', 'documents', 'history'].map((t) => `/admin/counterparties/${ids.cp}?tab=${t}`),
-    '/admin/contacts', '/admin/mailing-types', '/admin/leads', `/admin/leads/${ids.lead}`, `/admin/leads/${ids.lead}?tab=history`, '/admin/deals', `/admin/deals/${ids.deal}`,
+    '/admin/contacts', '/admin/mailing-types', '/admin/leads', `/admin/leads/${ids.lead}`, `/admin/leads/${ids.lead}?tab=history`, `/admin/leads/${ids.lead}?tab=documents`, '/admin/deals', `/admin/deals/${ids.deal}`,
     '/admin/works', '/admin/works?due=1', '/admin/plan', '/admin/lead-sources', '/admin/account',
   ];
   const staffPages = ['/admin/imports', '/admin/segments', '/admin/managers', '/admin/actions', '/admin/stages', '/admin/campaigns', '/admin/plans'];
@@ -431,6 +431,9 @@ describe('the client card', () => {
     assert.deepEqual(opened.map((r) => r.statusCode), [200, 200]);
     assert.deepEqual(opened.map((r) => r.rawPayload.toString()).sort(), [docx.toString(), pdf.toString()].sort());
     assert.match(String(opened.find((r) => r.headers['content-type'] === 'application/pdf')?.headers['content-disposition']), /attachment; filename\*=UTF-8''%D0%9F%D1%80%D0%B0%D0%B9%D1%81/);
+    // the lead the message opened lists it too
+    assert.ok(received.leadId, 'the message opened a lead');
+    assert.match(text((await c.get(`/admin/leads/${received.leadId}?tab=documents`)).body), /Прайс 2026\.pdf/);
     // the messages tab links the same file from the history
     assert.match((await c.get(`/admin/counterparties/${cpA}?tab=messages`)).body, new RegExp(`href="/admin/messages/${received.messageId}/attachments/0">Прайс 2026.pdf`));
 

@@ -17,6 +17,7 @@ import { getDeal, listDeals, listDealStages, setDealStage } from '../../core/dea
 import { listWorks } from '../../core/works/works.js';
 import { listActions, listResults } from '../../core/works/actions.js';
 import { getHistory } from '../../core/history/history.js';
+import { listDocuments } from '../../core/history/documents.js';
 import { getCounterparty } from '../../core/counterparties/counterparties.js';
 import { getContact } from '../../core/contacts/contacts.js';
 import { listUsers } from '../../core/users/users.js';
@@ -109,12 +110,14 @@ export default async function salesRoutes(app: FastifyInstance, deps: AdminDeps)
   app.get('/leads/:id', async (req, reply) => {
     const ctx = ctxOf(deps, req);
     const lead = await getLead(ctx, idParam(req.params));
-    const tab = str(query(req), 'tab') === 'history' ? 'history' : 'participants';
-    const [participants, stages, n, history] = await Promise.all([
+    const tabParam = str(query(req), 'tab');
+    const tab = tabParam === 'history' || tabParam === 'documents' ? tabParam : 'participants';
+    const [participants, stages, n, history, documents] = await Promise.all([
       listLeadParticipants(ctx, lead.id),
       listDealStages(ctx),
       names(ctx),
       tab === 'history' ? getHistory(ctx, 'lead', lead.id, { limit: 200 }) : Promise.resolve([]),
+      tab === 'documents' ? listDocuments(ctx, 'lead', lead.id) : Promise.resolve([]),
     ]);
     const campaign = lead.campaignId ? await findCampaign(ctx, lead.campaignId) : null;
     const contact = lead.contactId ? await getContact(ctx, lead.contactId).catch(() => null) : null;
@@ -127,6 +130,7 @@ export default async function salesRoutes(app: FastifyInstance, deps: AdminDeps)
       participants,
       stages,
       history,
+      documents,
       cpName: await counterpartyNames(ctx, [lead.counterpartyId]),
       ...n,
     });
