@@ -9,6 +9,7 @@ import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
 import { createApiKey, createUser, revokeApiKey, userActor, type User } from '../core/users/users.js';
 import type { Services } from '../core/services.js';
 import { openTestServices } from './helpers/services.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * Leads from the website API, Tilda forms and social-network lead forms, over HTTP on loopback
@@ -21,16 +22,6 @@ let anna: User, admin: User;
 let key: string;
 const notes: Notification[] = [];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 async function call(method: string, url: string, opts: { body?: unknown; form?: string; headers?: Record<string, string>; auth?: string | null } = {}) {

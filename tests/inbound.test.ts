@@ -15,6 +15,7 @@ import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
 import { ServiceError } from '../core/errors.js';
 import type { Services } from '../core/services.js';
 import { openTestServices } from './helpers/services.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * The one inbound pipeline, whatever the channel: who the client is, which lead and manager a
@@ -26,16 +27,6 @@ let borisSegmentCp: number;
 const notes: Notification[] = [];
 let seq = 0;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const msg = (m: Partial<InboundMessage> & { externalUserId: string }): InboundMessage => ({
   channel: 'telegram',

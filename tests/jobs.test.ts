@@ -9,17 +9,13 @@ import { createQueue } from '../core/jobs/create-queue.js';
 import { EmbeddedQueue } from '../core/jobs/embedded-queue.js';
 import { RetryAfterError, type Job, type JobQueue, type JobRetention } from '../core/jobs/queue.js';
 import { createTestDatabase, testEngine } from './helpers/db.js';
+import { sleep, waitFor as waitUntil } from './helpers/wait.js';
+
+/** the queue's timing is under test: poll often, give up sooner */
+const waitFor = (what: string, done: () => boolean | Promise<boolean>, timeoutMs = 5000) => waitUntil(what, done, timeoutMs, 5);
 
 const redisUrl = process.env.TEST_REDIS_URL;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 let seq = 0;
 /** names and ids unique within the run: every test starts from an empty queue */

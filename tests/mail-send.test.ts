@@ -23,6 +23,7 @@ import { importMailbox } from '../core/mail/import.js';
 import { registerMailProcessors } from '../core/mail/processors.js';
 import { createMailout, getMailout } from '../core/mail/mailouts.js';
 import { ServiceError } from '../core/errors.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * R18 and mail-outs: letters written in the CRM go out through a real SMTP server (smtp-server
@@ -39,16 +40,6 @@ let admin: User, manager: User, stranger: User;
 let shared: Mailbox, own: Mailbox;
 const rec = { cp: 0, contact: 0, lead: 0, otherCp: 0 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(15);
-  }
-}
 const as = (u: User) => s.ctx(userActor(u));
 const emailRow = async (id: number) => (await s.database.db.select().from(emails).where(eq(emails.id, id)))[0]!;
 const statusIs = (id: number, status: string) => async () => ((await emailRow(id)).status === status ? emailRow(id) : null);

@@ -18,6 +18,7 @@ import { ServiceError } from '../core/errors.js';
 import type { Services } from '../core/services.js';
 import { FakeViber, viberMessageBody, viberSignature } from './helpers/fake-viber.js';
 import { openTestServices } from './helpers/services.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 /**
  * Viber end to end: signed webhook calls into the CRM over loopback HTTP, a fake Viber API that
@@ -33,16 +34,6 @@ let viber: ViberAdapter;
 let anna: User, boris: User, admin: User;
 const notes: Notification[] = [];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function hook(body: string, signature: string | null = viberSignature(body, TOKEN)) {
   return fetch(`${base}/webhooks/viber`, {

@@ -17,6 +17,7 @@ import { createUser, userActor, type User } from '../core/users/users.js';
 import type { Services } from '../core/services.js';
 import { FakeViber, viberMessageBody, viberSignature } from './helpers/fake-viber.js';
 import { openTestServices } from './helpers/services.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 /**
  * WhatsApp through the adapter's seam: a stand-in for whatsapp-web.js's Client (WhatsApp Web
@@ -65,16 +66,6 @@ let base: string;
 let anna: User, admin: User;
 const notes: Notification[] = [];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 const health = async () => (await (await fetch(`${base}/health`)).json()) as { status: string; channels: Record<string, string> };
 const conversationOf = async (channel: 'whatsapp' | 'viber', chatId: string) =>
   (await s.ctx().db.select().from(conversations).where(and(eq(conversations.channel, channel), eq(conversations.externalChatId, chatId))))[0];
