@@ -5,14 +5,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createEmptyPostgresDatabase } from './helpers/db.js';
+import { crmBin, runCrm } from './helpers/cli.js';
 
 /**
  * The product as a new user meets it: the `crm` command and `crm start`, as separate processes,
  * on PGlite in a fresh DATA_DIR (or on TEST_DATABASE_URL / TEST_REDIS_URL when CI sets them).
  */
-const bin = fileURLToPath(new URL('../api/bin/crm.js', import.meta.url));
 let dataDir: string;
 let env: NodeJS.ProcessEnv;
 let dropDb: (() => Promise<void>) | undefined;
@@ -32,17 +31,7 @@ after(async () => {
   await dropDb?.();
 });
 
-function crm(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv }, cwd: dataDir });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const crm = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCrm(args, { env: { ...env, ...extraEnv }, cwd: dataDir });
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -54,7 +43,7 @@ const freePort = () =>
 
 async function startCrm() {
   const port = await freePort();
-  const child = spawn(process.execPath, [bin, 'start'], { env: { ...env, PORT: String(port) }, cwd: dataDir });
+  const child = spawn(process.execPath, [crmBin, 'start'], { env: { ...env, PORT: String(port) }, cwd: dataDir });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stdout += d));

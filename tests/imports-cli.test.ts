@@ -1,17 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { parse } from 'csv-parse/sync';
 import { createEmptyPostgresDatabase } from './helpers/db.js';
+import { runCrm } from './helpers/cli.js';
 import { randomInn } from './helpers/world.js';
 
 /** `crm import:counterparties FILE --kind … [--create-valid]`: the import of the admin panel from a terminal. */
-const bin = fileURLToPath(new URL('../api/bin/crm.js', import.meta.url));
 let dir: string;
 let env: NodeJS.ProcessEnv;
 let dropDb: (() => Promise<void>) | undefined;
@@ -30,17 +28,7 @@ after(async () => {
   await dropDb?.();
 });
 
-function crm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const crm = (args: string[]) => runCrm(args, { env, cwd: dir });
 
 describe('crm import:counterparties', () => {
   test('without a file or kind it explains itself', async () => {
