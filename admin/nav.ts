@@ -32,6 +32,7 @@ export const adminNav: NavItem[] = [
   { href: '/admin/campaigns', label: 'Рекламные кампании', roles: staff, group: 'books' },
   { href: '/admin/lead-sources', label: 'Источники лидов', roles: everyone, group: 'books' },
   { href: '/admin/plans', label: 'Планы менеджеров', roles: staff, group: 'books' },
+  { href: '/admin/integrations', label: 'Интеграции', roles: ['admin'], group: 'system' },
   { href: '/admin/api-keys', label: 'API-ключи', roles: ['admin'], group: 'system' },
   { href: '/admin/mailboxes', label: 'Почтовые ящики', roles: ['admin'], group: 'books' },
 ];

@@ -185,7 +185,7 @@ describe('in the browser', () => {
       '/admin', '/admin/counterparties', `/admin/counterparties/${cp!.id}`, `/admin/counterparties/${cp!.id}?tab=history`, '/admin/counterparties/new',
       '/admin/contacts', '/admin/mailing-types', '/admin/leads', '/admin/leads/new', '/admin/deals', '/admin/works', '/admin/plan', '/admin/plans',
       '/admin/imports', '/admin/segments', '/admin/managers', '/admin/actions', '/admin/stages', '/admin/campaigns', '/admin/lead-sources',
-      '/admin/users', '/admin/api-keys', '/admin/mailboxes', '/admin/mailouts', '/admin/mail/write', '/admin/account',
+      '/admin/users', '/admin/api-keys', '/admin/integrations', '/admin/mailboxes', '/admin/mailouts', '/admin/mail/write', '/admin/account',
     ];
     const wide: string[] = [];
     for (const url of pages) {

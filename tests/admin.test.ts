@@ -19,6 +19,7 @@ import { ingestInboundMessage } from '../core/channels/ingest.js';
 import { attachmentsDirFor } from '../core/channels/attachments.js';
 import { storeAttachments } from '../core/mail/attachments.js';
 import { emails } from '../core/db/schema/index.js';
+import { recordPairingCode } from '../core/channels/pairing.js';
 
 /**
  * The admin panel over HTTP: sign-in, sessions in the database, CSRF on every form, the login
@@ -180,7 +181,7 @@ describe('access rules on every page', () => {
     '/admin/works', '/admin/works?due=1', '/admin/plan', '/admin/lead-sources', '/admin/account',
   ];
   const staffPages = ['/admin/imports', '/admin/segments', '/admin/managers', '/admin/actions', '/admin/stages', '/admin/campaigns', '/admin/plans'];
-  const adminPages = ['/admin/users', `/admin/users/1`, '/admin/api-keys'];
+  const adminPages = ['/admin/users', `/admin/users/1`, '/admin/api-keys', '/admin/integrations'];
 
   test('admin, head and manager open their pages; the others are refused with 403', async () => {
     const [action] = await listActions(a.world.system);
@@ -481,5 +482,29 @@ describe('the contact card', () => {
     const m = new PanelClient(a.app);
     await m.signIn(manager.email);
     assert.equal((await m.get(`/admin/contacts/${other.id}`)).statusCode, 403);
+  });
+});
+
+describe('integrations', () => {
+  test('the admin sees which messengers work, and WhatsApp\'s QR code while it asks to pair; others are refused', async () => {
+    const c = new PanelClient(a.app);
+    await c.signIn(admin.email);
+    let page = text((await c.get('/admin/integrations')).body);
+    assert.match(page, /Telegram не подключён Задайте TELEGRAM_BOT_TOKEN/);
+    assert.match(page, /WhatsApp не подключён/);
+    // the bots process (another one, maybe) asks WhatsApp to pair and keeps the code in the database
+    await recordPairingCode(a.world.system, 'whatsapp', '2@PairMe,QRDATA==,1');
+    const html = (await c.get('/admin/integrations')).body;
+    assert.match(text(html), /WhatsApp нужен вход по QR-коду/);
+    assert.match(html, /<svg[^>]*viewBox="0 0 \d+ \d+"/);
+    assert.match(html, /data-reload-after/);
+    // paired: no code any more
+    await recordPairingCode(a.world.system, 'whatsapp', null);
+    page = text((await c.get('/admin/integrations')).body);
+    assert.match(page, /WhatsApp работает/);
+    assert.doesNotMatch((await c.get('/admin/integrations')).body, /<svg/);
+    const h = new PanelClient(a.app);
+    await h.signIn(head.email);
+    assert.equal((await h.get('/admin/integrations')).statusCode, 403);
   });
 });

@@ -11,7 +11,7 @@ import { mountViberWebhook, setupViber } from '../bots/viber/index.js';
 import { AdapterMonitor } from '../core/channels/monitor.js';
 import { registerChannelJobs } from '../core/channels/send-job.js';
 import { replyInConversation } from '../core/conversations/conversations.js';
-import { contactIdentities, contacts, conversations, leads, messages } from '../core/db/schema/index.js';
+import { channelStates, contactIdentities, contacts, conversations, leads, messages } from '../core/db/schema/index.js';
 import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
 import { createUser, userActor, type User } from '../core/users/users.js';
 import type { Services } from '../core/services.js';
@@ -102,6 +102,9 @@ describe('pairing', () => {
     assert.equal(wa.currentQr(), null);
     client.emit('qr', '2@AbCdEfGh,QRDATA==,1');
     assert.equal(wa.currentQr(), '2@AbCdEfGh,QRDATA==,1');
+    // kept in the database, so the admin panel of any web process shows it
+    const pairing = async () => (await s.ctx().db.select().from(channelStates).where(eq(channelStates.channel, 'whatsapp')))[0]?.pairingCode ?? null;
+    assert.equal(await waitFor('the pairing code in the database', pairing), '2@AbCdEfGh,QRDATA==,1');
     assert.deepEqual(wa.status(), { ok: false, detail: 'WhatsApp: требуется вход по QR-коду' });
     assert.equal((await health()).channels.whatsapp, 'down');
     await health();
@@ -114,6 +117,7 @@ describe('pairing', () => {
 
     client.emit('ready');
     assert.equal(wa.currentQr(), null);
+    await waitFor('the pairing code to be cleared', async () => (await pairing()) === null);
     assert.deepEqual((await health()).channels, { telegram: 'off', whatsapp: 'ok', viber: 'ok' });
   });
 });

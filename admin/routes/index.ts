@@ -12,6 +12,7 @@ import planRoutes from './plans.js';
 import mailRoutes from './mail.js';
 import fileRoutes from './files.js';
 import contactRoutes from './contacts.js';
+import integrationRoutes from './integrations.js';
 
 /**
  * Every section of the panel is one routes file. A new section (e.g. the mailboxes of the e-mail
@@ -30,4 +31,5 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   mailRoutes,
   fileRoutes,
   contactRoutes,
+  integrationRoutes,
 ];

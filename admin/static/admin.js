@@ -109,3 +109,8 @@ document.querySelectorAll('[data-progress-url]').forEach((box) => {
   };
   setTimeout(tick, 700);
 });
+
+// A page that waits for something outside (WhatsApp's next QR code, a pairing): reload it now and then.
+document.querySelectorAll('[data-reload-after]').forEach((el) => {
+  setTimeout(() => window.location.reload(), Number(el.dataset.reloadAfter) || 10000);
+});

@@ -14,6 +14,8 @@ export interface WhatsAppAdapterOptions {
   retryDelayMs?: number;
   /** tries to store one incoming message before giving up (WhatsApp Web does not deliver it again) */
   ingestAttempts?: number;
+  /** keeps the current pairing code where the admin panel reads it (null once paired) */
+  onPairingCode?: (code: string | null) => Promise<void>;
 }
 
 type State = 'starting' | 'qr' | 'ready' | 'logged_out' | 'auth_failure' | 'failed';
@@ -57,6 +59,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
     client.on('ready', () => {
       this.state = 'ready';
       this.qr = null;
+      this.sharePairingCode(null);
       opts.log.info('whatsapp: ready');
     });
     client.on('disconnected', (reason) => this.onDisconnected(reason));
@@ -132,9 +135,14 @@ export class WhatsAppAdapter implements ChannelAdapter {
     }
   }
 
+  private sharePairingCode(code: string | null): void {
+    void this.opts.onPairingCode?.(code).catch((err: unknown) => this.opts.log.warn({ err }, 'whatsapp: pairing code not saved'));
+  }
+
   private onQr(qr: string): void {
     this.state = 'qr';
     this.qr = qr;
+    this.sharePairingCode(qr);
     qrcode.generate(qr, { small: true }, (ascii) => {
       this.opts.log.warn(`whatsapp: scan this QR code in WhatsApp → Linked devices (also on the admin panel's integrations page)\n${ascii}`);
     });
@@ -143,6 +151,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
   private onDisconnected(reason: string): void {
     this.state = 'logged_out';
     this.qr = null;
+    this.sharePairingCode(null);
     this.opts.log.warn({ reason }, 'whatsapp: disconnected');
     this.restartLater(this.opts.restartDelayMs ?? 5000);
   }

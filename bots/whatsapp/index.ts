@@ -3,6 +3,7 @@ import { systemActor } from '../../core/context.js';
 import type { Services } from '../../core/services.js';
 import { attachmentsDirFor } from '../../core/channels/attachments.js';
 import { ingestInboundMessage } from '../../core/channels/ingest.js';
+import { recordPairingCode } from '../../core/channels/pairing.js';
 import { WhatsAppAdapter } from './adapter.js';
 import { createWhatsAppClient, type WhatsAppClientLike } from './client.js';
 
@@ -26,6 +27,7 @@ export async function setupWhatsApp(
   return new WhatsAppAdapter(client, {
     ingest: (message) => ingestInboundMessage(services.ctx(systemActor('WhatsApp')), message, { attachmentsDir }),
     log: services.log.child({ channel: 'whatsapp' }),
+    onPairingCode: (code) => recordPairingCode(services.ctx(systemActor('WhatsApp')), 'whatsapp', code),
     ...(opts.restartDelayMs !== undefined ? { restartDelayMs: opts.restartDelayMs } : {}),
   });
 }

@@ -46,4 +46,7 @@ export const channelStates = pgTable('channel_states', {
   ok: boolean('ok').notNull().default(true),
   detail: text('detail'),
   changedAt: timestamp('changed_at', { withTimezone: true }).notNull().defaultNow(),
+  /** WhatsApp's pairing code while a QR scan is needed, for the admin panel of any web process */
+  pairingCode: text('pairing_code'),
+  pairingCodeAt: timestamp('pairing_code_at', { withTimezone: true }),
 });
