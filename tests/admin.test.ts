@@ -508,3 +508,38 @@ describe('integrations', () => {
     assert.equal((await h.get('/admin/integrations')).statusCode, 403);
   });
 });
+
+describe('works from the card', () => {
+  test('a work is planned in the user\'s own time and completed with a result its action allows; a second press changes nothing', async () => {
+    const [action] = (await listActions(a.world.system)).filter((x) => x.results.length >= 2);
+    assert.ok(action, 'an action with results');
+    const c = new PanelClient(a.app);
+    await c.signIn(manager.email);
+    await c.get(`/admin/counterparties/${cpA}?tab=works`);
+    const planned = await c.post(`/admin/counterparties/${cpA}/works`, { actionId: String(action.id), deadline: '2031-05-20T10:30', comment: 'позвонить по КП' });
+    assert.equal(planned.statusCode, 303);
+    const [w] = await a.world.database.rows<{ id: number; deadline: string; responsible_id: number }>(
+      sql`SELECT id, deadline::text, responsible_id FROM works WHERE counterparty_id = ${cpA} AND comment = 'позвонить по КП'`,
+    );
+    // typed as 10:30 by a manager in Moscow (UTC+3)
+    assert.equal(new Date(w!.deadline).toISOString(), '2031-05-20T07:30:00.000Z');
+    assert.equal(w!.responsible_id, manager.id);
+    const page = await c.get(`/admin/counterparties/${cpA}?tab=works`);
+    assert.match(page.body, new RegExp(`<form class="inline-form" method="post" action="/admin/works/${w!.id}/complete">`));
+    const noDeadline = await c.post(`/admin/counterparties/${cpA}/works`, { actionId: String(action.id), deadline: '', comment: '' });
+    assert.match(text((await c.get(String(noDeadline.headers.location))).body), /Работа не запланирована: укажите срок/);
+
+    const foreign = (await a.world.database.rows<{ id: number }>(sql`SELECT id FROM results WHERE id NOT IN (SELECT result_id FROM action_results WHERE action_id = ${action.id}) LIMIT 1`))[0];
+    assert.ok(foreign, 'a result of another action');
+    const wrong = await c.post(`/admin/works/${w!.id}/complete`, { resultId: String(foreign.id), comment: '', back: `/admin/counterparties/${cpA}?tab=works` });
+    assert.match(text((await c.get(String(wrong.headers.location))).body), /Работа не выполнена: этот результат не разрешён/);
+    const done = await c.post(`/admin/works/${w!.id}/complete`, { resultId: String(action.results[0]!.id), comment: 'договорились', back: `/admin/counterparties/${cpA}?tab=works` });
+    assert.equal(done.headers.location, `/admin/counterparties/${cpA}?tab=works`);
+    const again = await c.post(`/admin/works/${w!.id}/complete`, { resultId: String(action.results[1]!.id), comment: '', back: 'https://evil.example/' });
+    assert.equal(again.headers.location, '/admin', 'a foreign return address is not followed');
+    const [after] = await a.world.database.rows<{ status: string; actual_result_id: number; result_comment: string }>(
+      sql`SELECT status, actual_result_id, result_comment FROM works WHERE id = ${w!.id}`,
+    );
+    assert.deepEqual([after!.status, after!.actual_result_id, after!.result_comment], ['done', action.results[0]!.id, 'договорились']);
+  });
+});

@@ -16,7 +16,8 @@ import {
 import { createContact, listContacts } from '../../core/contacts/contacts.js';
 import { createLead, listLeads } from '../../core/leads/leads.js';
 import { listDeals, listDealStages } from '../../core/deals/deals.js';
-import { listWorks } from '../../core/works/works.js';
+import { createWork, listWorks } from '../../core/works/works.js';
+import { startOfDayInZone } from '../../core/validation/time.js';
 import { listActions, listResults } from '../../core/works/actions.js';
 import { getHistory } from '../../core/history/history.js';
 import { listDocuments } from '../../core/history/documents.js';
@@ -257,8 +258,11 @@ export default async function counterpartyRoutes(app: FastifyInstance, deps: Adm
     if (tab === 'works') {
       const [works, actions, results] = await Promise.all([listWorks(ctx, { counterpartyId: cp.id }, { limit: 200 }), listActions(ctx), listResults(ctx)]);
       data.works = works;
+      data.actions = actions;
       data.actionName = Object.fromEntries(actions.map((a) => [a.id, a.name]));
       data.resultName = Object.fromEntries(results.map((r) => [r.id, r.name]));
+      data.actionResults = Object.fromEntries(actions.map((a) => [a.id, a.results]));
+      data.canAssign = hasRole(req, 'admin', 'head');
     }
     if (tab === 'leads') data.leads = (await listLeads(ctx, { counterpartyId: cp.id }, { limit: 200 })).items;
     if (tab === 'deals') {
@@ -317,6 +321,31 @@ export default async function counterpartyRoutes(app: FastifyInstance, deps: Adm
       if (isServiceError(e) && e.code === 'invalid') return renderForm(req, reply, form, formErrors(e.fields), e.message, id);
       throw e;
     }
+  });
+
+  // «Запланировать работу» from the card's works tab; the deadline is typed in the user's own time zone
+  app.post('/counterparties/:id/works', async (req, reply) => {
+    const form = body(req);
+    const id = idParam(req.params);
+    const back = `/admin/counterparties/${id}?tab=works`;
+    const local = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})$/.exec(str(form, 'deadline'));
+    if (!local) return redirectWith(deps, reply, back, { type: 'error', text: 'Работа не запланирована: укажите срок' });
+    const deadline = new Date(startOfDayInZone(local[1]!, req.adminUser!.timeZone).getTime() + (Number(local[2]) * 60 + Number(local[3])) * 60_000);
+    try {
+      await createWork(ctxOf(deps, req), {
+        actionId: int(form, 'actionId') ?? 0,
+        deadline,
+        comment: opt(str(form, 'comment')),
+        counterpartyId: id,
+        ...(hasRole(req, 'admin', 'head') && int(form, 'responsibleId') ? { responsibleId: int(form, 'responsibleId') } : {}),
+      });
+    } catch (e) {
+      if (isServiceError(e) && e.code === 'invalid') {
+        return redirectWith(deps, reply, back, { type: 'error', text: `Работа не запланирована: ${Object.values(e.fields).join('; ') || e.message}` });
+      }
+      throw e;
+    }
+    return redirectWith(deps, reply, back, { type: 'ok', text: 'Работа запланирована' });
   });
 
   app.post('/counterparties/:id/contacts', async (req, reply) => {

@@ -14,7 +14,8 @@ import {
 import { findCampaign, listCampaigns } from '../../core/leads/campaigns.js';
 import { createManualLead } from '../../core/leads/manual-lead.js';
 import { getDeal, listDeals, listDealStages, setDealStage } from '../../core/deals/deals.js';
-import { listWorks } from '../../core/works/works.js';
+import { completeWork, listWorks } from '../../core/works/works.js';
+import { safeNext } from '../session.js';
 import { listActions, listResults } from '../../core/works/actions.js';
 import { getHistory } from '../../core/history/history.js';
 import { listDocuments } from '../../core/history/documents.js';
@@ -242,6 +243,20 @@ export default async function salesRoutes(app: FastifyInstance, deps: AdminDeps)
       throw e;
     }
     return redirectWith(deps, reply, `/admin/deals/${id}`, { type: 'ok', text: 'Стадия изменена' });
+  });
+
+  // «Выполнить»: the result must be one the work's action allows (checked in core)
+  app.post('/works/:id/complete', async (req, reply) => {
+    const form = body(req);
+    const back = safeNext(str(form, 'back') || '/admin/works');
+    try {
+      await completeWork(ctxOf(deps, req), idParam(req.params), { resultId: int(form, 'resultId') ?? 0, comment: opt(str(form, 'comment')) });
+    } catch (e) {
+      const t = errorText(e);
+      if (t) return redirectWith(deps, reply, back, { type: 'error', text: `Работа не выполнена: ${t}` });
+      throw e;
+    }
+    return redirectWith(deps, reply, back, { type: 'ok', text: 'Работа выполнена' });
   });
 
   app.get('/works', async (req, reply) => {
