@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { openAdminApp, openBrowser, screenshot, signIn, type AdminApp, type BrowserSession } from './helpers/browser.js';
 import { randomInn, randomOgrn } from './helpers/world.js';
 import { createCounterparty } from '../core/counterparties/counterparties.js';
+import { createContact } from '../core/contacts/contacts.js';
 import type { User } from '../core/users/users.js';
 
 /**
@@ -181,9 +182,10 @@ describe('in the browser', () => {
     const { page, context } = await b.newPage({ width: 390, height: 844 });
     await signIn(page, a.url, admin.email, 'password123');
     const [cp] = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM counterparties ORDER BY id LIMIT 1`);
+    const contact = await createContact(a.world.system, { name: 'Анна Контактова', counterpartyId: cp!.id, phones: ['+7 916 111-22-33'], emails: ['anna@client.ru'] });
     const pages = [
       '/admin', '/admin/counterparties', `/admin/counterparties/${cp!.id}`, `/admin/counterparties/${cp!.id}?tab=history`, '/admin/counterparties/new',
-      '/admin/contacts', '/admin/mailing-types', '/admin/leads', '/admin/leads/new', '/admin/deals', '/admin/works', '/admin/plan', '/admin/plans',
+      '/admin/contacts', `/admin/contacts/${contact.id}`, `/admin/counterparties/${cp!.id}?tab=works`, '/admin/mailing-types', '/admin/leads', '/admin/leads/new', '/admin/deals', '/admin/works', '/admin/plan', '/admin/plans',
       '/admin/imports', '/admin/segments', '/admin/managers', '/admin/actions', '/admin/stages', '/admin/campaigns', '/admin/lead-sources',
       '/admin/users', '/admin/api-keys', '/admin/integrations', '/admin/mailboxes', '/admin/mailouts', '/admin/mail/write', '/admin/account',
     ];

@@ -41,6 +41,8 @@ export async function freePort(): Promise<number> {
 }
 
 function isAlive(pid: number): boolean {
+  // never 0 or negative: those mean a process group, not a process
+  if (!(pid > 1)) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -138,17 +140,25 @@ service stats {
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
 
   const pidFile = path.join(baseDir, 'master.pid');
+  // dovecot creates master.pid before it writes the number: an empty read is 0, and
+  // process.kill(0, …) would signal this whole process group (the test run, and CI with it)
+  const readPid = () => {
+    const n = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+    return Number.isSafeInteger(n) && n > 1 ? n : null;
+  };
   const until = Date.now() + 10_000;
+  let masterPid: number | null = null;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`dovecot did not start: ${stderr}${readLog(dir)}`);
-    if (existsSync(pidFile) && (await canConnect(port))) break;
+    masterPid = readPid();
+    if (masterPid && (await canConnect(port))) break;
     if (Date.now() > until) {
       child.stdin!.end();
       throw new Error(`dovecot did not start in 10 s: ${stderr}${readLog(dir)}`);
     }
     await sleep(20);
   }
-  const masterPid = Number(readFileSync(pidFile, 'utf8').trim());
+  const pid: number = masterPid;
 
   const clients = new Set<ImapFlow>();
   const connect = async (u: MailUser) => {
@@ -187,12 +197,12 @@ service stats {
       if (stopped) return;
       stopped = true;
       for (const c of clients) c.close();
-      if (isAlive(masterPid)) process.kill(masterPid, 'SIGTERM');
+      if (isAlive(pid)) process.kill(pid, 'SIGTERM');
       child.stdin!.end();
       const deadline = Date.now() + 5000;
-      while (isAlive(masterPid) || child.exitCode === null) {
+      while (isAlive(pid) || child.exitCode === null) {
         if (Date.now() > deadline) {
-          if (isAlive(masterPid)) process.kill(masterPid, 'SIGKILL');
+          if (isAlive(pid)) process.kill(pid, 'SIGKILL');
           break;
         }
         await sleep(20);
