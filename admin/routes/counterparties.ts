@@ -17,7 +17,7 @@ import { createContact, listContacts } from '../../core/contacts/contacts.js';
 import { createLead, listLeads } from '../../core/leads/leads.js';
 import { listDeals, listDealStages } from '../../core/deals/deals.js';
 import { createWork, listWorks } from '../../core/works/works.js';
-import { startOfDayInZone } from '../../core/validation/time.js';
+import { localTimeInZone } from '../../core/validation/time.js';
 import { listActions, listResults } from '../../core/works/actions.js';
 import { getHistory } from '../../core/history/history.js';
 import { listDocuments } from '../../core/history/documents.js';
@@ -330,7 +330,7 @@ export default async function counterpartyRoutes(app: FastifyInstance, deps: Adm
     const back = `/admin/counterparties/${id}?tab=works`;
     const local = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})$/.exec(str(form, 'deadline'));
     if (!local) return redirectWith(deps, reply, back, { type: 'error', text: 'Работа не запланирована: укажите срок' });
-    const deadline = new Date(startOfDayInZone(local[1]!, req.adminUser!.timeZone).getTime() + (Number(local[2]) * 60 + Number(local[3])) * 60_000);
+    const deadline = localTimeInZone(local[1]!, Number(local[2]), Number(local[3]), req.adminUser!.timeZone);
     try {
       await createWork(ctxOf(deps, req), {
         actionId: int(form, 'actionId') ?? 0,

@@ -5,7 +5,7 @@ import { listWorks } from '../../core/works/works.js';
 import { monthOf, planVsActual } from '../../core/plans/plans.js';
 import { listActions } from '../../core/works/actions.js';
 import { ctxOf, render } from '../render.js';
-import { counterpartyNames } from './sales.js';
+import { counterpartyNames } from '../../core/counterparties/counterparties.js';
 import type { AdminDeps } from '../types.js';
 
 export default async function dashboardRoutes(app: FastifyInstance, deps: AdminDeps) {

@@ -19,7 +19,7 @@ import { safeNext } from '../session.js';
 import { listActions, listResults } from '../../core/works/actions.js';
 import { getHistory } from '../../core/history/history.js';
 import { listDocuments } from '../../core/history/documents.js';
-import { getCounterparty } from '../../core/counterparties/counterparties.js';
+import { counterpartyNames } from '../../core/counterparties/counterparties.js';
 import { getContact } from '../../core/contacts/contacts.js';
 import { listUsers } from '../../core/users/users.js';
 import { isServiceError } from '../../core/errors.js';
@@ -36,18 +36,6 @@ const names = async (ctx: ServiceContext) => {
   return { users, userName: Object.fromEntries(users.map((u) => [u.id, u.name])) as Record<number, string> };
 };
 
-/** Counterparty names for a page of rows (the rows carry ids only); unseen ones stay unnamed. */
-export async function counterpartyNames(ctx: ServiceContext, ids: (number | null)[]): Promise<Record<number, string>> {
-  const out: Record<number, string> = {};
-  for (const id of new Set(ids.filter((x): x is number => !!x))) {
-    try {
-      out[id] = (await getCounterparty(ctx, id)).name;
-    } catch {
-      // not visible to this user: the row shows the number only
-    }
-  }
-  return out;
-}
 
 const page = (q: FormBody) => Math.min(Math.max(1, int(q, 'page') ?? 1), MAX_PAGE);
 

@@ -1,4 +1,4 @@
-import { dateInZone, startOfDayInZone } from '../../core/validation/time.js';
+import { dateInZone, localTimeInZone } from '../../core/validation/time.js';
 
 /**
  * A deadline typed by a person, in their time zone: «25.12.2026 14:30», «25.12 14:30»,
@@ -26,5 +26,5 @@ export function parseDeadline(input: string, now: Date, timeZone: string): Date 
     if (probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== d) return null;
     day = `${year}-${String(month).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
   }
-  return new Date(startOfDayInZone(day, timeZone).getTime() + (hh * 60 + mm) * 60_000);
+  return localTimeInZone(day, hh, mm, timeZone);
 }

@@ -150,6 +150,21 @@ export async function getCounterparty(ctx: ServiceContext, id: number): Promise<
   return row.c;
 }
 
+/**
+ * Names for a page of rows that carry counterparty ids, in one query: a merged-away id shows its
+ * survivor's name, and a counterparty the actor may not see is left out (the row shows its number).
+ */
+export async function counterpartyNames(ctx: ServiceContext, ids: (number | null | undefined)[]): Promise<Record<number, string>> {
+  const wanted = [...new Set(ids.filter((x): x is number => typeof x === 'number' && x > 0))];
+  if (!wanted.length) return {};
+  const rows = await ctx.db
+    .select({ id: sql<number>`src.id`, name: counterparties.name })
+    .from(sql`${counterparties} src`)
+    .innerJoin(counterparties, sql`${counterparties.id} = coalesce(src.merged_into_id, src.id)`)
+    .where(and(sql`src.id = ANY(${`{${wanted.join(',')}}`}::int[])`, counterpartyScope(ctx)));
+  return Object.fromEntries(rows.map((r) => [Number(r.id), r.name]));
+}
+
 export async function updateCounterparty(ctx: ServiceContext, id: number, patch: Partial<CounterpartyInput>): Promise<Counterparty> {
   const before = await getCounterparty(ctx, id);
   const merged = {

@@ -1,9 +1,6 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
-import { getCounterparty } from '../counterparties/counterparties.js';
-import { getContact } from '../contacts/contacts.js';
-import { getLead } from '../leads/leads.js';
-import type { HistoryEntity } from './history.js';
+import { recordLinks, type HistoryEntity } from './links.js';
 
 /** A file exchanged with the client: an attachment of a messenger message or of a letter. */
 export interface ClientDocument {
@@ -26,33 +23,18 @@ export interface ClientDocument {
  * messages and letters of the record (for a counterparty: of its contacts too). Reading it needs
  * access to the record, as the history does.
  */
-export async function listDocuments(ctx: ServiceContext, entity: Exclude<HistoryEntity, 'deal'>, id: number, opts: { limit?: number } = {}): Promise<ClientDocument[]> {
+export async function listDocuments(ctx: ServiceContext, entity: HistoryEntity, id: number, opts: { limit?: number } = {}): Promise<ClientDocument[]> {
   const limit = Math.min(Math.max(opts.limit ?? 200, 1), 1000);
-  let messagesWhere: SQL;
-  let emailsWhere: SQL;
-  if (entity === 'counterparty') {
-    const cp = await getCounterparty(ctx, id);
-    const contactIds = sql`(SELECT id FROM contacts WHERE counterparty_id = ${cp.id})`;
-    messagesWhere = sql`cv.contact_id IN ${contactIds}`;
-    emailsWhere = sql`em.counterparty_id = ${cp.id} OR em.contact_id IN ${contactIds}`;
-  } else if (entity === 'contact') {
-    const c = await getContact(ctx, id);
-    messagesWhere = sql`cv.contact_id = ${c.id}`;
-    emailsWhere = sql`em.contact_id = ${c.id}`;
-  } else {
-    const l = await getLead(ctx, id);
-    messagesWhere = l.contactId ? sql`cv.lead_id = ${l.id} OR cv.contact_id = ${l.contactId}` : sql`cv.lead_id = ${l.id}`;
-    emailsWhere = sql`em.lead_id = ${l.id}`;
-  }
+  const links = await recordLinks(ctx, entity, id);
   const r = await ctx.db.execute(sql`
     SELECT * FROM (
       SELECT m.at, 'message' AS source, m.id::int AS source_id, (f.n - 1)::int AS idx, f.a AS file, m.direction::text AS direction, m.channel::text AS about
       FROM messages m JOIN conversations cv ON cv.id = m.conversation_id, jsonb_array_elements(m.attachments) WITH ORDINALITY AS f(a, n)
-      WHERE jsonb_array_length(m.attachments) > 0 AND (${messagesWhere})
+      WHERE jsonb_array_length(m.attachments) > 0 AND (${links.messages ?? sql`false`})
       UNION ALL
       SELECT em.at, 'email', em.id::int, (f.n - 1)::int, f.a, CASE em.direction WHEN 'incoming' THEN 'in' ELSE 'out' END, em.subject
       FROM emails em, jsonb_array_elements(em.attachments) WITH ORDINALITY AS f(a, n)
-      WHERE jsonb_array_length(em.attachments) > 0 AND (${emailsWhere})
+      WHERE jsonb_array_length(em.attachments) > 0 AND (${links.emails})
     ) d ORDER BY d.at DESC, d.source_id DESC, d.idx LIMIT ${limit}`);
   const rows = (Array.isArray(r) ? r : (r as unknown as { rows: unknown[] }).rows) as Record<string, unknown>[];
   return rows.map((x) => {

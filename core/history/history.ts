@@ -1,11 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
-import { getCounterparty } from '../counterparties/counterparties.js';
-import { getContact } from '../contacts/contacts.js';
-import { getLead } from '../leads/leads.js';
-import { getDeal } from '../deals/deals.js';
+import { recordLinks, type HistoryEntity } from './links.js';
 
-export type HistoryEntity = 'counterparty' | 'contact' | 'lead' | 'deal';
+export type { HistoryEntity } from './links.js';
 
 export interface HistoryItem {
   at: Date;
@@ -47,43 +44,9 @@ export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id:
           left(em.body_text, 500) AS text, em.from_address AS actor, em.attachments AS files
         FROM emails em WHERE ${cond}`;
 
-  if (entity === 'counterparty') {
-    const cp = await getCounterparty(ctx, id);
-    const contactIds = sql`(SELECT id FROM contacts WHERE counterparty_id = ${cp.id})`;
-    parts.push(
-      events('counterparty', sql`(${cp.id})`),
-      worksWhere(sql`w.counterparty_id = ${cp.id}`),
-      messagesWhere(sql`cv.contact_id IN ${contactIds}`),
-      callsWhere(sql`c.counterparty_id = ${cp.id} OR c.contact_id IN ${contactIds}`),
-      emailsWhere(sql`em.counterparty_id = ${cp.id} OR em.contact_id IN ${contactIds}`),
-    );
-  } else if (entity === 'contact') {
-    const c = await getContact(ctx, id);
-    parts.push(
-      events('contact', sql`(${c.id})`),
-      worksWhere(sql`w.contact_id = ${c.id}`),
-      messagesWhere(sql`cv.contact_id = ${c.id}`),
-      callsWhere(sql`c.contact_id = ${c.id}`),
-      emailsWhere(sql`em.contact_id = ${c.id}`),
-    );
-  } else if (entity === 'lead') {
-    const l = await getLead(ctx, id);
-    parts.push(
-      events('lead', sql`(${l.id})`),
-      worksWhere(sql`w.lead_id = ${l.id}`),
-      messagesWhere(l.contactId ? sql`cv.lead_id = ${l.id} OR cv.contact_id = ${l.contactId}` : sql`cv.lead_id = ${l.id}`),
-      callsWhere(sql`c.lead_id = ${l.id}`),
-      emailsWhere(sql`em.lead_id = ${l.id}`),
-    );
-  } else {
-    const d = await getDeal(ctx, id);
-    parts.push(
-      events('deal', sql`(${d.id})`),
-      worksWhere(sql`w.deal_id = ${d.id}`),
-      callsWhere(sql`c.deal_id = ${d.id}`),
-      emailsWhere(sql`em.deal_id = ${d.id}`),
-    );
-  }
+  const links = await recordLinks(ctx, entity, id);
+  parts.push(events(entity, sql`(${links.id})`), worksWhere(links.works), callsWhere(links.calls), emailsWhere(links.emails));
+  if (links.messages) parts.push(messagesWhere(links.messages));
   const before = opts.before ? sql`WHERE h.at < ${opts.before.toISOString()}::timestamptz` : sql``;
   const rows = await ctx.db.execute(
     sql`SELECT * FROM (${sql.join(parts, sql` UNION ALL `)}) h ${before} ORDER BY h.at DESC, h.kind, h.id DESC LIMIT ${limit}`,

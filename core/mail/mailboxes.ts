@@ -260,15 +260,7 @@ export async function checkMailboxSettings(
   const stored = mailboxId ? await loadMailbox(ctx, mailboxId) : null;
   const merged = withDefaults({ ...(stored ? strip(stored) : {}), ...dropBlank(rest) } as MailboxInput);
   const settings = parseInput(
-    z.object({
-      login: mailboxFields.login,
-      imapHost: host,
-      imapPort: port,
-      imapEncryption: encryption,
-      smtpHost: host,
-      smtpPort: port,
-      smtpEncryption: encryption,
-    }),
+    z.object(mailboxFields).pick({ login: true, imapHost: true, imapPort: true, imapEncryption: true, smtpHost: true, smtpPort: true, smtpEncryption: true }),
     merged,
   );
   const pw = !blank(password) ? String(password) : stored ? mailboxPassword(env, stored) : null;

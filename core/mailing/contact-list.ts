@@ -3,6 +3,17 @@ import type { ServiceContext } from '../context.js';
 import { contacts, counterparties } from '../db/schema/index.js';
 import { contactFilterConditions, type ContactFilter } from '../contacts/contacts.js';
 
+/** A contact with its counterparty's name, as the mailing lists and their export show it (contacts left-joined to counterparties). */
+export const contactWithCounterparty = {
+  id: contacts.id,
+  name: contacts.name,
+  position: contacts.position,
+  phones: contacts.phones,
+  emails: contacts.emails,
+  counterpartyId: contacts.counterpartyId,
+  counterpartyName: counterparties.name,
+};
+
 /**
  * The contacts list of the mailing page: contacts the actor may see, with their counterparty,
  * sorted by name. One row more than asked tells whether a next page exists without counting.
@@ -11,13 +22,7 @@ export async function listContactsForMailing(ctx: ServiceContext, filter: Contac
   const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500);
   const rows = await ctx.db
     .select({
-      id: contacts.id,
-      name: contacts.name,
-      position: contacts.position,
-      phones: contacts.phones,
-      emails: contacts.emails,
-      counterpartyId: contacts.counterpartyId,
-      counterpartyName: counterparties.name,
+      ...contactWithCounterparty,
       counterpartyKind: counterparties.kind,
       region: counterparties.region,
       mailingTypes: sql<string[]>`ARRAY(SELECT mt.name FROM contact_mailing_types cmt JOIN mailing_types mt ON mt.id = cmt.mailing_type_id

@@ -7,6 +7,7 @@ import { parseInput } from '../shared/input.js';
 import { audit } from '../shared/audit.js';
 import { contactScope, requireRole } from '../access/scope.js';
 import { contactFilterConditions, type ContactFilter } from '../contacts/contacts.js';
+import { contactWithCounterparty } from './contact-list.js';
 
 export type MailingType = typeof mailingTypes.$inferSelect;
 
@@ -164,13 +165,7 @@ export async function listMailingTypeContacts(
   const scope = contactScope(ctx);
   return ctx.db
     .select({
-      id: contacts.id,
-      name: contacts.name,
-      position: contacts.position,
-      phones: contacts.phones,
-      emails: contacts.emails,
-      counterpartyId: contacts.counterpartyId,
-      counterpartyName: counterparties.name,
+      ...contactWithCounterparty,
       counterpartyInn: counterparties.inn,
       region: counterparties.region,
     })

@@ -25,6 +25,11 @@ export function startOfDayInZone(day: string, timeZone = 'Europe/Moscow'): Date 
   return new Date(guess - zoneOffsetMs(first, timeZone));
 }
 
+/** The instant of a wall-clock time (hh:mm) on a calendar date in a zone: what a person means by «20 мая, 10:30». */
+export function localTimeInZone(day: string, hh: number, mm: number, timeZone = 'Europe/Moscow'): Date {
+  return new Date(startOfDayInZone(day, timeZone).getTime() + (hh * 60 + mm) * 60_000);
+}
+
 function zoneOffsetMs(at: Date, timeZone: string): number {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone,
