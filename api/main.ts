@@ -24,7 +24,7 @@ import { registerImportJobs } from '../core/imports/jobs.js';
 import { importCounterpartiesFile } from '../core/imports/run-file.js';
 import { AdapterMonitor } from '../core/channels/monitor.js';
 import { registerChannelJobs } from '../core/channels/send-job.js';
-import { createWebhookSource } from '../core/channels/webhook-sources.js';
+import { createWebhookSource } from '../core/leads/intake/webhook-sources.js';
 import { mountViberWebhook, setupViber } from '../bots/viber/index.js';
 import { setupWhatsApp } from '../bots/whatsapp/index.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { eq, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
-import { createWebhookSource } from '../core/channels/webhook-sources.js';
+import { createWebhookSource } from '../core/leads/intake/webhook-sources.js';
 import { campaigns, contacts, leads } from '../core/db/schema/index.js';
 import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
 import { createApiKey, createUser, revokeApiKey, userActor, type User } from '../core/users/users.js';

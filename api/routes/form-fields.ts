@@ -1,4 +1,4 @@
-import type { WebLeadInput } from '../../core/channels/web-leads.js';
+import type { WebLeadInput } from '../../core/leads/intake/web-leads.js';
 
 /**
  * Form builders name fields as the site's author chose: Tilda's defaults are Name, Phone, Email,

@@ -3,8 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { systemActor } from '../../core/context.js';
 import type { Services } from '../../core/services.js';
 import { ServiceError } from '../../core/errors.js';
-import { authenticateWebhookSource } from '../../core/channels/webhook-sources.js';
-import { submitWebLead } from '../../core/channels/web-leads.js';
+import { authenticateWebhookSource } from '../../core/leads/intake/webhook-sources.js';
+import { submitWebLead } from '../../core/leads/intake/web-leads.js';
 import { errorBody, formFields } from './schemas.js';
 import { flattenAnswers, formToLead } from './form-fields.js';
 

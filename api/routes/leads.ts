@@ -3,7 +3,7 @@ import type { Actor } from '../../core/context.js';
 import type { Services } from '../../core/services.js';
 import { ServiceError } from '../../core/errors.js';
 import { authenticateApiKey } from '../../core/users/users.js';
-import { getLeadCard, submitWebLead, type WebLeadInput } from '../../core/channels/web-leads.js';
+import { getLeadCard, submitWebLead, type WebLeadInput } from '../../core/leads/intake/web-leads.js';
 import { errorBody, leadCard, leadSubmission } from './schemas.js';
 
 const actors = new WeakMap<FastifyRequest, Extract<Actor, { kind: 'apiKey' }>>();

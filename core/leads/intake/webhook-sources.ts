@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
-import type { ServiceContext } from '../context.js';
-import { webhookSources } from '../db/schema/index.js';
-import { notFound } from '../errors.js';
-import { requireRole } from '../access/scope.js';
-import { parseInput } from '../shared/input.js';
+import type { ServiceContext } from '../../context.js';
+import { webhookSources } from '../../db/schema/index.js';
+import { notFound } from '../../errors.js';
+import { requireRole } from '../../access/scope.js';
+import { parseInput } from '../../shared/input.js';
 
 export type WebhookSource = typeof webhookSources.$inferSelect;
 export type WebhookSourceKind = WebhookSource['kind'];

@@ -1,16 +1,16 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { inTransaction, type ServiceContext } from '../context.js';
-import { apiIdempotencyKeys, campaigns, contacts, counterparties, leads } from '../db/schema/index.js';
-import { conflict, notFound } from '../errors.js';
-import { parseInput } from '../shared/input.js';
-import { audit, created, recordHistory } from '../shared/audit.js';
-import { findContactByPhone, type Contact } from '../contacts/contacts.js';
-import { createCounterparty } from '../counterparties/counterparties.js';
-import { createLead, getLead, type Lead } from '../leads/leads.js';
-import { formatPhone, normalizePhone } from '../validation/phone.js';
-import { normalizeEmail } from '../validation/email.js';
-import type { LeadTracking } from '../db/schema/leads.js';
+import { inTransaction, type ServiceContext } from '../../context.js';
+import { apiIdempotencyKeys, campaigns, contacts, counterparties, leads } from '../../db/schema/index.js';
+import { conflict, notFound } from '../../errors.js';
+import { parseInput } from '../../shared/input.js';
+import { audit, created, recordHistory } from '../../shared/audit.js';
+import { findContactByPhone, type Contact } from '../../contacts/contacts.js';
+import { createCounterparty } from '../../counterparties/counterparties.js';
+import { createLead, getLead, type Lead } from '../leads.js';
+import { formatPhone, normalizePhone } from '../../validation/phone.js';
+import { normalizeEmail } from '../../validation/email.js';
+import type { LeadTracking } from '../../db/schema/leads.js';
 
 const text = (max: number) =>
   z
