@@ -7,6 +7,7 @@ import type { Services } from '../../core/services.js';
 import { ServiceError } from '../../core/errors.js';
 import { leadRoutes } from './leads.js';
 import { formWebhookRoutes } from './form-webhooks.js';
+import { vkCallbackRoutes } from './vk-callback.js';
 import { schemaErrorToInvalid } from './validation.js';
 
 export interface PublicApiOptions {
@@ -59,4 +60,5 @@ export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, opts)
 
   await app.register(leadRoutes, { services: opts.services });
   await app.register(formWebhookRoutes, { services: opts.services });
+  await app.register(vkCallbackRoutes, { services: opts.services });
 };
