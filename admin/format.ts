@@ -1,7 +1,7 @@
 import { formatKopecks } from '../core/validation/money.js';
 import { formatPhone } from '../core/validation/phone.js';
 import { leadSourceLabels } from '../core/leads/sources.js';
-import { channelLabel } from '../core/channels/types.js';
+import { attachmentKindLabel, channelLabel, type AttachmentKind } from '../core/channels/types.js';
 
 /** Russian labels of the closed sets the panel shows. */
 export const labels = {
@@ -100,6 +100,7 @@ export function formatters(timeZone: string) {
       return `${nf.format(n / 1024 / 1024)} МБ`;
     },
     zone: (tz: string) => zoneLabel(tz),
+    attachmentKind: (k: AttachmentKind) => attachmentKindLabel[k] ?? attachmentKindLabel.document,
     plural,
   };
 }

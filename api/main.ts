@@ -4,7 +4,6 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { config as loadDotenv } from 'dotenv';
-import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { ensureFirstAdmin, openServices, type Services } from '../core/services.js';
@@ -13,22 +12,10 @@ import { migrate } from '../core/db/migrate.js';
 import { openDatabase } from '../core/db/client.js';
 import { createApiKey, createLinkCode, createUser, findUserByEmail } from '../core/users/users.js';
 import { loadDemoData } from '../core/demo/demo.js';
-import { buildApp } from './app.js';
-import { systemActor } from '../core/context.js';
-import { mailEnv } from '../core/mail/env.js';
-import { registerMailProcessors } from '../core/mail/processors.js';
-import { ensureMailImportSchedules } from '../core/mail/mailboxes.js';
-import { setupTelegram } from '../bots/telegram/index.js';
-import { registerWorkJobs, scheduleWorkDigest } from '../core/works/reminders.js';
-import { registerImportJobs } from '../core/imports/jobs.js';
 import { importCounterpartiesFile } from '../core/imports/run-file.js';
-import { AdapterMonitor } from '../core/channels/monitor.js';
-import { registerChannelJobs } from '../core/channels/send-job.js';
 import { createWebhookSource } from '../core/leads/intake/webhook-sources.js';
-import { mountViberWebhook, setupViber } from '../bots/viber/index.js';
-import { setupWhatsApp } from '../bots/whatsapp/index.js';
+import { composeCrm, partsOf, type Role } from './compose.js';
 
-type Role = 'all' | 'web' | 'worker' | 'bots';
 
 const usage = `Использование: crm <команда> [параметры]
 
@@ -216,51 +203,17 @@ async function start(config: Config, log: ReturnType<typeof createLogger>, role:
       `\n  Первый администратор создан.\n  Вход: http://${config.HOST}:${config.PORT}/admin\n  E-mail: ${first.email}\n  Пароль: ${first.password}\n  (пароль больше не будет показан; смените его после входа)\n\n`,
     );
   }
-  const telegram = setupTelegram(services);
-  // messenger adapters: Viber is an HTTP client (any role); WhatsApp is a browser session (bots role)
-  const viber = setupViber(services);
-  const whatsapp = role === 'all' || role === 'bots' ? await setupWhatsApp(services) : undefined;
-  const adapters = { telegram: telegram.adapter, viber, whatsapp };
-  const channelMonitor = new AdapterMonitor(services, adapters);
-  let app: FastifyInstance | undefined;
-  if (role === 'all' || role === 'web') {
-    app = await buildApp(services, { channels: channelMonitor });
-    await telegram.mountOn(app);
-    const viberHook = viber ? await mountViberWebhook(app, services, viber) : undefined;
-    await app.listen({ port: config.PORT, host: config.HOST });
-    void viberHook?.announce();
-  }
-  if (role === 'all' || role === 'worker') {
-    telegram.registerWorker();
-    registerWorkJobs(services);
-    registerImportJobs(services.jobs, (actor) => services.ctx(actor));
-    // WhatsApp sends belong to the process holding its session (role all or bots); when it is
-    // switched off, the worker marks them undelivered
-    const sendsHere = role === 'all' || !config.WHATSAPP_ENABLED ? adapters : { telegram: adapters.telegram, viber: adapters.viber };
-    registerChannelJobs(services.jobs, services, sendsHere);
-    const mail = mailEnv(services);
-    registerMailProcessors(services.jobs, { ctx: () => services.ctx(systemActor('почта')), env: mail });
-    await ensureMailImportSchedules(services.ctx(systemActor('почта')), mail);
-    await scheduleWorkDigest(services);
-    await services.jobs.start();
-  }
-  if (role === 'bots' && whatsapp) {
-    registerChannelJobs(services.jobs, services, { whatsapp });
-    await services.jobs.start();
-  }
-  if (role === 'all' || role === 'bots') telegram.startBots();
-  whatsapp?.start();
-  channelMonitor.start();
+  const crm = await composeCrm(services, partsOf(role));
+  // serving starts at once: channels connect to their providers in the background (crm.start)
+  await crm.app?.listen({ port: config.PORT, host: config.HOST });
+  await crm.start();
   log.info({ role, db: services.database.kind, queue: services.jobs.kind }, 'CRM started');
 
   // Graceful stop: no new requests or jobs, finish what is in flight, close pools.
   const signal = await stopSignal;
   log.info({ signal }, 'stopping');
   try {
-    await telegram.stop();
-    await channelMonitor.stop();
-    await whatsapp?.stop();
-    await app?.close();
+    await crm.stop();
     await services.close();
   } catch (err) {
     log.error({ err }, 'error while stopping');

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from './db/client.js';
 import type { JobQueue } from './jobs/queue.js';
+import { channelLabel, type ChannelKind } from './channels/types.js';
 
 export type Role = 'admin' | 'head' | 'manager';
 
@@ -8,7 +9,7 @@ export type Role = 'admin' | 'head' | 'manager';
 export type Actor =
   | { kind: 'user'; userId: number; role: Role; name: string; timeZone: string }
   | { kind: 'apiKey'; apiKeyId: number; name: string }
-  | { kind: 'contact'; contactId: number; channel: string }
+  | { kind: 'contact'; contactId: number; channel: ChannelKind }
   | { kind: 'system'; name: string };
 
 export interface Clock {
@@ -46,7 +47,7 @@ export function actorLabel(actor: Actor): string {
     case 'apiKey':
       return `API: ${actor.name}`;
     case 'contact':
-      return `клиент (${actor.channel})`;
+      return `клиент (${channelLabel[actor.channel]})`;
     case 'system':
       // what the history's «Кто» column shows: «система» or «система (напоминания)»
       return actor.name === 'система' ? 'система' : `система (${actor.name})`;

@@ -6,11 +6,7 @@ import { sql } from 'drizzle-orm';
 import { FakeTelegram, buttons } from './helpers/fake-telegram.js';
 import { openTestServices } from './helpers/services.js';
 import type { Services } from '../core/services.js';
-import { createBot } from '../bots/telegram/bot.js';
-import { registerTelegramNotifications } from '../bots/telegram/notifications.js';
-import { telegramClientAdapter } from '../bots/telegram/client-adapter.js';
-import { startPolling } from '../bots/telegram/runner.js';
-import { registerChannelJobs } from '../core/channels/send-job.js';
+import { startTestCrm, type TestCrm } from './helpers/crm.js';
 import { createLinkCode, createUser, userActor, type User } from '../core/users/users.js';
 import { createMailbox } from '../core/mail/mailboxes.js';
 import { mailEnv } from '../core/mail/env.js';
@@ -28,7 +24,7 @@ const OTHER_CLIENT = 4002;
 
 let tg: FakeTelegram;
 let s: Services & { dataDir: string };
-let polling: { stop(): Promise<void> };
+let crm: TestCrm;
 let anna: User;
 
 const rows = <T>(q: ReturnType<typeof sql>) => s.database.rows<T>(q);
@@ -37,17 +33,13 @@ before(async () => {
   tg = await new FakeTelegram().start();
   s = await openTestServices({ TELEGRAM_BOT_TOKEN: '123456:TEST-token', TELEGRAM_API_ROOT: tg.url });
   anna = await createUser(s.ctx(), { email: 'anna@clients.test', name: 'Анна', role: 'manager' });
-  const bot = createBot({ services: s, token: s.config.TELEGRAM_BOT_TOKEN!, apiRoot: tg.url });
-  registerTelegramNotifications(s, bot.api);
-  registerChannelJobs(s.jobs, s, { telegram: telegramClientAdapter(bot.api), viber: undefined, whatsapp: undefined });
-  await s.jobs.start();
-  polling = startPolling(bot, s.log);
+  crm = await startTestCrm(s, {}, { skipWorkerJobs: ['mail'] });
   const { code } = await createLinkCode(s.ctx(), anna.id);
   await tg.ask(ANNA, `/start ${code}`);
 });
 
 after(async () => {
-  await polling?.stop();
+  await crm?.close();
   await s?.close();
   await tg?.stop();
 });

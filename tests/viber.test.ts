@@ -3,11 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../api/app.js';
-import { mountViberWebhook, setupViber, type ViberAdapter } from '../bots/viber/index.js';
-import { AdapterMonitor } from '../core/channels/monitor.js';
-import { registerChannelJobs } from '../core/channels/send-job.js';
+import { startTestCrm, type TestCrm } from './helpers/crm.js';
 import { attachmentsDirFor } from '../core/channels/attachments.js';
 import { readAttachment, replyInConversation } from '../core/conversations/conversations.js';
 import { contactIdentities, contacts, conversations, leads, messages } from '../core/db/schema/index.js';
@@ -28,9 +24,8 @@ const TOKEN = '4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f';
 
 let fake: FakeViber;
 let s: Services & { dataDir: string };
-let app: FastifyInstance;
+let crm: TestCrm;
 let base: string;
-let viber: ViberAdapter;
 let anna: User, boris: User, admin: User;
 const notes: Notification[] = [];
 
@@ -47,27 +42,20 @@ const messageCount = async () => (await s.database.rows<{ n: number }>(sql`SELEC
 
 before(async () => {
   fake = await new FakeViber(TOKEN).start();
-  s = await openTestServices({ VIBER_AUTH_TOKEN: TOKEN, VIBER_BOT_NAME: 'Компания', VIBER_API_ROOT: fake.url });
+  s = await openTestServices({ VIBER_AUTH_TOKEN: TOKEN, VIBER_BOT_NAME: 'Компания', VIBER_API_ROOT: fake.url, PUBLIC_URL: 'https://crm.example.test' });
   const sys = s.ctx();
   anna = await createUser(sys, { email: 'anna@viber.test', name: 'Анна', role: 'manager' });
   boris = await createUser(sys, { email: 'boris@viber.test', name: 'Борис', role: 'manager' });
   admin = await createUser(sys, { email: 'admin@viber.test', name: 'Админ', role: 'admin' });
   // only Анна is on duty, so every new Viber lead is hers
   await s.database.rows(sql`UPDATE users SET on_duty = false WHERE id = ${boris.id}`);
-  viber = setupViber(s)!;
-  const adapters = { telegram: undefined, whatsapp: undefined, viber };
-  const monitor = new AdapterMonitor(s, adapters, { refreshEveryMs: 0 });
-  app = await buildApp(s, { channels: monitor });
-  await mountViberWebhook(app, s, viber);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   s.jobs.process<Notification>(NOTIFY_JOB, async (job) => void notes.push(job.data));
-  registerChannelJobs(s.jobs, s, adapters);
-  await s.jobs.start();
+  crm = await startTestCrm(s, {}, { skipWorkerJobs: ['notifications', 'mail'] });
+  base = crm.base;
 });
 
 after(async () => {
-  await app?.close();
+  await crm?.close();
   await s?.close();
   await fake?.close();
 });
@@ -76,6 +64,14 @@ async function conversationOf(userId: string) {
   const [cv] = await s.ctx().db.select().from(conversations).where(and(eq(conversations.channel, 'viber'), eq(conversations.externalChatId, userId)));
   return cv;
 }
+
+describe('start-up', () => {
+  test('the webhook is registered with Viber and asks for delivery failures too', async () => {
+    await waitFor('set_webhook', () => fake.webhooks.length > 0);
+    assert.equal(fake.webhooks[0], 'https://crm.example.test/webhooks/viber');
+    for (const event of ['delivered', 'seen', 'failed']) assert.ok(fake.webhookEvents[0]!.includes(event), `event_types lack ${event}`);
+  });
+});
 
 describe('a client writes to the Viber bot', () => {
   test('the first message becomes a contact, a conversation and a lead, and the manager is told in Telegram', async () => {

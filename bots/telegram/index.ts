@@ -1,11 +1,11 @@
-import type { FastifyInstance } from 'fastify';
 import type { Composer } from 'grammy';
 import type { Services } from '../../core/services.js';
 import { NOTIFY_JOB } from '../../core/notifications/notify.js';
+import type { ChannelModule, ChannelRole } from '../channel-module.js';
 import { createBot, registerCommands } from './bot.js';
 import type { BotContext } from './context.js';
 import { registerTelegramNotifications } from './notifications.js';
-import { mountWebhook, startPolling } from './runner.js';
+import { allowedUpdates, connectTelegram, startPolling, telegramWebhookRoutes } from './runner.js';
 import { telegramClientAdapter } from './client-adapter.js';
 
 export interface TelegramExtensions {
@@ -15,44 +15,52 @@ export interface TelegramExtensions {
 }
 
 /**
- * The Telegram side of each process role: `web` mounts the webhook (webhook mode), `worker` sends
- * notifications, `bots` long-polls (polling mode). Without a token notifications are dropped,
- * so they do not pile up in the queue.
+ * Telegram is both the managers' bot and a client channel. The channel module connects it the
+ * way the process role needs: `web` serves the webhook (webhook mode), `bots` long-polls
+ * (polling mode); either way connecting happens in the background. `registerWorker` sends staff
+ * notifications from the queue; without a token they are dropped so they do not pile up.
  */
-export function setupTelegram(services: Services, ext: TelegramExtensions = {}) {
+export function setupTelegram(services: Services, role: ChannelRole, ext: TelegramExtensions = {}) {
   const { config, log } = services;
   const token = config.TELEGRAM_BOT_TOKEN;
-  const bot = token
-    ? createBot({ services, token, apiRoot: config.TELEGRAM_API_ROOT, ...ext })
-    : undefined;
+  const registerWorker = (bot?: { api: Parameters<typeof registerTelegramNotifications>[1] }) => {
+    if (bot) registerTelegramNotifications(services, bot.api);
+    else services.jobs.process(NOTIFY_JOB, async () => 'telegram off');
+  };
+  if (!token) {
+    return { module: null, bot: undefined, registerWorker: () => registerWorker() };
+  }
+  const webhook = config.TELEGRAM_MODE === 'webhook';
+  if (webhook && !config.TELEGRAM_WEBHOOK_SECRET) throw new Error('Invalid TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_MODE=webhook');
+  const bot = createBot({ services, token, apiRoot: config.TELEGRAM_API_ROOT, ...ext });
+  const adapter = telegramClientAdapter(bot.api);
+  const tlog = log.child({ channel: 'telegram' });
+  const abort = new AbortController();
   let polling: { stop(): Promise<void> } | undefined;
-  return {
-    bot,
-    /** the client channel for the channel.send job (undefined without a token) */
-    adapter: bot ? telegramClientAdapter(bot.api) : undefined,
-    async mountOn(app: FastifyInstance) {
-      if (!bot || config.TELEGRAM_MODE !== 'webhook') return;
-      if (!config.TELEGRAM_WEBHOOK_SECRET) throw new Error('Invalid TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_MODE=webhook');
-      mountWebhook(app, bot, config.TELEGRAM_WEBHOOK_SECRET);
-      await bot.init();
-      if (config.PUBLIC_URL) {
-        await bot.api.setWebhook(new URL('/webhooks/telegram', config.PUBLIC_URL).toString(), {
-          secret_token: config.TELEGRAM_WEBHOOK_SECRET,
-          allowed_updates: ['message', 'callback_query'],
-        });
-        await registerCommands(bot.api).catch((err) => log.warn({ err }, 'setMyCommands failed'));
+  let connecting: Promise<unknown> | undefined;
+
+  const module: ChannelModule = {
+    kind: 'telegram',
+    adapter,
+    ...(webhook && role.web ? { routes: telegramWebhookRoutes(bot, config.TELEGRAM_WEBHOOK_SECRET!) } : {}),
+    async start() {
+      if (!webhook && role.bots) polling = startPolling(bot, tlog, adapter);
+      if (webhook && role.web) {
+        connecting = (async () => {
+          if (!(await connectTelegram(bot, adapter, tlog, abort.signal)) || !config.PUBLIC_URL) return;
+          await bot.api.setWebhook(new URL('/webhooks/telegram', config.PUBLIC_URL).toString(), {
+            secret_token: config.TELEGRAM_WEBHOOK_SECRET!,
+            allowed_updates: [...allowedUpdates],
+          });
+          await registerCommands(bot.api).catch((err) => tlog.warn({ err }, 'setMyCommands failed'));
+        })().catch((err) => tlog.error({ err }, 'telegram: registering the webhook failed'));
       }
     },
-    registerWorker() {
-      if (bot) registerTelegramNotifications(services, bot.api);
-      else services.jobs.process(NOTIFY_JOB, async () => 'telegram off');
-    },
-    startBots() {
-      if (!bot) return log.info('TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off');
-      if (config.TELEGRAM_MODE === 'polling') polling = startPolling(bot, log.child({ role: 'telegram' }));
-    },
     async stop() {
+      abort.abort();
       await polling?.stop();
+      await connecting;
     },
   };
+  return { module, bot, registerWorker: () => registerWorker(bot) };
 }

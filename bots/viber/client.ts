@@ -30,8 +30,14 @@ export class ViberApiError extends Error {
  * tokens into rounded numbers and has no timeout; its request method is replaced by one that
  * uses fetch with a timeout and json-bigint, and keeps the package's endpoints and payloads.
  */
+/**
+ * The callbacks set_webhook asks for. viber-bot's own default list leaves out `failed`, so a
+ * message Viber could not deliver was never reported to the manager.
+ */
+export const viberEventTypes = ['delivered', 'seen', 'failed', 'subscribed', 'unsubscribed', 'conversation_started'];
+
 export function createViberBot(opts: ViberBotOptions): viber.Bot {
-  const bot = new viber.Bot({ authToken: opts.authToken, name: opts.name.slice(0, 28), avatar: opts.avatar ?? '' });
+  const bot = new viber.Bot({ authToken: opts.authToken, name: opts.name.slice(0, 28), avatar: opts.avatar ?? '', registerToEvents: viberEventTypes });
   const client = bot._client;
   client._url = opts.apiRoot.replace(/\/+$/, '');
   const endpoints: Record<string, string> = {

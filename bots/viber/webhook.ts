@@ -2,8 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { systemActor } from '../../core/context.js';
 import type { Services } from '../../core/services.js';
-import { attachmentsDirFor } from '../../core/channels/attachments.js';
-import { ingestInboundMessage } from '../../core/channels/ingest.js';
+import type { InboundSink } from '../../core/channels/sink.js';
 import { recordDeliveryStatus } from '../../core/channels/delivery.js';
 import type { ViberAdapter } from './adapter.js';
 import { viberJson } from './client.js';
@@ -12,6 +11,7 @@ import { handledEvents, httpMediaFetcher, toInbound, viberEvent, type MediaFetch
 export interface ViberWebhookOptions {
   adapter: Pick<ViberAdapter, 'authToken'>;
   services: Pick<Services, 'ctx' | 'config'>;
+  sink: InboundSink;
   fetchMedia?: MediaFetcher;
 }
 
@@ -29,7 +29,6 @@ export function validViberSignature(raw: Buffer, signature: string, authToken: s
  */
 export const viberWebhook: FastifyPluginAsync<ViberWebhookOptions> = async (app, opts) => {
   const fetchMedia = opts.fetchMedia ?? httpMediaFetcher();
-  const attachmentsDir = attachmentsDirFor(opts.services.config.DATA_DIR);
   // this plugin's own scope: the signature needs the bytes exactly as sent
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
@@ -70,7 +69,7 @@ export const viberWebhook: FastifyPluginAsync<ViberWebhookOptions> = async (app,
       const e = parsed.data;
       const ctx = opts.services.ctx(systemActor('Viber'));
       if (e.event === 'message') {
-        const result = await ingestInboundMessage(ctx, await toInbound(e, fetchMedia), { attachmentsDir });
+        const result = await opts.sink(await toInbound(e, fetchMedia));
         req.log.info({ messageId: result.messageId, duplicate: result.duplicate }, 'viber: message received');
       } else if (e.event === 'failed') {
         await recordDeliveryStatus(ctx, 'viber', e.message_token, 'failed', e.desc ? `Viber: ${e.desc}` : undefined);

@@ -1,19 +1,18 @@
 import type { Logger } from 'pino';
 import qrcode from 'qrcode-terminal';
 import { ChannelSendError } from '../../core/channels/send-error.js';
-import type { AdapterStatus, ChannelAdapter, InboundAttachment, InboundMessage, OutboundMessage } from '../../core/channels/types.js';
+import type { AdapterStatus, ChannelAdapter, InboundMessage, OutboundMessage } from '../../core/channels/types.js';
+import { notAClient, toInbound } from './inbound.js';
 import type { WhatsAppClientLike, WhatsAppMessageLike } from './client.js';
 
 export interface WhatsAppAdapterOptions {
-  /** hands a client's message to the core (ingestInboundMessage with the attachments folder) */
-  ingest: (message: InboundMessage) => Promise<unknown>;
+  /** hands a client's message to the core (the channel's inbound sink, which retries) */
+  sink: (message: InboundMessage) => Promise<unknown>;
   log: Logger;
   /** after a logout, how long before a new session (and QR code) is started */
   restartDelayMs?: number;
   /** after a failed start (no browser, no network), how long before the next try */
   retryDelayMs?: number;
-  /** tries to store one incoming message before giving up (WhatsApp Web does not deliver it again) */
-  ingestAttempts?: number;
   /** keeps the current pairing code where the admin panel reads it (null once paired) */
   onPairingCode?: (code: string | null) => Promise<void>;
 }
@@ -27,15 +26,6 @@ const detail: Record<Exclude<State, 'ready'>, string> = {
   auth_failure: 'WhatsApp: ошибка входа, требуется новый QR-код',
   failed: 'WhatsApp: не удалось запустить (браузер или WhatsApp Web недоступны)',
 };
-
-/** Chats that are not one client: groups, status updates, broadcast lists, channels. */
-const notAClient = (jid: string) => /@(g\.us|broadcast|newsletter)$/.test(jid);
-
-/** A phone from a WhatsApp id: `79161234567@c.us` → +79161234567 (linked `@lid` ids carry none). */
-export function phoneFromJid(jid: string): string | undefined {
-  const digits = /^(\d{7,15})@c\.us$/.exec(jid)?.[1];
-  return digits ? `+${digits}` : undefined;
-}
 
 /**
  * WhatsApp through whatsapp-web.js (an unofficial client driving WhatsApp Web). Runs only with
@@ -158,60 +148,11 @@ export class WhatsAppAdapter implements ChannelAdapter {
 
   private async onMessage(m: WhatsAppMessageLike): Promise<void> {
     if (m.fromMe || m.isStatus || notAClient(m.from)) return;
-    let inbound: InboundMessage;
     try {
-      inbound = await toInbound(m);
+      await this.opts.sink(await toInbound(m));
     } catch (err) {
-      this.opts.log.error({ err, id: m.id._serialized }, 'whatsapp: could not read a message');
-      return;
-    }
-    const attempts = this.opts.ingestAttempts ?? 4;
-    for (let i = 1; ; i++) {
-      try {
-        await this.opts.ingest(inbound);
-        return;
-      } catch (err) {
-        if (i >= attempts) {
-          this.opts.log.error({ err, id: m.id._serialized }, 'whatsapp: a message could not be stored');
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 500 * 2 ** i));
-      }
+      // WhatsApp Web does not deliver it again: the sink has retried, so this is logged for an operator
+      this.opts.log.error({ err, id: m.id._serialized }, 'whatsapp: a message could not be stored');
     }
   }
-}
-
-/** A WhatsApp message as the core's InboundMessage. */
-export async function toInbound(m: WhatsAppMessageLike): Promise<InboundMessage> {
-  let phone = phoneFromJid(m.from);
-  let name: string | undefined;
-  if (m.getContact) {
-    const c = await m.getContact().catch(() => undefined);
-    name = c?.pushname || c?.name || undefined;
-    if (!phone && c?.number && /^\d{7,15}$/.test(c.number)) phone = `+${c.number}`;
-  }
-  const attachments: InboundAttachment[] = [];
-  const parts: string[] = [];
-  if (m.hasMedia) {
-    const media = await m.downloadMedia().catch(() => undefined);
-    if (media?.data) {
-      const ext = media.mimetype.split('/')[1]?.split(';')[0] ?? 'bin';
-      attachments.push({ name: media.filename || `${m.type}.${ext}`, mime: media.mimetype, data: Buffer.from(media.data, 'base64') });
-    } else {
-      parts.push('[файл не удалось загрузить]');
-    }
-  }
-  // a media message's body is its caption
-  if (m.body) parts.unshift(m.body);
-  return {
-    channel: 'whatsapp',
-    externalUserId: m.from,
-    externalChatId: m.from,
-    providerMessageId: m.id._serialized,
-    name,
-    phone,
-    text: parts.length ? parts.join('\n') : undefined,
-    attachments: attachments.length ? attachments : undefined,
-    at: m.timestamp ? new Date(m.timestamp * 1000) : undefined,
-  };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { InboundAttachment, ChannelKind } from './types.js';
+import { attachmentKindOf, type AttachmentKind, type ChannelKind, type InboundAttachment } from './types.js';
 
 /** What a messages row keeps about one file; `path` is relative to the attachments folder. */
 export interface StoredAttachment {
@@ -9,7 +9,11 @@ export interface StoredAttachment {
   name: string;
   mime: string;
   size: number;
+  /** how the panel and the bot present it (a voice note plays); older rows have none: see kindOfStored */
+  kind?: AttachmentKind | undefined;
 }
+
+export const kindOfStored = (a: Pick<StoredAttachment, 'mime' | 'kind'>): AttachmentKind => a.kind ?? attachmentKindOf(a.mime);
 
 /** Files clients send live on disk under DATA_DIR/attachments, so the database stays small. */
 export const attachmentsDirFor = (dataDir: string): string => path.resolve(dataDir, 'attachments');
@@ -38,7 +42,8 @@ export async function saveAttachments(
     const name = safeName(f.name);
     const rel = path.posix.join(channel, month, `${randomUUID()}-${name}`);
     await writeFile(path.join(attachmentsDir, rel), f.data, { flag: 'wx' });
-    stored.push({ path: rel, name: f.name.slice(0, 255) || name, mime: f.mime || 'application/octet-stream', size: f.data.length });
+    const mime = f.mime || 'application/octet-stream';
+    stored.push({ path: rel, name: f.name.slice(0, 255) || name, mime, size: f.data.length, kind: f.kind ?? attachmentKindOf(mime) });
   }
   return stored;
 }

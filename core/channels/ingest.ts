@@ -10,7 +10,8 @@ import { notify, type Notification } from '../notifications/notify.js';
 import { formatPhone, normalizePhone } from '../validation/phone.js';
 import { saveAttachments, type StoredAttachment } from './attachments.js';
 import { clientMessageText } from './texts.js';
-import { channelLabel, type InboundMessage } from './types.js';
+import { attachmentKinds, channelKinds, channelLabel, type InboundMessage } from './types.js';
+import { cleanText } from '../validation/text.js';
 
 export interface IngestResult {
   messageId: number;
@@ -29,16 +30,26 @@ export interface IngestOptions {
   attachmentsDir?: string | undefined;
 }
 
+/** a client's text as PostgreSQL can keep it (no NUL bytes, no broken surrogates): stored, never refused */
+const clean = z.string().transform(cleanText);
+
 const inboundSchema = z.object({
-  channel: z.enum(['telegram', 'whatsapp', 'viber']),
-  externalUserId: z.string().trim().min(1).max(200),
-  externalChatId: z.string().trim().min(1).max(200),
-  providerMessageId: z.string().trim().min(1).max(300),
-  name: z.string().trim().max(300).optional(),
-  phone: z.string().max(50).optional(),
-  text: z.string().max(100_000).optional(),
+  channel: z.enum(channelKinds),
+  externalUserId: clean.pipe(z.string().trim().min(1).max(200)),
+  externalChatId: clean.pipe(z.string().trim().min(1).max(200)),
+  providerMessageId: clean.pipe(z.string().trim().min(1).max(300)),
+  name: clean.pipe(z.string().trim().max(300)).optional(),
+  phone: clean.pipe(z.string().max(50)).optional(),
+  text: clean.pipe(z.string().max(100_000)).optional(),
   attachments: z
-    .array(z.object({ name: z.string().max(1000), mime: z.string().max(255), data: z.instanceof(Buffer) }))
+    .array(
+      z.object({
+        name: clean.pipe(z.string().max(1000)),
+        mime: clean.pipe(z.string().max(255)),
+        data: z.instanceof(Buffer),
+        kind: z.enum(attachmentKinds).optional(),
+      }),
+    )
     .max(50)
     .optional(),
   at: z.date().optional(),

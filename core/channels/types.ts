@@ -4,10 +4,34 @@ export const channelKinds: readonly ChannelKind[] = ['telegram', 'whatsapp', 'vi
 
 export const channelLabel: Record<ChannelKind, string> = { telegram: 'Telegram', whatsapp: 'WhatsApp', viber: 'Viber' };
 
+/** What a file is to a person: a voice note is played, a photo shown, a document opened. */
+export const attachmentKinds = ['photo', 'video', 'video_note', 'voice', 'audio', 'sticker', 'document'] as const;
+export type AttachmentKind = (typeof attachmentKinds)[number];
+
+export const attachmentKindLabel: Record<AttachmentKind, string> = {
+  photo: 'фото',
+  video: 'видео',
+  video_note: 'видеосообщение',
+  voice: 'голосовое сообщение',
+  audio: 'аудио',
+  sticker: 'стикер',
+  document: 'файл',
+};
+
+/** The kind a file's type suggests, for channels that do not say. */
+export function attachmentKindOf(mime: string): AttachmentKind {
+  if (mime.startsWith('image/')) return mime === 'image/webp' ? 'sticker' : 'photo';
+  if (mime.startsWith('video/')) return 'video';
+  if (mime.startsWith('audio/ogg') || mime.startsWith('audio/opus')) return 'voice';
+  if (mime.startsWith('audio/')) return 'audio';
+  return 'document';
+}
+
 export interface InboundAttachment {
   name: string;
   mime: string;
   data: Buffer;
+  kind?: AttachmentKind | undefined;
 }
 
 /** A provider update, turned by an adapter into what the core understands. */
@@ -27,9 +51,19 @@ export interface InboundMessage {
   at?: Date | undefined;
 }
 
+/** A file a manager sends to a client. */
+export interface OutboundFile {
+  name: string;
+  mime: string;
+  kind: AttachmentKind;
+  data: Buffer;
+}
+
 export interface OutboundMessage {
   externalChatId: string;
+  /** may be empty when files carry the message */
   text: string;
+  files?: OutboundFile[] | undefined;
 }
 
 export interface AdapterStatus {
@@ -45,6 +79,11 @@ export interface ChannelAdapter {
   status(): AdapterStatus;
   /** re-checks the provider (e.g. Viber's get_account_info) so that status() is current */
   refresh?(): Promise<void>;
+  /**
+   * Why this channel cannot carry a manager's files (shown to the manager, in Russian), or
+   * undefined when it can. Checked before a reply with files is queued.
+   */
+  readonly filesUnsupported?: string | undefined;
   /** at most `max` sends per `durationMs` from one process (the provider's limits, or a ban risk) */
   readonly sendRate?: { max: number; durationMs: number };
 }

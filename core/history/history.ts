@@ -1,6 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
 import { recordLinks, type HistoryEntity } from './links.js';
+import { channelLabel, type AttachmentKind } from '../channels/types.js';
+import { kindOfStored } from '../channels/attachments.js';
 
 export type { HistoryEntity } from './links.js';
 
@@ -12,7 +14,23 @@ export interface HistoryItem {
   text: string | null;
   actor: string | null;
   /** files of a message or letter, in their stored order (opened by index) */
-  files: { name: string; size: number }[];
+  files: { name: string; size: number; mime: string; kind: AttachmentKind }[];
+}
+
+/** Call states as the provider reports them, in words. */
+const callStatusLabel: Record<string, string> = {
+  completed: 'состоялся',
+  answered: 'состоялся',
+  missed: 'пропущен',
+  no_answer: 'без ответа',
+  busy: 'занято',
+  failed: 'не состоялся',
+};
+
+/** A CASE turning a code column into its Russian label (labels are constants of ours, never input). */
+function labelCase(column: string, labels: Record<string, string>): SQL {
+  const whens = Object.entries(labels).map(([code, label]) => `WHEN '${code.replaceAll("'", "''")}' THEN '${label.replaceAll("'", "''")}'`);
+  return sql.raw(`(CASE ${column}::text ${whens.join(' ')} ELSE ${column}::text END)`);
 }
 
 /**
@@ -31,13 +49,13 @@ export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id:
         FROM works w JOIN actions a ON a.id = w.action_id LEFT JOIN results r ON r.id = w.actual_result_id LEFT JOIN users u ON u.id = w.responsible_id
         WHERE ${cond}`;
   const messagesWhere = (cond: SQL) =>
-    sql`SELECT m.at, 'message' AS kind, m.id::int AS id, CASE m.direction WHEN 'in' THEN 'Сообщение от клиента (' ELSE 'Сообщение клиенту (' END || m.channel || ')' AS title,
+    sql`SELECT m.at, 'message' AS kind, m.id::int AS id, CASE m.direction WHEN 'in' THEN 'Сообщение от клиента (' ELSE 'Сообщение клиенту (' END || ${labelCase('m.channel', channelLabel)} || ')' AS title,
           m.text, u.name AS actor, m.attachments AS files
         FROM messages m JOIN conversations cv ON cv.id = m.conversation_id LEFT JOIN users u ON u.id = m.author_user_id
         WHERE ${cond}`;
   const callsWhere = (cond: SQL) =>
     sql`SELECT c.at, 'call' AS kind, c.id, CASE c.direction WHEN 'in' THEN 'Входящий звонок ' ELSE 'Исходящий звонок ' END || c.from_number || ' → ' || c.to_number AS title,
-          c.status || ', ' || c.duration_sec || ' с' AS text, u.name AS actor, '[]'::jsonb AS files
+          ${labelCase('c.status', callStatusLabel)} || ', ' || c.duration_sec || ' с' AS text, u.name AS actor, '[]'::jsonb AS files
         FROM calls c LEFT JOIN users u ON u.id = c.user_id WHERE ${cond}`;
   const emailsWhere = (cond: SQL) =>
     sql`SELECT em.at, 'email' AS kind, em.id::int AS id, CASE em.direction WHEN 'incoming' THEN 'Входящее: ' ELSE 'Исходящее: ' END || em.subject AS title,
@@ -59,9 +77,9 @@ export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id:
     title: String(r.title ?? ''),
     text: (r.text as string | null) ?? null,
     actor: (r.actor as string | null) ?? null,
-    files: ((typeof r.files === 'string' ? JSON.parse(r.files) : (r.files ?? [])) as { name?: string; size?: number }[]).map((f) => ({
-      name: String(f.name ?? 'file'),
-      size: Number(f.size ?? 0),
-    })),
+    files: ((typeof r.files === 'string' ? JSON.parse(r.files) : (r.files ?? [])) as { name?: string; size?: number; mime?: string; kind?: AttachmentKind }[]).map((f) => {
+      const mime = String(f.mime ?? 'application/octet-stream');
+      return { name: String(f.name ?? 'file'), size: Number(f.size ?? 0), mime, kind: kindOfStored({ mime, kind: f.kind }) };
+    }),
   }));
 }

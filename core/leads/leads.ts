@@ -99,7 +99,7 @@ export async function createLead(ctx: ServiceContext, input: LeadInput): Promise
       })
       .returning();
     await audit(tx, 'create', 'lead', lead!.id, created({ title: lead!.title, source: lead!.source, responsibleId }));
-    await recordHistory(tx, 'lead', lead!.id, 'created', `Лид создан (источник: ${lead!.source})`, { campaignId: campaign?.id ?? null });
+    await recordHistory(tx, 'lead', lead!.id, 'created', `Лид создан (источник: ${sourceLabel[lead!.source]})`, { campaignId: campaign?.id ?? null });
     // nobody needs to be told about a lead they just typed in themselves
     if (responsibleId && !(tx.actor.kind === 'user' && tx.actor.userId === responsibleId)) {
       await notify(tx, {

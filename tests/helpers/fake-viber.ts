@@ -19,6 +19,8 @@ export interface ViberSend {
 export class FakeViber {
   readonly sent: ViberSend[] = [];
   readonly webhooks: string[] = [];
+  /** the event_types each set_webhook asked for */
+  readonly webhookEvents: string[][] = [];
   /** every call answers status 2 (invalidAuthToken), as after the token is revoked */
   revoked = false;
   /** receivers that unsubscribed: send_message answers status 6 */
@@ -76,6 +78,7 @@ export class FakeViber {
         return this.json(res, 200, '{"status":0,"status_message":"ok","id":"pa:1","name":"CRM test bot"}');
       case '/pa/set_webhook':
         this.webhooks.push(String(body.url));
+        this.webhookEvents.push(Array.isArray(body.event_types) ? body.event_types.map(String) : []);
         return this.json(res, 200, '{"status":0,"status_message":"ok","event_types":["delivered","seen","failed","message"]}');
       case '/pa/send_message': {
         if (this.failNext > 0) {

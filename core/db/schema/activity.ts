@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { AttachmentKind } from '../../channels/types.js';
 import { bigserial, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
 import { channelKind, contacts } from './contacts.js';
 import { counterparties } from './counterparties.js';
@@ -76,7 +77,7 @@ export const messages = pgTable(
     /** the provider's id: a retried delivery is stored once */
     providerMessageId: text('provider_message_id'),
     text: text('text'),
-    attachments: jsonb('attachments').$type<{ path: string; name: string; mime: string; size: number }[]>().notNull().default([]),
+    attachments: jsonb('attachments').$type<{ path: string; name: string; mime: string; size: number; kind?: AttachmentKind }[]>().notNull().default([]),
     authorUserId: integer('author_user_id').references(() => users.id),
     deliveryStatus: text('delivery_status'),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
