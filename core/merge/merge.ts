@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { inTransaction, type ServiceContext } from '../context.js';
-import { calls, contactIdentities, contacts, conversations, counterparties, deals, emails, historyEvents, leads, works } from '../db/schema/index.js';
+import { calls, contactIdentities, contactMailingTypes, contacts, conversations, counterparties, deals, emails, historyEvents, leads, works } from '../db/schema/index.js';
 import { invalid } from '../errors.js';
 import { audit, recordHistory } from '../shared/audit.js';
 import { getContact } from '../contacts/contacts.js';
@@ -38,6 +38,12 @@ export async function mergeContacts(ctx: ServiceContext, survivorId: number, dup
     await db.update(works).set({ contactId: keep.id }).where(eq(works.contactId, dup.id));
     await db.update(calls).set({ contactId: keep.id }).where(eq(calls.contactId, dup.id));
     await db.update(emails).set({ contactId: keep.id }).where(eq(emails.contactId, dup.id));
+    // mail-outs read the list from contact_mailing_types and skip merged contacts: without this the
+    // person would silently drop off every mailing list only the duplicate was on
+    await db.execute(sql`INSERT INTO ${contactMailingTypes} (contact_id, mailing_type_id, assigned_at)
+      SELECT ${keep.id}, mailing_type_id, assigned_at FROM ${contactMailingTypes} WHERE contact_id = ${dup.id}
+      ON CONFLICT DO NOTHING`);
+    await db.delete(contactMailingTypes).where(eq(contactMailingTypes.contactId, dup.id));
     await db
       .update(historyEvents)
       .set({ entityId: keep.id })
@@ -56,6 +62,14 @@ export async function mergeCounterparties(ctx: ServiceContext, survivorId: numbe
     const keep = await getCounterparty(tx, survivorId);
     const dup = await getCounterparty(tx, duplicateId);
     if (keep.id === dup.id) throw invalid({ duplicateId: 'контрагенты уже объединены' });
+    // the duplicate's INN is dropped below: two INNs, or one INN with two KPPs, are two organisations
+    // (a company and its branch), and merging them would lose one of them for good
+    if (keep.inn && dup.inn && keep.inn !== dup.inn) {
+      throw invalid({ duplicateId: `у контрагентов разные ИНН (${keep.inn} и ${dup.inn}) — это разные организации; если ИНН указан с ошибкой, исправьте его в карточке` });
+    }
+    if (keep.inn && keep.inn === dup.inn && keep.kpp && dup.kpp && keep.kpp !== dup.kpp) {
+      throw invalid({ duplicateId: `один ИНН, но разные КПП (${keep.kpp} и ${dup.kpp}) — это филиалы одной организации, а не дубликаты` });
+    }
     const db = tx.db;
     await db
       .update(counterparties)
