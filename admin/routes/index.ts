@@ -13,6 +13,7 @@ import mailRoutes from './mail.js';
 import fileRoutes from './files.js';
 import contactRoutes from './contacts.js';
 import integrationRoutes from './integrations.js';
+import duplicateRoutes from './duplicates.js';
 
 /**
  * Every section of the panel is one routes file. A new section (e.g. the mailboxes of the e-mail
@@ -32,4 +33,5 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   fileRoutes,
   contactRoutes,
   integrationRoutes,
+  duplicateRoutes,
 ];
