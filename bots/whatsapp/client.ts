@@ -10,17 +10,31 @@ export interface WhatsAppMediaLike {
   filename?: string | null;
 }
 
+/** whatsapp-web.js's Location: numbers at run time, though its typings say strings */
+export interface WhatsAppLocationLike {
+  latitude: number | string;
+  longitude: number | string;
+  name?: string | undefined;
+  address?: string | undefined;
+}
+
 export interface WhatsAppMessageLike {
   id: { _serialized: string };
   /** the chat: `79161234567@c.us`, a linked id `…@lid`, a group `…@g.us` */
   from: string;
+  /** the text, a media message's caption, a vCard's text — or a location's base64 thumbnail */
   body: string;
   fromMe: boolean;
   /** seconds */
   timestamp: number;
+  /** `chat`, `image`, `ptt`, `location`, `vcard`, `multi_vcard`… (whatsapp-web.js MessageTypes) */
   type: string;
   hasMedia: boolean;
   isStatus?: boolean;
+  /** set on `location` messages */
+  location?: WhatsAppLocationLike | undefined;
+  /** the cards of `vcard` and `multi_vcard` messages */
+  vCards?: string[];
   downloadMedia(): Promise<WhatsAppMediaLike | undefined>;
   getContact?(): Promise<{ number?: string; pushname?: string; name?: string }>;
 }
