@@ -1,3 +1,5 @@
+import type { OutboundFile } from '../../core/channels/types.js';
+
 /**
  * The seam between the WhatsApp adapter and whatsapp-web.js: the few members of its `Client`
  * the adapter uses. The real client (a Chromium running WhatsApp Web) satisfies it; tests use a
@@ -7,7 +9,7 @@ export interface WhatsAppMediaLike {
   mimetype: string;
   /** base64 */
   data: string;
-  filename?: string | null;
+  filename?: string | null | undefined;
 }
 
 /** whatsapp-web.js's Location: numbers at run time, though its typings say strings */
@@ -39,6 +41,25 @@ export interface WhatsAppMessageLike {
   getContact?(): Promise<{ number?: string; pushname?: string; name?: string }>;
 }
 
+/** A chat in WhatsApp Web's list (whatsapp-web.js Chat). */
+export interface WhatsAppChatLike {
+  id: { _serialized: string };
+  isGroup: boolean;
+  unreadCount: number;
+  /** seconds: the last activity */
+  timestamp: number;
+  /** the last `limit` messages (of the client's only with `fromMe: false`), oldest first */
+  fetchMessages(options: { limit: number; fromMe?: boolean }): Promise<WhatsAppMessageLike[]>;
+}
+
+/** The options of Client.sendMessage the adapter uses. */
+export interface WhatsAppSendOptions {
+  caption?: string;
+  sendAudioAsVoice?: boolean;
+  sendMediaAsSticker?: boolean;
+  sendMediaAsDocument?: boolean;
+}
+
 export interface WhatsAppClientLike {
   on(event: 'qr', listener: (qr: string) => void): unknown;
   on(event: 'ready', listener: () => void): unknown;
@@ -47,7 +68,11 @@ export interface WhatsAppClientLike {
   on(event: 'auth_failure', listener: (message: string) => void): unknown;
   initialize(): Promise<void>;
   destroy(): Promise<void>;
-  sendMessage(chatId: string, content: string): Promise<{ id: { _serialized: string } }>;
+  /** media must be whatsapp-web.js's own MessageMedia for the real client (see toMedia) */
+  sendMessage(chatId: string, content: string | WhatsAppMediaLike, options?: WhatsAppSendOptions): Promise<{ id: { _serialized: string } } | null | undefined>;
+  getChats(): Promise<WhatsAppChatLike[]>;
+  /** the phone a linked id stands for (and back): `pn` is `79161234567@c.us`, missing when unknown */
+  getContactLidAndPhone(userIds: string[]): Promise<{ lid?: string | undefined; pn?: string | undefined }[]>;
 }
 
 export interface WhatsAppClientOptions {
@@ -55,6 +80,15 @@ export interface WhatsAppClientOptions {
   sessionDir: string;
   /** Debian's chromium; the project never downloads a browser */
   chromiumPath: string;
+}
+
+/**
+ * A manager's file as whatsapp-web.js's MessageMedia: the real client sends media only when it is
+ * an instance of that class. Loaded on demand, like the client.
+ */
+export async function toMedia(file: OutboundFile): Promise<WhatsAppMediaLike> {
+  const wweb = (await import('whatsapp-web.js')).default;
+  return new wweb.MessageMedia(file.mime, file.data.toString('base64'), file.name, file.data.length);
 }
 
 /** The real whatsapp-web.js client. Loaded on demand: importing it pulls puppeteer. */
