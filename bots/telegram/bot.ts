@@ -12,9 +12,11 @@ import { deals, dealAmountStep } from './features/deals.js';
 import { works, workDeadlineStep, followUpStep } from './features/works.js';
 import { find } from './features/find.js';
 import { plan } from './features/plan.js';
-import { chats, replyText } from './features/chats.js';
+import { chats } from './features/chats.js';
 import { mail, mailStep } from './features/mail.js';
 import { clientChat } from './features/client-chat.js';
+import { inboundSink } from '../../core/channels/sink.js';
+import { attachmentsDirFor } from '../../core/channels/attachments.js';
 
 export interface BotDeps {
   services: Services;
@@ -66,17 +68,20 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   safe.use(start);
 
   const staff = safe.filter((ctx) => !!ctx.staff);
-  staff.use(help, leads, newlead, deals, works, find, plan, chats, mail, ...(deps.staffFeatures ?? []));
+  const replies = chats({ apiRoot: deps.apiRoot, token: deps.token, attachmentsDir: attachmentsDirFor(services.config.DATA_DIR) });
+  staff.use(replies.routing);
+  staff.use(help, leads, newlead, deals, works, find, plan, replies.features, mail, ...(deps.staffFeatures ?? []));
   staff.on('message:text', async (ctx) => {
     const flow = ctx.session.flow;
     const text = ctx.message.text;
     if (text.startsWith('/')) return ctx.reply('Неизвестная команда. Список команд: /help');
+    if (flow?.kind === 'reply') return void (await replies.replyText(ctx));
     if (flow?.kind === 'newlead') return newleadStep(ctx, flow, text);
     if (flow?.kind === 'deal_amount') return dealAmountStep(ctx, flow.dealId, text);
     if (flow?.kind === 'work_deadline') return workDeadlineStep(ctx, flow.target, flow.actionId, text);
     if (flow?.kind === 'follow_up') return followUpStep(ctx, flow.workId, text);
     if (flow?.kind === 'mail') return mailStep(ctx, flow, text);
-    if (await replyText(ctx)) return;
+    if (await replies.replyText(ctx)) return;
     if (deps.onStaffText && (await deps.onStaffText(ctx))) return;
     return ctx.reply('Не понял. Список команд: /help');
   });
@@ -84,7 +89,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   staff.on('callback_query:data', (ctx) => ctx.answerCallbackQuery({ text: 'Эта кнопка устарела. Откройте запись заново.' }));
 
   const clients = safe.filter((ctx) => !ctx.staff && ctx.chat?.type === 'private');
-  clients.use(deps.clientFeatures ?? clientChat({ dataDir: services.config.DATA_DIR, apiRoot: deps.apiRoot, token: deps.token }));
+  clients.use(deps.clientFeatures ?? clientChat({ sink: inboundSink(services, 'telegram', { attempts: 2 }), apiRoot: deps.apiRoot, token: deps.token }));
 
   return bot;
 }

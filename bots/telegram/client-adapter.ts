@@ -8,9 +8,9 @@ export interface TelegramClientAdapter extends ChannelAdapter {
 }
 
 /** One Bot API call per file, by what the file is: a voice note arrives as a voice note. */
-async function sendFile(api: Api, chatId: number, f: OutboundFile, caption: string | undefined) {
+export async function sendFileTo(api: Api, chatId: number, f: OutboundFile, extra: { caption?: string; reply_parameters?: { message_id: number; allow_sending_without_reply?: boolean } } = {}) {
   const file = new InputFile(f.data, f.name);
-  const opts = caption ? { caption } : {};
+  const opts = extra;
   switch (f.kind) {
     case 'photo':
       return api.sendPhoto(chatId, file, opts);
@@ -21,9 +21,10 @@ async function sendFile(api: Api, chatId: number, f: OutboundFile, caption: stri
     case 'video':
       return api.sendVideo(chatId, file, opts);
     case 'video_note':
-      return api.sendVideoNote(chatId, file);
+      return api.sendVideoNote(chatId, file, { ...(extra.reply_parameters ? { reply_parameters: extra.reply_parameters } : {}) });
     case 'sticker':
-      return api.sendSticker(chatId, file);
+      // a sticker file Telegram does not take back as a sticker (an animated .tgs) goes as a file
+      return f.mime === 'image/webp' ? api.sendSticker(chatId, file, { ...(extra.reply_parameters ? { reply_parameters: extra.reply_parameters } : {}) }) : api.sendDocument(chatId, file, opts);
     default:
       return api.sendDocument(chatId, file, opts);
   }
@@ -48,7 +49,7 @@ export function telegramClientAdapter(api: Api): TelegramClientAdapter {
         if (message.text && !captioned) {
           ids.push((await api.sendMessage(chatId, message.text, { link_preview_options: { is_disabled: true } })).message_id);
         }
-        for (const f of files) ids.push((await sendFile(api, chatId, f, captioned ? message.text || undefined : undefined)).message_id);
+        for (const f of files) ids.push((await sendFileTo(api, chatId, f, captioned && message.text ? { caption: message.text } : {})).message_id);
         status = { ok: true };
         return { providerMessageId: `${message.externalChatId}:${ids[0]}` };
       } catch (e) {

@@ -8,7 +8,8 @@ export type Flow =
   | { kind: 'work_deadline'; target: WorkTarget; actionId: number }
   | { kind: 'follow_up'; workId: number }
   | { kind: 'deal_amount'; dealId: number }
-  | { kind: 'reply'; conversationId: number }
+  /** «Ответить» pressed at `at` (ISO): the next text or file goes to the client, for a few minutes */
+  | { kind: 'reply'; conversationId: number; at?: string }
   | { kind: 'mail'; step: 'subject' | 'body'; target: MailTarget; subject?: string };
 
 export type MailTarget = { leadId?: number; counterpartyId?: number; contactId?: number; dealId?: number };

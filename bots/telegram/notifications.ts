@@ -1,11 +1,13 @@
 import { GrammyError, InlineKeyboard, type Api } from 'grammy';
 import { eq } from 'drizzle-orm';
 import type { Services } from '../../core/services.js';
-import { users } from '../../core/db/schema/index.js';
+import { messages, users } from '../../core/db/schema/index.js';
 import { NOTIFY_JOB, type Notification } from '../../core/notifications/notify.js';
 import { RetryAfterError } from '../../core/jobs/queue.js';
 import { esc } from './format.js';
 import { rememberReplyTarget } from './session-storage.js';
+import { sendFileTo } from './client-adapter.js';
+import { attachmentsDirFor, kindOfStored, readStoredAttachment } from '../../core/channels/attachments.js';
 
 const titles: Record<Notification['kind'], string> = {
   new_lead: '🆕 Новый лид',
@@ -14,6 +16,8 @@ const titles: Record<Notification['kind'], string> = {
   work_due: '⏰ Срок работы',
   work_digest: '📋 Работы на сегодня',
   delivery_failed: '❌ Сообщение не доставлено',
+  files_not_sent: '📎 Файлы не отправлены',
+  repeat_request: '🔁 Повторное обращение',
   adapter_down: '⚠️ Канал недоступен',
   email_received: '✉️ Новое письмо',
 };
@@ -25,6 +29,28 @@ function keyboardFor(n: Notification): InlineKeyboard | undefined {
   if (n.kind === 'new_lead' && n.leadId) kb.text('Взять', `lead:take:${n.leadId}`);
   if (n.kind === 'work_due' && n.workId) kb.text('Выполнить', `work:done:${n.workId}`);
   return kb.inline_keyboard.flat().length ? kb : undefined;
+}
+
+/**
+ * The files of a client's message, each sent as what it is (a voice note as a voice note) in reply
+ * to the notification; replying to any of them answers the client too. A file too big for the
+ * Bot API is named instead. Runs after the notification is sent, so a retry resends no text.
+ */
+async function forwardFiles(services: Services, api: Api, chatId: number, noticeId: number, n: Notification): Promise<void> {
+  const [m] = await services.database.db.select({ attachments: messages.attachments }).from(messages).where(eq(messages.id, n.messageId!));
+  const dir = attachmentsDirFor(services.config.DATA_DIR);
+  for (const a of m?.attachments ?? []) {
+    const file = { name: a.name, mime: a.mime, kind: kindOfStored(a) };
+    try {
+      const data = await readStoredAttachment(dir, a);
+      const sent = await sendFileTo(api, chatId, { ...file, data }, { reply_parameters: { message_id: noticeId, allow_sending_without_reply: true } });
+      if (n.conversationId) await rememberReplyTarget(services.database.db, chatId, sent.message_id, n.conversationId);
+    } catch (e) {
+      if (e instanceof GrammyError && e.error_code === 429) throw e;
+      services.log.warn({ err: e, messageId: n.messageId }, 'telegram: a client file could not be forwarded to the manager');
+      await api.sendMessage(chatId, `📎 ${a.name}: файл не удалось переслать, он открывается в карточке клиента в панели.`, { reply_parameters: { message_id: noticeId, allow_sending_without_reply: true } });
+    }
+  }
 }
 
 /**
@@ -51,6 +77,8 @@ export function registerTelegramNotifications(services: Services, api: Api): voi
           ...(keyboard ? { reply_markup: keyboard } : {}),
         });
         if (n.conversationId) await rememberReplyTarget(services.database.db, chatId, sent.message_id, n.conversationId);
+        // what the client sent comes along: the manager hears the voice note, sees the photo
+        if (n.kind === 'client_message' && n.messageId) await forwardFiles(services, api, chatId, sent.message_id, n);
         return 'sent';
       } catch (e) {
         if (e instanceof GrammyError && e.error_code === 429) throw new RetryAfterError((e.parameters.retry_after ?? 1) * 1000);

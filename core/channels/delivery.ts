@@ -2,7 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
 import { contacts, conversations, messages } from '../db/schema/index.js';
 import { notify } from '../notifications/notify.js';
-import { deliveryFailedText } from './texts.js';
+import { deliveryFailedText, filesNotSentText } from './texts.js';
 import type { ChannelKind } from './types.js';
 
 type MessageRow = typeof messages.$inferSelect;
@@ -31,6 +31,19 @@ export async function markFailed(ctx: ServiceContext, m: MessageRow, reason: str
     conversationId: m.conversationId,
     messageId: m.id,
     dedupeKey: `message:${m.id}:failed`,
+  });
+}
+
+/** The text went out but the files could not (the channel carries none): the author is told why. */
+export async function tellFilesNotSent(ctx: ServiceContext, m: MessageRow, contactName: string, reason: string): Promise<void> {
+  if (!m.authorUserId) return;
+  await notify(ctx, {
+    kind: 'files_not_sent',
+    userId: m.authorUserId,
+    text: filesNotSentText({ channel: m.channel, contactName, conversationId: m.conversationId, files: m.attachments.map((a) => a.name), reason }),
+    conversationId: m.conversationId,
+    messageId: m.id,
+    dedupeKey: `message:${m.id}:files`,
   });
 }
 

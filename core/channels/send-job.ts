@@ -3,7 +3,9 @@ import { systemActor, type ServiceContext } from '../context.js';
 import { contacts, conversations, messages } from '../db/schema/index.js';
 import { RetryAfterError, type Job, type JobQueue } from '../jobs/queue.js';
 import { ChannelSendError } from './send-error.js';
-import { markFailed } from './delivery.js';
+import { markFailed, tellFilesNotSent } from './delivery.js';
+import { attachmentsDirFor, kindOfStored, readStoredAttachment } from './attachments.js';
+import type { Services } from '../services.js';
 import type { ChannelAdapter, ChannelKind } from './types.js';
 
 /**
@@ -56,19 +58,20 @@ type Adapters = Partial<Record<ChannelKind, ChannelAdapter | undefined>>;
  */
 export function registerChannelJobs(
   jobs: JobQueue,
-  services: { ctx(actor?: ServiceContext['actor']): ServiceContext },
+  services: Pick<Services, 'ctx' | 'config'>,
   adapters: Adapters,
   opts: { concurrency?: number } = {},
 ): void {
   const limiter = new SendLimiter();
+  const attachmentsDir = attachmentsDirFor(services.config.DATA_DIR);
   for (const channel of Object.keys(adapters) as ChannelKind[]) {
-    jobs.process<ChannelSendData>(channelSendJob(channel), (job) => sendOne(services.ctx(systemActor('отправка сообщений')), adapters, limiter, job), {
+    jobs.process<ChannelSendData>(channelSendJob(channel), (job) => sendOne(services.ctx(systemActor('отправка сообщений')), adapters, limiter, attachmentsDir, job), {
       concurrency: opts.concurrency ?? 4,
     });
   }
 }
 
-async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLimiter, job: Job<ChannelSendData>): Promise<unknown> {
+async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLimiter, attachmentsDir: string, job: Job<ChannelSendData>): Promise<unknown> {
   const [row] = await ctx.db
     .select({ m: messages, chatId: conversations.externalChatId, contactName: contacts.name })
     .from(messages)
@@ -98,13 +101,18 @@ async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLim
   const adapter = adapters[m.channel];
   try {
     if (!adapter) throw new ChannelSendError(`no ${m.channel} adapter in this process`, { reason: 'канал не подключён' });
+    // a channel that cannot carry files still gets the text; the author learns the files stayed behind
+    const filesRefused = m.attachments.length ? adapter.filesUnsupported : undefined;
+    if (filesRefused && !m.text) throw new ChannelSendError('the channel cannot carry files', { permanent: true, reason: filesRefused });
     const wait = limiter.take(m.channel, adapter.sendRate);
     if (wait) throw new RetryAfterError(wait);
-    const { providerMessageId } = await adapter.send({ externalChatId: row.chatId, text: m.text ?? '' });
+    const files = filesRefused ? [] : await Promise.all(m.attachments.map(async (a) => ({ name: a.name, mime: a.mime, kind: kindOfStored(a), data: await readStoredAttachment(attachmentsDir, a) })));
+    const { providerMessageId } = await adapter.send({ externalChatId: row.chatId, text: m.text ?? '', files });
     await ctx.db
       .update(messages)
       .set({ providerMessageId, deliveryStatus: 'sent' })
       .where(eq(messages.id, m.id));
+    if (filesRefused) await tellFilesNotSent(ctx, m, row.contactName, filesRefused);
     return { providerMessageId };
   } catch (err) {
     if (err instanceof RetryAfterError) throw err;

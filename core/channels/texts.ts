@@ -52,6 +52,15 @@ export function deliveryFailedText(f: { channel: ChannelKind; contactName: strin
   ].join('\n');
 }
 
+export function filesNotSentText(f: { channel: ChannelKind; contactName: string; conversationId: number; files: string[]; reason: string }): string {
+  return [
+    `Текст отправлен, файлы — нет: ${f.contactName} (${channelLabel[f.channel]})`,
+    `Файлы: ${clip(f.files.join(', '), 500)}`,
+    `Причина: ${f.reason}`,
+    `Диалог: /reply ${f.conversationId} текст`,
+  ].join('\n');
+}
+
 export function adapterDownText(channel: ChannelKind, detail: string | undefined): string {
   return [
     `⚠️ Канал ${channelLabel[channel]} не работает${detail ? `: ${detail}` : ''}.`,

@@ -6,9 +6,10 @@ import { forbidden, invalid, notFound } from '../errors.js';
 import { contactScope, leadScope, requireUser } from '../access/scope.js';
 import { parseInput } from '../shared/input.js';
 import { idField } from '../shared/fields.js';
-import { readStoredAttachment, type StoredAttachment } from '../channels/attachments.js';
+import { readStoredAttachment, saveAttachments, type StoredAttachment } from '../channels/attachments.js';
+import { cleanText } from '../validation/text.js';
 import { enqueueSend } from '../channels/send-job.js';
-import type { ChannelKind } from '../channels/types.js';
+import { attachmentKinds, type ChannelKind, type InboundAttachment } from '../channels/types.js';
 
 export type Conversation = typeof conversations.$inferSelect;
 export type Message = typeof messages.$inferSelect;
@@ -114,18 +115,38 @@ export async function listMessages(
 
 const replyInput = z.object({
   // the smallest limit of the three messengers (Telegram's 4096) so a reply fits everywhere
-  text: z.string().trim().min(1, 'пустое сообщение').max(4096, 'не длиннее 4096 символов'),
+  text: z.string().transform(cleanText).pipe(z.string().trim().max(4096, 'не длиннее 4096 символов')),
+  files: z
+    .array(z.object({ name: z.string().transform(cleanText).pipe(z.string().max(255)), mime: z.string().max(255), kind: z.enum(attachmentKinds).optional(), data: z.instanceof(Buffer) }))
+    .max(10, 'не больше 10 файлов')
+    .default([]),
 });
+
+export interface ReplyOptions {
+  /** files the manager sends; kept under the attachments folder like a client's */
+  files?: InboundAttachment[];
+  /** `attachmentsDirFor(config.DATA_DIR)`: needed only with files */
+  attachmentsDir?: string;
+}
 
 /**
  * The manager's answer: stored as an outgoing message authored by the acting user, then sent on
- * the client's channel by the `channel.send` job once the transaction commits.
+ * the client's channel by the `channel.send` job once the transaction commits. Files go with it
+ * where the channel can carry them; where it cannot, the send job tells the author why.
  */
-export async function replyInConversation(ctx: ServiceContext, conversationId: number, text: string): Promise<Message> {
+export async function replyInConversation(ctx: ServiceContext, conversationId: number, text: string, opts: ReplyOptions = {}): Promise<Message> {
   const user = requireUser(ctx);
-  const data = parseInput(replyInput, { text });
+  const data = parseInput(replyInput, { text, files: opts.files ?? [] });
+  if (!data.text && !data.files.length) throw invalid({ text: 'пустое сообщение' });
+  const conv = await getConversation(ctx, conversationId);
+  let stored: StoredAttachment[] = [];
+  if (data.files.length) {
+    if (!opts.attachmentsDir) throw new Error('replyInConversation: attachmentsDir is needed to keep files');
+    // written before the transaction: a rollback may leave an unused file, never a row without its file
+    stored = await saveAttachments(opts.attachmentsDir, conv.channel, ctx.clock.now(), data.files);
+  }
   return inTransaction(ctx, async (tx) => {
-    const conv = await getConversation(tx, conversationId);
+    await getConversation(tx, conversationId);
     const now = tx.clock.now();
     const [message] = await tx.db
       .insert(messages)
@@ -133,7 +154,8 @@ export async function replyInConversation(ctx: ServiceContext, conversationId: n
         conversationId: conv.id,
         channel: conv.channel,
         direction: 'out',
-        text: data.text,
+        text: data.text || null,
+        attachments: stored,
         authorUserId: user.userId,
         deliveryStatus: 'queued',
         at: now,

@@ -8,6 +8,8 @@ export type NotificationKind =
   | 'work_due'
   | 'work_digest'
   | 'delivery_failed'
+  | 'files_not_sent'
+  | 'repeat_request'
   | 'adapter_down'
   | 'email_received';
 

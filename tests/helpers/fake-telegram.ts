@@ -64,13 +64,15 @@ export class FakeTelegram {
     }
     const m = /^\/bot[^/]+\/(\w+)/.exec(req.url ?? '');
     const method = m?.[1] ?? '';
-    const raw = await new Promise<string>((resolve) => {
-      let s = '';
-      req.on('data', (d) => (s += d));
-      req.on('end', () => resolve(s));
+    const raw = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (d: Buffer) => chunks.push(d));
+      req.on('end', () => resolve(Buffer.concat(chunks)));
     });
     let params: Record<string, unknown> = {};
-    if (raw && (req.headers['content-type'] ?? '').includes('json')) params = JSON.parse(raw);
+    const type = req.headers['content-type'] ?? '';
+    if (raw.length && type.includes('json')) params = JSON.parse(raw.toString('utf8'));
+    if (raw.length && type.includes('multipart/form-data')) params = this.multipart(type, raw);
     const failure = this.failures.findIndex((f) => f.method === method && f.when(params));
     if (failure >= 0) {
       const f = this.failures.splice(failure, 1)[0]!;
@@ -91,11 +93,65 @@ export class FakeTelegram {
         return ok({ message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: params.chat_id, type: 'private' }, text: params.text });
       case 'getFile':
         return ok({ file_id: params.file_id, file_unique_id: params.file_id, file_path: params.file_id });
+      case 'sendPhoto':
+      case 'sendVoice':
+      case 'sendAudio':
+      case 'sendVideo':
+      case 'sendVideoNote':
+      case 'sendSticker':
+      case 'sendDocument':
+        return ok({ message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: Number(params.chat_id), type: 'private' }, caption: params.caption });
       case 'editMessageText':
         return ok({ message_id: params.message_id, date: Math.floor(Date.now() / 1000), chat: { id: params.chat_id, type: 'private' }, text: params.text });
       default:
         return ok(true);
     }
+  }
+
+  /** files sent to the fake (sendPhoto, sendVoice…): the field name → its bytes and file name */
+  readonly uploads: { method: string; chatId: number; field: string; name: string; data: Buffer }[] = [];
+
+  /** grammY sends files as multipart/form-data: fields are JSON-encoded values, files are attached */
+  private multipart(type: string, raw: Buffer): Record<string, unknown> {
+    const boundary = /boundary="?([^";]+)"?/.exec(type)?.[1];
+    const params: Record<string, unknown> = {};
+    const files: { field: string; name: string; data: Buffer }[] = [];
+    if (!boundary) return params;
+    // a small reader of the parts grammY writes: headers, a blank line, the bytes, CRLF, boundary
+    const delimiter = Buffer.from(`--${boundary}`);
+    let at = raw.indexOf(delimiter);
+    while (at >= 0) {
+      const start = at + delimiter.length;
+      if (raw.subarray(start, start + 2).toString() === '--') break;
+      const next = raw.indexOf(delimiter, start);
+      if (next < 0) break;
+      const part = raw.subarray(start + 2, next - 2);
+      const split = part.indexOf('\r\n\r\n');
+      const headers = part.subarray(0, split).toString('utf8');
+      const body = part.subarray(split + 4);
+      const field = /name="([^"]*)"/.exec(headers)?.[1] ?? '';
+      // grammY leaves the file name unquoted: filename=photo.jpg
+      const fn = /filename=(?:"([^"]*)"|([^;\r\n]*))/.exec(headers);
+      const filename = fn ? (fn[1] ?? fn[2] ?? '') : undefined;
+      if (filename !== undefined) {
+        files.push({ field, name: filename, data: Buffer.from(body) });
+      } else {
+        const value = body.toString('utf8');
+        try {
+          params[field] = JSON.parse(value);
+        } catch {
+          params[field] = value;
+        }
+      }
+      at = next;
+    }
+    // the method's file field refers to the attached part: attach://<id>
+    for (const [key, value] of Object.entries(params)) {
+      const ref = typeof value === 'string' ? /^attach:\/\/(.+)$/.exec(value) : null;
+      const file = ref ? files.find((f) => f.field === ref[1]) : undefined;
+      if (file) params[key] = { name: file.name, size: file.data.length, data: file.data };
+    }
+    return params;
   }
 
   private record(method: string, params: Record<string, unknown>, failed = false): ApiCall {
@@ -185,7 +241,7 @@ export class FakeTelegram {
 }
 
 /** Notifications arrive from the queue at any time; they open with a bold emoji title. */
-export const isNotification = (p: Record<string, unknown>) => /^<b>(🆕|👤|💬|⏰|📋|❌|⚠️ Канал|✉️)/.test(String(p.text ?? ''));
+export const isNotification = (p: Record<string, unknown>) => /^<b>(🆕|👤|💬|⏰|📋|❌|📎|🔁|⚠️ Канал|✉️)/.test(String(p.text ?? ''));
 
 /** The inline keyboard of a sent message as [text, callback_data] pairs. */
 export function buttons(call: ApiCall): [string, string][] {
