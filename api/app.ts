@@ -6,6 +6,7 @@ import { adminPlugin } from '../admin/plugin.js';
 import type { AdminOptions } from '../admin/types.js';
 import { publicApi, type PublicApiOptions } from './routes/public-api.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
+import { fileLinkRoutes } from './routes/file-links.js';
 import type { ChannelHealth } from '../core/channels/monitor.js';
 import type { ChannelKind } from '../core/channels/types.js';
 
@@ -94,6 +95,9 @@ export async function buildApp(
 
   // the unsubscribe link of mail-out letters (public, signed token)
   await app.register(unsubscribeRoutes, { services });
+
+  // the files of managers' replies, by signed expiring links, for messengers that fetch files by URL (Viber)
+  await app.register(fileLinkRoutes, { services });
 
   return app;
 }

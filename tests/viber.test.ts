@@ -5,6 +5,7 @@ import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { startTestCrm, type TestCrm } from './helpers/crm.js';
 import { attachmentsDirFor } from '../core/channels/attachments.js';
+import { fileLinkToken } from '../core/channels/file-links.js';
 import { readAttachment, replyInConversation } from '../core/conversations/conversations.js';
 import { contactIdentities, contacts, conversations, leads, messages } from '../core/db/schema/index.js';
 import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
@@ -30,8 +31,8 @@ let anna: User, boris: User, admin: User;
 const notes: Notification[] = [];
 
 
-function hook(body: string, signature: string | null = viberSignature(body, TOKEN)) {
-  return fetch(`${base}/webhooks/viber`, {
+function hook(body: string, signature: string | null = viberSignature(body, TOKEN), to = base) {
+  return fetch(`${to}/webhooks/viber`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(signature === null ? {} : { 'x-viber-content-signature': signature }) },
     body,
@@ -244,6 +245,170 @@ describe('the manager answers', () => {
   });
 });
 
+/** A tiny but real JPEG and PDF, so the bytes a link returns can be compared exactly. */
+const JPEG = Buffer.from('ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffd9', 'hex');
+const PDF = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n', 'latin1');
+
+/** the path of a link made for https://crm.example.test, fetched from the CRM listening on loopback */
+const local = (url: string) => `${base}${new URL(url).pathname}`;
+
+describe("a manager's files reach the client on Viber by links to the CRM", () => {
+  let photoLink = '';
+  let replyId = 0;
+
+  test('a photo and a PDF go as picture and file messages whose links return the exact bytes', async () => {
+    const cv = await conversationOf('vb-ivan==');
+    const from = fake.sent.length;
+    const reply = await replyInConversation(s.ctx(userActor(anna)), cv!.id, 'Счёт и фото склада', {
+      files: [
+        { name: 'склад.jpg', mime: 'image/jpeg', kind: 'photo', data: JPEG },
+        { name: 'Счёт №15.pdf', mime: 'application/pdf', kind: 'document', data: PDF },
+      ],
+      attachmentsDir: attachmentsDirFor(s.config.DATA_DIR),
+    });
+    replyId = reply.id;
+    const sent = await waitFor('three messages on Viber', () => {
+      const mine = fake.sent.slice(from).filter((m) => m.receiver === 'vb-ivan==');
+      return mine.length >= 3 && mine;
+    });
+    assert.deepEqual(
+      sent.map((m) => m.type),
+      ['text', 'picture', 'file'],
+      'the text first, then the files in order',
+    );
+    assert.equal(sent[0]!.text, 'Счёт и фото склада');
+    const [, picture, file] = sent;
+    assert.match(picture!.media!, /^https:\/\/crm\.example\.test\/files\/[^/]+\/[^/]+\.jpg$/);
+    assert.ok(!picture!.text, 'with two files the text is not a caption');
+    assert.match(file!.media!, /^https:\/\/crm\.example\.test\/files\/[^/]+\/[^/]+\.pdf$/);
+    assert.equal(file!.file_name, 'Счёт №15.pdf');
+    assert.equal(file!.size, PDF.length);
+
+    const stored = await waitFor('the reply marked sent', async () => {
+      const [m] = await s.ctx().db.select().from(messages).where(eq(messages.id, reply.id));
+      return m?.deliveryStatus === 'sent' && m;
+    });
+    assert.equal(stored.providerMessageId, sent[0]!.token, "the first message's token stands for the reply");
+
+    const img = await fetch(local(picture!.media!));
+    assert.equal(img.status, 200);
+    assert.deepEqual(Buffer.from(await img.arrayBuffer()), JPEG);
+    assert.equal(img.headers.get('content-type'), 'image/jpeg');
+    assert.match(img.headers.get('content-disposition')!, /^inline;/);
+    assert.equal(img.headers.get('x-content-type-options'), 'nosniff');
+
+    const doc = await fetch(local(file!.media!));
+    assert.equal(doc.status, 200);
+    assert.deepEqual(Buffer.from(await doc.arrayBuffer()), PDF);
+    assert.equal(doc.headers.get('content-type'), 'application/pdf');
+    assert.equal(doc.headers.get('x-content-type-options'), 'nosniff');
+    const disposition = doc.headers.get('content-disposition')!;
+    assert.match(disposition, /^attachment;/);
+    assert.equal(decodeURIComponent(/filename\*=UTF-8''(.+)$/.exec(disposition)![1]!), 'Счёт №15.pdf');
+
+    // the name after the token only gives Viber an extension: the token alone opens the file too
+    const bare = new URL(picture!.media!).pathname.split('/').slice(0, 3).join('/');
+    const again = await fetch(`${base}${bare}`);
+    assert.equal(again.status, 200);
+    assert.deepEqual(Buffer.from(await again.arrayBuffer()), JPEG);
+    photoLink = picture!.media!;
+  });
+
+  test('a single photo with a short text goes as one picture with the caption', async () => {
+    const cv = await conversationOf('vb-ivan==');
+    const from = fake.sent.length;
+    await replyInConversation(s.ctx(userActor(anna)), cv!.id, 'Вот так выглядит упаковка', {
+      files: [{ name: 'упаковка.jpg', mime: 'image/jpeg', kind: 'photo', data: JPEG }],
+      attachmentsDir: attachmentsDirFor(s.config.DATA_DIR),
+    });
+    const picture = await waitFor('the picture', () => fake.sent.slice(from).find((m) => m.receiver === 'vb-ivan==' && m.type === 'picture'));
+    assert.equal(picture.text, 'Вот так выглядит упаковка');
+    await sleep(200);
+    assert.equal(fake.sent.slice(from).filter((m) => m.receiver === 'vb-ivan==').length, 1, 'no separate text message');
+  });
+
+  test('a photo over the picture limit goes as a file, an MP4 as a video', async () => {
+    const cv = await conversationOf('vb-ivan==');
+    const from = fake.sent.length;
+    const big = Buffer.alloc(1_200_000, 7);
+    const mp4 = Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex');
+    await replyInConversation(s.ctx(userActor(anna)), cv!.id, '', {
+      files: [
+        { name: 'большое фото.jpg', mime: 'image/jpeg', kind: 'photo', data: big },
+        { name: 'обзор.mp4', mime: 'video/mp4', kind: 'video', data: mp4 },
+      ],
+      attachmentsDir: attachmentsDirFor(s.config.DATA_DIR),
+    });
+    const sent = await waitFor('two messages', () => {
+      const mine = fake.sent.slice(from).filter((m) => m.receiver === 'vb-ivan==');
+      return mine.length >= 2 && mine;
+    });
+    assert.deepEqual(
+      sent.map((m) => [m.type, m.size, m.file_name]),
+      [
+        ['file', big.length, 'большое фото.jpg'],
+        ['video', mp4.length, undefined],
+      ],
+      'no empty text message either',
+    );
+    const video = await fetch(local(sent[1]!.media!));
+    assert.deepEqual(Buffer.from(await video.arrayBuffer()), mp4);
+    assert.match(video.headers.get('content-disposition')!, /^attachment;/, 'only pictures show inline');
+  });
+
+  test('a file over 50 MB fails the reply with the reason, and nothing of it is sent', async () => {
+    const cv = await conversationOf('vb-ivan==');
+    const from = fake.sent.length;
+    const reply = await replyInConversation(s.ctx(userActor(anna)), cv!.id, 'Видео с объекта', {
+      files: [{ name: 'объект.mov', mime: 'video/quicktime', kind: 'video', data: Buffer.alloc(50_000_001) }],
+      attachmentsDir: attachmentsDirFor(s.config.DATA_DIR),
+    });
+    const note = await waitFor('the delivery_failed notice', () => notes.find((n) => n.kind === 'delivery_failed' && n.messageId === reply.id));
+    assert.equal(note.userId, anna.id);
+    assert.match(note.text, /50 МБ/);
+    assert.match(note.text, /объект\.mov/);
+    const [m] = await s.ctx().db.select().from(messages).where(eq(messages.id, reply.id));
+    assert.equal(m!.deliveryStatus, 'failed');
+    assert.equal(fake.sent.slice(from).filter((x) => x.receiver === 'vb-ivan==').length, 0, 'not even the text went, so the manager can send again');
+  });
+
+  test('a tampered, expired or unknown link answers 404, and a valid one opens', async () => {
+    assert.ok(photoLink, 'the first test made a link');
+    const path = new URL(photoLink).pathname;
+    const [, , token, name] = path.split('/');
+    const [payload, sig] = token!.split('.');
+    const flip = (t: string, i: number) => t.slice(0, i) + (t[i] === 'A' ? 'B' : 'A') + t.slice(i + 1);
+    const future = new Date(Date.now() + 3600_000);
+    const status = async (t: string) => {
+      const res = await fetch(`${base}/files/${t}/${name}`);
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await status(fileLinkToken(s.secretKey, { messageId: replyId, index: 1 }, future)), 200, 'a fresh link to the PDF');
+    assert.equal(await status(`${payload}.${flip(sig!, 3)}`), 404, 'an altered signature');
+    assert.equal(await status(`${flip(payload!, 5)}.${sig}`), 404, 'an altered payload');
+    const other = fileLinkToken(s.secretKey, { messageId: replyId + 1, index: 0 }, future).split('.')[0];
+    assert.equal(await status(`${other}.${sig}`), 404, "another message's payload under this signature");
+    assert.equal(await status(fileLinkToken(s.secretKey, { messageId: replyId, index: 0 }, new Date(Date.now() - 1000))), 404, 'expired');
+    assert.equal(await status(fileLinkToken('another-secret-key-another-secret-key-0123', { messageId: replyId, index: 0 }, future)), 404, 'signed with another key');
+    assert.equal(await status(fileLinkToken(s.secretKey, { messageId: replyId, index: 7 }, future)), 404, 'no such file');
+    assert.equal(await status('not-a-token'), 404);
+    const res = await fetch(`${base}/files/${payload}.${flip(sig!, 3)}`);
+    const body = (await res.json()) as { message: string };
+    assert.equal(body.message, 'Файл не найден или ссылка устарела', 'no detail of why');
+  });
+
+  test("a client's file cannot be fetched through /files, even with a valid signature", async () => {
+    const cv = await conversationOf('vb-ivan==');
+    const [incoming] = await s.ctx().db.select().from(messages).where(and(eq(messages.conversationId, cv!.id), eq(messages.text, 'Вот фото')));
+    assert.equal(incoming!.direction, 'in');
+    assert.equal(incoming!.attachments.length, 1);
+    const token = fileLinkToken(s.secretKey, { messageId: incoming!.id, index: 0 }, new Date(Date.now() + 3600_000));
+    const res = await fetch(`${base}/files/${token}/photo.jpg`);
+    assert.equal(res.status, 404);
+  });
+});
+
 describe('a revoked token', () => {
   test('shows in /health and is reported to admins once, while the rest keeps working', async () => {
     const healthy = (await (await fetch(`${base}/health`)).json()) as { channels: Record<string, string> };
@@ -271,5 +436,71 @@ describe('a revoked token', () => {
     fake.revoked = false;
     const back = (await (await fetch(`${base}/health`)).json()) as { channels: Record<string, string> };
     assert.equal(back.channels.viber, 'ok');
+  });
+});
+
+describe('without PUBLIC_URL', () => {
+  let fake2: FakeViber;
+  let s2: Services & { dataDir: string };
+  let crm2: TestCrm;
+  let vera: User;
+  const notes2: Notification[] = [];
+
+  before(async () => {
+    fake2 = await new FakeViber(TOKEN).start();
+    s2 = await openTestServices({ VIBER_AUTH_TOKEN: TOKEN, VIBER_BOT_NAME: 'Компания', VIBER_API_ROOT: fake2.url });
+    vera = await createUser(s2.ctx(), { email: 'vera@viber.test', name: 'Вера', role: 'manager' });
+    s2.jobs.process<Notification>(NOTIFY_JOB, async (job) => void notes2.push(job.data));
+    crm2 = await startTestCrm(s2, {}, { skipWorkerJobs: ['notifications', 'mail'] });
+    const { body } = viberMessageBody({ userId: 'vb-nina==', name: 'Нина', message: { type: 'text', text: 'Пришлите прайс' } });
+    assert.equal((await hook(body, undefined, crm2.base)).status, 200);
+  });
+
+  after(async () => {
+    await crm2?.close();
+    await s2?.close();
+    await fake2?.close();
+  });
+
+  async function ninaConversation() {
+    const [cv] = await s2.ctx().db.select().from(conversations).where(and(eq(conversations.channel, 'viber'), eq(conversations.externalChatId, 'vb-nina==')));
+    assert.ok(cv);
+    return cv;
+  }
+
+  test('the text goes, and its author is told the files did not and why', async () => {
+    const cv = await ninaConversation();
+    const reply = await replyInConversation(s2.ctx(userActor(vera)), cv.id, 'Прайс во вложении', {
+      files: [{ name: 'прайс.pdf', mime: 'application/pdf', kind: 'document', data: PDF }],
+      attachmentsDir: attachmentsDirFor(s2.config.DATA_DIR),
+    });
+    const note = await waitFor('the files_not_sent notice', () => notes2.find((n) => n.kind === 'files_not_sent' && n.messageId === reply.id));
+    assert.equal(note.userId, vera.id);
+    assert.match(note.text, /файлы — нет/);
+    assert.match(note.text, /прайс\.pdf/);
+    assert.match(note.text, /Viber принимает файлы только по ссылке/);
+    assert.match(note.text, /PUBLIC_URL/);
+    const sent = fake2.sent.filter((m) => m.receiver === 'vb-nina==');
+    assert.deepEqual(
+      sent.map((m) => [m.type, m.text]),
+      [['text', 'Прайс во вложении']],
+    );
+    const [m] = await s2.ctx().db.select().from(messages).where(eq(messages.id, reply.id));
+    assert.equal(m!.deliveryStatus, 'sent');
+  });
+
+  test('files without any text fail, and the author is told why', async () => {
+    const cv = await ninaConversation();
+    const before = fake2.sent.length;
+    const reply = await replyInConversation(s2.ctx(userActor(vera)), cv.id, '', {
+      files: [{ name: 'прайс.pdf', mime: 'application/pdf', kind: 'document', data: PDF }],
+      attachmentsDir: attachmentsDirFor(s2.config.DATA_DIR),
+    });
+    const note = await waitFor('the delivery_failed notice', () => notes2.find((n) => n.kind === 'delivery_failed' && n.messageId === reply.id));
+    assert.equal(note.userId, vera.id);
+    assert.match(note.text, /PUBLIC_URL/);
+    assert.equal(fake2.sent.length, before);
+    const [m] = await s2.ctx().db.select().from(messages).where(eq(messages.id, reply.id));
+    assert.equal(m!.deliveryStatus, 'failed');
   });
 });

@@ -23,6 +23,8 @@ export function viberChannel(
     authToken: config.VIBER_AUTH_TOKEN,
     botName: config.VIBER_BOT_NAME ?? 'CRM',
     apiRoot: config.VIBER_API_ROOT,
+    // the send job links a reply's files under PUBLIC_URL (api/routes/file-links.ts); Viber fetches them from there
+    publicUrl: config.PUBLIC_URL,
     log: vlog,
   });
   const sink = inboundSink(services, 'viber', { attempts: 2 });

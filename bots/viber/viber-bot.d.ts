@@ -22,6 +22,12 @@ declare module 'viber-bot' {
     }
     const Message: {
       Text: new (text: string, keyboard?: unknown, trackingData?: unknown) => ViberMessage;
+      /** `picture`: media is a URL ending in .jpeg/.png/.gif; text is the caption */
+      Picture: new (url: string, text?: string | null, thumbnail?: string | null) => ViberMessage;
+      /** `video`: media is a URL ending in .mp4; size in bytes is required */
+      Video: new (url: string, size: number, text?: string | null, thumbnail?: string | null, duration?: number | null) => ViberMessage;
+      /** `file`: media URL, size in bytes and file_name, all required */
+      File: new (url: string, sizeInBytes: number, filename: string) => ViberMessage;
     };
   }
   export = viber;

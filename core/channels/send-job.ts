@@ -5,6 +5,7 @@ import { RetryAfterError, type Job, type JobQueue } from '../jobs/queue.js';
 import { ChannelSendError } from './send-error.js';
 import { markFailed, tellFilesNotSent } from './delivery.js';
 import { attachmentsDirFor, kindOfStored, readStoredAttachment } from './attachments.js';
+import { FILE_LINK_TTL_MS, fileLinkUrl } from './file-links.js';
 import type { Services } from '../services.js';
 import type { ChannelAdapter, ChannelKind } from './types.js';
 
@@ -49,6 +50,12 @@ export class SendLimiter {
 
 type Adapters = Partial<Record<ChannelKind, ChannelAdapter | undefined>>;
 
+/** what a send needs besides the message: where files live, and how to link to them (with PUBLIC_URL) */
+interface SendEnv {
+  attachmentsDir: string;
+  links: { publicUrl: string; secretKey: string } | undefined;
+}
+
 /**
  * The `channel.send.<channel>` processors, one for each channel given (a channel given without
  * an adapter is not connected: its messages are marked undelivered): a stored outgoing message
@@ -58,20 +65,24 @@ type Adapters = Partial<Record<ChannelKind, ChannelAdapter | undefined>>;
  */
 export function registerChannelJobs(
   jobs: JobQueue,
-  services: Pick<Services, 'ctx' | 'config'>,
+  services: Pick<Services, 'ctx' | 'config' | 'secretKey'>,
   adapters: Adapters,
   opts: { concurrency?: number } = {},
 ): void {
   const limiter = new SendLimiter();
-  const attachmentsDir = attachmentsDirFor(services.config.DATA_DIR);
+  const publicUrl = services.config.PUBLIC_URL;
+  const env: SendEnv = {
+    attachmentsDir: attachmentsDirFor(services.config.DATA_DIR),
+    links: publicUrl ? { publicUrl, secretKey: services.secretKey } : undefined,
+  };
   for (const channel of Object.keys(adapters) as ChannelKind[]) {
-    jobs.process<ChannelSendData>(channelSendJob(channel), (job) => sendOne(services.ctx(systemActor('отправка сообщений')), adapters, limiter, attachmentsDir, job), {
+    jobs.process<ChannelSendData>(channelSendJob(channel), (job) => sendOne(services.ctx(systemActor('отправка сообщений')), adapters, limiter, env, job), {
       concurrency: opts.concurrency ?? 4,
     });
   }
 }
 
-async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLimiter, attachmentsDir: string, job: Job<ChannelSendData>): Promise<unknown> {
+async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLimiter, env: SendEnv, job: Job<ChannelSendData>): Promise<unknown> {
   const [row] = await ctx.db
     .select({ m: messages, chatId: conversations.externalChatId, contactName: contacts.name })
     .from(messages)
@@ -106,7 +117,19 @@ async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLim
     if (filesRefused && !m.text) throw new ChannelSendError('the channel cannot carry files', { permanent: true, reason: filesRefused });
     const wait = limiter.take(m.channel, adapter.sendRate);
     if (wait) throw new RetryAfterError(wait);
-    const files = filesRefused ? [] : await Promise.all(m.attachments.map(async (a) => ({ name: a.name, mime: a.mime, kind: kindOfStored(a), data: await readStoredAttachment(attachmentsDir, a) })));
+    const linksExpire = new Date(ctx.clock.now().getTime() + FILE_LINK_TTL_MS);
+    const files = filesRefused
+      ? []
+      : await Promise.all(
+          m.attachments.map(async (a, index) => ({
+            name: a.name,
+            mime: a.mime,
+            kind: kindOfStored(a),
+            data: await readStoredAttachment(env.attachmentsDir, a),
+            // a channel that fetches files by URL (Viber) gets a signed link to each
+            ...(env.links ? { url: fileLinkUrl(env.links.publicUrl, env.links.secretKey, { messageId: m.id, index, name: a.name, mime: a.mime }, linksExpire) } : {}),
+          })),
+        );
     const { providerMessageId } = await adapter.send({ externalChatId: row.chatId, text: m.text ?? '', files });
     await ctx.db
       .update(messages)

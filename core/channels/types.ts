@@ -57,6 +57,8 @@ export interface OutboundFile {
   mime: string;
   kind: AttachmentKind;
   data: Buffer;
+  /** a public, expiring link to the file (core/channels/file-links.ts), when PUBLIC_URL is set: for channels that fetch files by URL */
+  url?: string | undefined;
 }
 
 export interface OutboundMessage {

@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 export interface ViberSend {
   receiver: string;
   type: string;
-  text?: string;
+  text?: string | null;
+  /** picture, video and file messages: the URL Viber would fetch the file from */
+  media?: string;
+  /** video and file messages: the size in bytes */
+  size?: number;
+  /** file messages */
+  file_name?: string;
   sender?: { name?: string };
   /** the token this fake answered with, as the exact digits */
   token: string;
@@ -14,7 +20,8 @@ export interface ViberSend {
 /**
  * A stand-in for Viber's bot REST API (https://chatapi.viber.com/pa) on 127.0.0.1: answers
  * send_message with 64-bit message tokens, get_account_info and set_webhook, checks the
- * X-Viber-Auth-Token header, serves media files, and can play a revoked token or a blocked client.
+ * X-Viber-Auth-Token header, serves media files, records picture/video/file sends with their media
+ * URL (real Viber fetches it later), and can play a revoked token or a blocked client.
  */
 export class FakeViber {
   readonly sent: ViberSend[] = [];
@@ -87,11 +94,15 @@ export class FakeViber {
         }
         const receiver = String(body.receiver ?? '');
         if (this.unsubscribed.has(receiver)) return this.json(res, 200, '{"status":6,"status_message":"receiverNotSubscribed"}');
+        if (!validMedia(body)) return this.json(res, 200, '{"status":3,"status_message":"badData"}');
         const token = String(this.nextToken++);
         this.sent.push({
           receiver,
           type: String(body.type),
-          text: body.text as string | undefined,
+          text: body.text as string | null | undefined,
+          ...(typeof body.media === 'string' ? { media: body.media } : {}),
+          ...(typeof body.size === 'number' ? { size: body.size } : {}),
+          ...(typeof body.file_name === 'string' ? { file_name: body.file_name } : {}),
           sender: body.sender as { name?: string } | undefined,
           token,
         });
@@ -106,6 +117,31 @@ export class FakeViber {
   private json(res: ServerResponse, status: number, text: string): void {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(text);
+  }
+}
+
+/**
+ * What Viber's docs require of a media message: the URL of a picture ends in .jpeg/.png/.gif and
+ * that of a video in .mp4, a video and a file carry their size, a file its name (up to 256).
+ */
+function validMedia(body: Record<string, unknown>): boolean {
+  const path = (() => {
+    try {
+      return new URL(String(body.media)).pathname;
+    } catch {
+      return null;
+    }
+  })();
+  const sized = typeof body.size === 'number' && body.size > 0;
+  switch (body.type) {
+    case 'picture':
+      return path !== null && /\.(jpe?g|png|gif)$/i.test(path);
+    case 'video':
+      return path !== null && /\.mp4$/i.test(path) && sized;
+    case 'file':
+      return path !== null && sized && typeof body.file_name === 'string' && body.file_name.length > 0 && body.file_name.length <= 256;
+    default:
+      return true;
   }
 }
 
