@@ -51,6 +51,8 @@ const leadCount = async () => (await s.database.rows<{ n: number }>(sql`SELECT c
 before(async () => {
   s = await openTestServices();
   anna = await createUser(s.ctx(), { email: 'anna@api.test', name: 'Анна', role: 'manager' });
+  // Анна has linked Telegram, so she is the one told of her leads
+  await s.database.rows(sql`UPDATE users SET telegram_id = 7001 WHERE id = ${anna.id}`);
   admin = await createUser(s.ctx(), { email: 'admin@api.test', name: 'Админ', role: 'admin' });
   ({ key } = await createApiKey(s.ctx(userActor(admin)), 'Сайт'));
   app = await buildApp(s);
@@ -138,14 +140,22 @@ describe('POST /api/v1/leads', () => {
     assert.equal(note.userId, anna.id);
   });
 
-  test('the same person and company again: the same contact and counterparty, a new lead', async () => {
+  test('the same person and company again: no second lead while the first is open, a new one after it closes', async () => {
     const first = await call('POST', '/api/v1/leads', { body: { phone: '+7 916 700-00-03', company: 'ИП Васильев', utm_source: 'yandex', utm_medium: 'cpc', utm_campaign: 'spring-sale' } });
-    const second = await call('POST', '/api/v1/leads', { body: { phone: '89167000003', email: 'vas@example.ru', company: 'ип васильев' } });
-    assert.equal(second.status, 201);
-    assert.notEqual(second.json.id, first.json.id);
-    assert.equal(second.json.contact.id, first.json.contact.id);
+    const second = await call('POST', '/api/v1/leads', { body: { phone: '89167000003', email: 'vas@example.ru', company: 'ип васильев', comment: 'Ещё раз о доставке' } });
+    assert.equal(second.status, 200, 'a repeat request, not a new lead');
+    assert.equal(second.json.id, first.json.id);
     assert.deepEqual(second.json.contact.emails, ['vas@example.ru'], 'the new e-mail joins the contact');
-    assert.equal(second.json.counterparty.id, first.json.counterparty.id);
+    const history = await s.database.rows<{ summary: string }>(sql`SELECT summary FROM history_events WHERE entity_type = 'lead' AND entity_id = ${first.json.id} AND kind = 'repeat_request'`);
+    assert.deepEqual(history.map((h) => h.summary), ['Повторное обращение: Заявка с сайта — Ещё раз о доставке']);
+    await waitFor('the repeat notice', () => notes.find((n) => n.kind === 'repeat_request' && n.leadId === first.json.id && n.userId === anna.id));
+
+    await s.database.rows(sql`UPDATE leads SET status = 'closed', closed_at = now() WHERE id = ${first.json.id}`);
+    const third = await call('POST', '/api/v1/leads', { body: { phone: '89167000003', company: 'ип васильев' } });
+    assert.equal(third.status, 201);
+    assert.notEqual(third.json.id, first.json.id);
+    assert.equal(third.json.contact.id, first.json.contact.id);
+    assert.equal(third.json.counterparty.id, first.json.counterparty.id);
     const sameCampaign = await s.ctx().db.select().from(campaigns).where(eq(campaigns.utmCampaign, 'spring-sale'));
     assert.equal(sameCampaign.length, 1, 'one campaign per UTM triple');
   });

@@ -45,6 +45,8 @@ before(async () => {
   boris = await createUser(sys, { email: 'boris@in.test', name: 'Борис', role: 'manager' });
   vera = await createUser(sys, { email: 'vera@in.test', name: 'Вера', role: 'manager' });
   head = await createUser(sys, { email: 'head@in.test', name: 'Глава', role: 'head' });
+  // everyone has linked Telegram: notices go to the people a request is for, not to the fallback
+  await s.database.rows(sql`UPDATE users SET telegram_id = 900000 + id`);
   // Борис works only his segment; Анна and Вера take the round-robin
   await s.database.rows(sql`UPDATE users SET on_duty = false WHERE id = ${boris.id}`);
   const south = await createSegment(sys, { name: 'Юг' });

@@ -48,6 +48,8 @@ before(async () => {
   anna = await createUser(sys, { email: 'anna@viber.test', name: 'Анна', role: 'manager' });
   boris = await createUser(sys, { email: 'boris@viber.test', name: 'Борис', role: 'manager' });
   admin = await createUser(sys, { email: 'admin@viber.test', name: 'Админ', role: 'admin' });
+  // everyone has linked Telegram: notices go to the people a request is for, not to the fallback
+  await s.database.rows(sql`UPDATE users SET telegram_id = 900000 + id`);
   // only Анна is on duty, so every new Viber lead is hers
   await s.database.rows(sql`UPDATE users SET on_duty = false WHERE id = ${boris.id}`);
   s.jobs.process<Notification>(NOTIFY_JOB, async (job) => void notes.push(job.data));

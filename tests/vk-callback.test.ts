@@ -88,6 +88,8 @@ before(async () => {
   s = await openTestServices();
   admin = await createUser(s.ctx(), { email: 'admin@vk.test', name: 'Админ', role: 'admin' });
   anna = await createUser(s.ctx(), { email: 'anna@vk.test', name: 'Анна', role: 'manager' });
+  // Анна has linked Telegram, so she is the one told of her leads
+  await s.database.rows(sql`UPDATE users SET telegram_id = 7002 WHERE id = ${anna.id}`);
   const made = await createWebhookSource(s.ctx(userActor(admin)), {
     kind: 'vk',
     name: 'Сообщество «Стройка»',

@@ -126,6 +126,8 @@ before(async () => {
   s = await openTestServices({ WHATSAPP_ENABLED: 'true', VIBER_AUTH_TOKEN: VIBER_TOKEN, VIBER_API_ROOT: fake.url });
   anna = await createUser(s.ctx(), { email: 'anna@wa.test', name: 'Анна', role: 'manager' });
   admin = await createUser(s.ctx(), { email: 'admin@wa.test', name: 'Админ', role: 'admin' });
+  // everyone has linked Telegram: notices go to the people a request is for, not to the fallback
+  await s.database.rows(sql`UPDATE users SET telegram_id = 900000 + id`);
   s.jobs.process<Notification>(NOTIFY_JOB, async (job) => void notes.push(job.data));
   crm = await startTestCrm(s, {}, { skipWorkerJobs: ['notifications', 'mail'], whatsapp: { client, restartDelayMs: 10 } });
   wa = crm.adapters.whatsapp as WhatsAppAdapter;

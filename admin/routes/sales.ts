@@ -10,6 +10,7 @@ import {
   listLeads,
   removeLeadParticipant,
   type LeadFilter,
+  leadsAwaitingReply,
 } from '../../core/leads/leads.js';
 import { findCampaign, listCampaigns } from '../../core/leads/campaigns.js';
 import { createManualLead } from '../../core/leads/manual-lead.js';
@@ -53,6 +54,7 @@ export default async function salesRoutes(app: FastifyInstance, deps: AdminDeps)
     if ((leadSources as readonly string[]).includes(source)) filter.source = source as LeadFilter['source'];
     if (int(q, 'responsibleId')) filter.responsibleId = int(q, 'responsibleId');
     if (int(q, 'campaignId')) filter.campaignId = int(q, 'campaignId');
+    if (str(q, 'awaitingReply') === '1') filter.awaitingReply = true;
     const p = page(q);
     const [list, campaigns, n] = await Promise.all([listLeads(ctx, filter, { limit: PAGE_SIZE + 1, offset: (p - 1) * PAGE_SIZE }), listCampaigns(ctx), names(ctx)]);
     const items = list.items.slice(0, PAGE_SIZE);
@@ -66,6 +68,7 @@ export default async function salesRoutes(app: FastifyInstance, deps: AdminDeps)
       sources: leadSources,
       campaigns,
       cpName: await counterpartyNames(ctx, items.map((l) => l.counterpartyId)),
+      awaiting: await leadsAwaitingReply(ctx, items.map((l) => l.id)),
       withQuery,
       ...n,
     });

@@ -75,8 +75,8 @@ export const formWebhookRoutes: FastifyPluginAsync<{ services: Services }> = asy
         params: tokenParams,
         body: formFields,
         response: {
-          201: { type: 'object', properties: { lead_id: { type: 'integer' }, created: { type: 'boolean' } } },
-          200: { type: 'object', properties: { lead_id: { type: 'integer' }, created: { type: 'boolean' } } },
+          201: { type: 'object', properties: { lead_id: { type: 'integer' }, created: { type: 'boolean' }, repeat: { type: 'boolean' } } },
+          200: { type: 'object', properties: { lead_id: { type: 'integer' }, created: { type: 'boolean' }, repeat: { type: 'boolean', description: 'у клиента уже был открытый лид или сделка: заявка добавлена к нему как «Повторное обращение»' } } },
           400: errorBody,
           401: errorBody,
         },
@@ -88,12 +88,12 @@ export const formWebhookRoutes: FastifyPluginAsync<{ services: Services }> = asy
       const network = source.network ?? asText(flat.network)?.toLowerCase();
       const id = asText(flat.external_id) ?? asText(flat.lead_id) ?? asText(flat.id);
       const label = network ? (networkLabel[network] ?? network) : `Форма: ${source.name}`;
-      const { lead, created } = await submitWebLead(
+      const { lead, created, repeat } = await submitWebLead(
         services.ctx(systemActor(label)),
         { ...formToLead(flat), network },
         { source: network ? 'social' : 'website', sourceLabel: label, externalId: id ? `form:${source.id}:${id}` : undefined },
       );
-      return reply.code(created ? 201 : 200).send({ lead_id: lead.id, created });
+      return reply.code(created ? 201 : 200).send({ lead_id: lead.id, created, repeat });
     },
   );
 };

@@ -1,12 +1,14 @@
-import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, type ServiceContext } from '../context.js';
-import { contactIdentities, contacts, conversations, deals, leads, messages, users } from '../db/schema/index.js';
+import { contactIdentities, contacts, conversations, messages } from '../db/schema/index.js';
 import { parseInput } from '../shared/input.js';
 import { audit, created, recordHistory } from '../shared/audit.js';
 import { findContactByPhone, type Contact } from '../contacts/contacts.js';
 import { createLead } from '../leads/leads.js';
 import { notify, type Notification } from '../notifications/notify.js';
+import { openLeadOrDeal, requestRecipients } from '../leads/open-request.js';
+import { mergeContactsSharingPhone } from '../merge/same-person.js';
 import { formatPhone, normalizePhone } from '../validation/phone.js';
 import { saveAttachments, type StoredAttachment } from './attachments.js';
 import { clientMessageText } from './texts.js';
@@ -86,16 +88,24 @@ export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMess
       // message insert below, which rolls all of this back.
       await lock(tx, `inbound:${m.channel}:${m.externalUserId}`, phone ? `inbound:phone:${phone}` : undefined);
 
-      const { contact, createdContact } = await resolveContact(tx, m, phone);
+      const resolved = await resolveContact(tx, m, phone);
+      let contact = resolved.contact;
+      const createdContact = resolved.createdContact;
+      // the phone proves this account and any other contact with it are one person
+      if (phone) {
+        const survivorId = await mergeContactsSharingPhone(tx, contact.id, phone);
+        if (survivorId !== contact.id) [contact] = (await tx.db.select().from(contacts).where(eq(contacts.id, survivorId))) as [Contact];
+      }
       const open = await openLeadOrDeal(tx, contact.id);
       let lead = open.lead;
       let createdLead = false;
       if (!lead && !open.deal) {
-        lead = await createLead(tx, {
+        const created = await createLead(tx, {
           title: `${channelLabel[m.channel]}: ${contact.name}`,
           source: m.channel,
           contactId: contact.id,
         });
+        lead = { id: created.id, title: created.title, responsibleId: created.responsibleId, participants: [] };
         createdLead = true;
       }
 
@@ -152,7 +162,7 @@ export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMess
       // the first included, is a client_message the manager can answer by replying to it
       const notes: Notification[] = [];
       const text = clientMessageText(facts);
-      for (const userId of await recipients(tx, lead, open.deal)) {
+      for (const userId of await requestRecipients(tx, { lead, deal: open.deal })) {
         notes.push({ kind: 'client_message', userId, text, ...ids, dedupeKey: `message:${row.id}` });
       }
       await notify(tx, notes);
@@ -256,50 +266,4 @@ async function addPhone(tx: ServiceContext, contact: Contact, phone: string): Pr
     .returning();
   await audit(tx, 'update', 'contact', contact.id, { phones: { from: contact.phones, to: after!.phones } });
   return after!;
-}
-
-type LeadRow = Pick<typeof leads.$inferSelect, 'id' | 'title' | 'responsibleId'> & { participants?: number[] };
-type DealRow = Pick<typeof deals.$inferSelect, 'id' | 'title' | 'responsibleId'>;
-
-async function openLeadOrDeal(tx: ServiceContext, contactId: number): Promise<{ lead: LeadRow | null; deal: DealRow | null }> {
-  const [lead] = await tx.db
-    .select({
-      id: leads.id,
-      title: leads.title,
-      responsibleId: leads.responsibleId,
-      participants: sql<number[]>`array(SELECT lp.user_id FROM lead_participants lp WHERE lp.lead_id = ${leads.id})`,
-    })
-    .from(leads)
-    .where(and(eq(leads.contactId, contactId), inArray(leads.status, ['new', 'in_progress'])))
-    .orderBy(desc(leads.id))
-    .limit(1);
-  if (lead) return { lead, deal: null };
-  const [deal] = await tx.db
-    .select({ id: deals.id, title: deals.title, responsibleId: deals.responsibleId })
-    .from(deals)
-    .where(and(eq(deals.contactId, contactId), isNull(deals.closedAt)))
-    .orderBy(desc(deals.id))
-    .limit(1);
-  return { lead: null, deal: deal ?? null };
-}
-
-/** The lead's responsible and participants, else the deal's responsible; with nobody, the heads of sales. */
-async function recipients(tx: ServiceContext, lead: LeadRow | null, deal: DealRow | null): Promise<number[]> {
-  const ids = new Set<number>();
-  if (lead) {
-    if (lead.responsibleId) ids.add(lead.responsibleId);
-    // a lead created just now has none; one found open carries them
-    for (const p of lead.participants ?? []) ids.add(Number(p));
-  } else if (deal?.responsibleId) {
-    ids.add(deal.responsibleId);
-  }
-  if (!ids.size) {
-    const heads = await tx.db
-      .select({ id: users.id, role: users.role })
-      .from(users)
-      .where(and(eq(users.active, true), inArray(users.role, ['head', 'admin'])));
-    const pick = heads.some((u) => u.role === 'head') ? heads.filter((u) => u.role === 'head') : heads;
-    for (const u of pick) ids.add(u.id);
-  }
-  return [...ids];
 }

@@ -12,6 +12,7 @@ import { getContact } from '../contacts/contacts.js';
 import { findOrCreateCampaign } from './campaigns.js';
 import { pickResponsible } from './routing.js';
 import { notify } from '../notifications/notify.js';
+import { fallbackRecipients, reachable } from '../notifications/reach.js';
 import type { LeadTracking } from '../db/schema/leads.js';
 
 export type Lead = typeof leads.$inferSelect;
@@ -101,19 +102,31 @@ export async function createLead(ctx: ServiceContext, input: LeadInput): Promise
     await audit(tx, 'create', 'lead', lead!.id, created({ title: lead!.title, source: lead!.source, responsibleId }));
     await recordHistory(tx, 'lead', lead!.id, 'created', `Лид создан (источник: ${sourceLabel[lead!.source]})`, { campaignId: campaign?.id ?? null });
     // nobody needs to be told about a lead they just typed in themselves
-    if (responsibleId && !(tx.actor.kind === 'user' && tx.actor.userId === responsibleId)) {
-      await notify(tx, {
-        kind: 'new_lead',
-        userId: responsibleId,
-        leadId: lead!.id,
-        text: `Новый лид №${lead!.id}: ${lead!.title}
-Источник: ${sourceLabel[lead!.source]}${campaign ? `, кампания: ${campaign.name}` : ''}${lead!.comment ? `
-${lead!.comment}` : ''}`,
-        dedupeKey: `lead:${lead!.id}:new`,
-      });
+    if (!(tx.actor.kind === 'user' && tx.actor.userId === responsibleId)) {
+      // a lead always reaches a person: when the responsible cannot be told, the heads (or admins) are
+      const told = responsibleId ? await reachable(tx, [responsibleId]) : [];
+      const whyFallback = told.length ? null : await unreachableReason(tx, responsibleId);
+      const recipients = told.length ? told : await fallbackRecipients(tx);
+      const text = [
+        `Новый лид №${lead!.id}: ${lead!.title}`,
+        `Источник: ${sourceLabel[lead!.source]}${campaign ? `, кампания: ${campaign.name}` : ''}`,
+        ...(lead!.comment ? [lead!.comment] : []),
+        ...(whyFallback ? [`⚠️ ${whyFallback}`] : []),
+      ].join('\n');
+      await notify(
+        tx,
+        recipients.map((userId) => ({ kind: 'new_lead' as const, userId, leadId: lead!.id, text, dedupeKey: `lead:${lead!.id}:new` })),
+      );
     }
     return lead!;
   });
+}
+
+/** Why a lead's responsible will not hear of it, said to whoever is told instead. */
+async function unreachableReason(ctx: ServiceContext, responsibleId: number | null): Promise<string> {
+  if (!responsibleId) return 'Ответственный не назначен: возьмите лид или назначьте менеджера.';
+  const [u] = await ctx.db.select({ name: users.name }).from(users).where(eq(users.id, responsibleId));
+  return `Ответственный ${u?.name ?? `№${responsibleId}`} не подключил Telegram и не узнает о лиде: ответьте клиенту или назначьте другого.`;
 }
 
 async function requireActiveUser(ctx: ServiceContext, userId: number, field: string) {
@@ -141,6 +154,8 @@ export const leadFilterInput = z.object({
   campaignId: idField.optional(),
   counterpartyId: idField.optional(),
   contactId: idField.optional(),
+  /** open leads whose client wrote last: nobody has answered yet */
+  awaitingReply: z.boolean().optional(),
 });
 export type LeadFilter = z.input<typeof leadFilterInput>;
 
@@ -161,6 +176,7 @@ export async function listLeads(
   if (f.campaignId) conds.push(eq(leads.campaignId, f.campaignId));
   if (f.counterpartyId) conds.push(eq(leads.counterpartyId, f.counterpartyId));
   if (f.contactId) conds.push(eq(leads.contactId, f.contactId));
+  if (f.awaitingReply) conds.push(inArray(leads.status, ['new', 'in_progress']), sql`${lastDirection(sql`${leads.id}`)} = 'in'`);
   const where = and(...conds);
   const items = await ctx.db
     .select()
@@ -172,6 +188,20 @@ export async function listLeads(
   if (!opts.withTotal) return { items };
   const [t] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(leads).where(where);
   return { items, total: t!.n };
+}
+
+/** The direction of the newest message in a lead's conversations ('in': the client wrote last). */
+const lastDirection = (leadId: SQL) =>
+  sql`(SELECT m.direction FROM messages m JOIN conversations cv ON cv.id = m.conversation_id WHERE cv.lead_id = ${leadId} ORDER BY m.at DESC, m.id DESC LIMIT 1)`;
+
+/** Of these leads, the open ones whose client is waiting for an answer (for the panel's «ждёт ответа»). */
+export async function leadsAwaitingReply(ctx: ServiceContext, ids: number[]): Promise<Set<number>> {
+  if (!ids.length) return new Set();
+  const rows = await ctx.db
+    .select({ id: leads.id })
+    .from(leads)
+    .where(and(inArray(leads.id, ids), inArray(leads.status, ['new', 'in_progress']), sql`${lastDirection(sql`${leads.id}`)} = 'in'`));
+  return new Set(rows.map((r) => r.id));
 }
 
 const isOpen = (l: Lead) => l.status === 'new' || l.status === 'in_progress';

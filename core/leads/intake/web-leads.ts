@@ -8,6 +8,7 @@ import { audit, created, recordHistory } from '../../shared/audit.js';
 import { findContactByPhone, type Contact } from '../../contacts/contacts.js';
 import { createCounterparty } from '../../counterparties/counterparties.js';
 import { createLead, getLead, type Lead } from '../leads.js';
+import { openLeadOrDeal, recordRepeatRequest, repeatRecorded } from '../open-request.js';
 import { formatPhone, normalizePhone } from '../../validation/phone.js';
 import { normalizeEmail } from '../../validation/email.js';
 import type { LeadTracking } from '../../db/schema/leads.js';
@@ -60,10 +61,19 @@ export interface WebLeadOptions {
 /**
  * Creates the lead a form or the website API submitted: the contact is found by phone, then
  * e-mail, or created; `company` finds or creates the counterparty; the campaign comes from the UTM
- * tags; routing picks the responsible, who is told in Telegram. The same external id or
- * idempotency key again returns the first lead (`created: false`) and changes nothing.
+ * tags; routing picks the responsible, who is told in Telegram. A client who already has an open
+ * lead or deal gets no second lead: the request is added to it (`repeat: true`). The same external
+ * id or idempotency key again returns the first lead (`created: false`) and changes nothing.
  */
-export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, opts: WebLeadOptions): Promise<{ lead: Lead; created: boolean }> {
+export interface WebLeadResult {
+  lead: Lead;
+  /** a new lead was opened */
+  created: boolean;
+  /** the client has an open lead or deal: the request was added to it as «Повторное обращение» */
+  repeat: boolean;
+}
+
+export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, opts: WebLeadOptions): Promise<WebLeadResult> {
   const d = parseInput(webLeadInput, input);
   const externalId = opts.externalId ?? d.external_id;
   const attempt = () =>
@@ -81,7 +91,7 @@ export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, op
             .from(apiIdempotencyKeys)
             .where(and(eq(apiIdempotencyKeys.apiKeyId, opts.idempotency.apiKeyId), eq(apiIdempotencyKeys.key, opts.idempotency.key)));
           if (!row?.leadId) throw conflict('Запрос с этим Idempotency-Key ещё выполняется');
-          return { lead: await leadRow(tx, row.leadId), created: false };
+          return { lead: await leadRow(tx, row.leadId), created: false, repeat: false };
         }
       }
       const remember = async (leadId: number) => {
@@ -95,7 +105,7 @@ export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, op
         const [dup] = await tx.db.select().from(leads).where(eq(leads.externalId, externalId));
         if (dup) {
           await remember(dup.id);
-          return { lead: dup, created: false };
+          return { lead: dup, created: false, repeat: false };
         }
       }
 
@@ -109,6 +119,18 @@ export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, op
       if (!counterpartyId && d.company) {
         counterpartyId = await findOrCreateCounterparty(tx, d.company, phone, email);
         [contact] = (await tx.db.update(contacts).set({ counterpartyId, updatedAt: tx.clock.now() }).where(eq(contacts.id, contact.id)).returning()) as [Contact];
+      }
+
+      // the same client asking again while their lead or deal is open: one record, one manager
+      const open = await openLeadOrDeal(tx, contact.id);
+      const repeatOf = open.lead?.id ?? open.deal?.leadId ?? null;
+      if (repeatOf) {
+        const entity = open.lead ? { type: 'lead' as const, id: open.lead.id } : { type: 'deal' as const, id: open.deal!.id };
+        if (!externalId || !(await repeatRecorded(tx, entity, externalId))) {
+          await recordRepeatRequest(tx, open, { sourceLabel: opts.sourceLabel, contactName: contact.name, comment: d.comment, externalId });
+        }
+        await remember(repeatOf);
+        return { lead: await leadRow(tx, repeatOf), created: false, repeat: true };
       }
 
       const tracking: LeadTracking = {};
@@ -126,7 +148,7 @@ export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, op
       });
       await remember(lead.id);
       // createLead routes the lead and tells the responsible in Telegram (kind new_lead)
-      return { lead, created: true };
+      return { lead, created: true, repeat: false };
     });
   try {
     return await attempt();
@@ -134,7 +156,7 @@ export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, op
     // two deliveries of one external id at once: the second lost the insert, so the first exists now
     if (externalId && isUniqueViolation(err)) {
       const [dup] = await ctx.db.select().from(leads).where(eq(leads.externalId, externalId));
-      if (dup) return { lead: dup, created: false };
+      if (dup) return { lead: dup, created: false, repeat: false };
     }
     throw err;
   }
