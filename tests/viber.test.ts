@@ -149,6 +149,17 @@ describe('a client writes to the Viber bot', () => {
     assert.equal(id, undefined);
   });
 
+  test('a NUL byte or a broken surrogate in a message is cleaned and stored, never a 500', async () => {
+    const { body, token } = viberMessageBody({ userId: 'vb-nul==', name: 'Ноль\u0000 Байт', message: { type: 'text', text: 'привет\u0000 \ud800мир' } });
+    const res = await hook(body);
+    assert.equal(res.status, 200);
+    const [m] = await s.ctx().db.select().from(messages).where(and(eq(messages.channel, 'viber'), eq(messages.providerMessageId, token)));
+    assert.equal(m!.text, 'привет \ufffdмир');
+    // Viber's retry of the same delivery is stored once
+    assert.equal((await hook(body)).status, 200);
+    assert.equal((await s.ctx().db.select().from(messages).where(eq(messages.providerMessageId, token))).length, 1);
+  });
+
   test('a malformed payload gets 400 and stores nothing; other events are acknowledged', async () => {
     const count = await messageCount();
     assert.equal((await hook('{"event":"message",')).status, 400);

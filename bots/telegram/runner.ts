@@ -23,7 +23,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
  */
 export async function connectTelegram(bot: Bot<BotContext>, adapter: TelegramClientAdapter, log: Logger, signal: AbortSignal): Promise<boolean> {
   if (bot.isInited()) return true;
-  adapter.setConnection({ ok: false, detail: 'Telegram: подключается' });
+  // still connecting is not an outage yet (as WhatsApp's start): only a failed try is
+  adapter.setConnection({ ok: true, detail: 'Telegram: подключается' });
   for (let delay = 1000; !signal.aborted; delay = Math.min(delay * 2, 30_000)) {
     try {
       bot.botInfo = await bot.api.getMe(signal as never);

@@ -28,15 +28,21 @@ export class FakeTelegram {
   private callWaiters: { pred: (c: ApiCall) => boolean; resolve: (c: ApiCall) => void }[] = [];
   url = '';
 
+  /** while true, every connection is dropped: Telegram unreachable from this machine */
+  offline = false;
+
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req).then(({ status, body }) => {
+    this.server = createServer((req, res) => {
+      if (this.offline) return void req.socket.destroy();
+      void this.handle(req).then(({ status, body }) => {
       if (Buffer.isBuffer(body)) {
         res.writeHead(status, { 'content-type': 'application/octet-stream' });
         return res.end(body);
       }
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
-    }));
+      });
+    });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
     return this;
