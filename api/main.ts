@@ -26,6 +26,8 @@ const usage = `Использование: crm <команда> [парамет�
   apikey:create --name N                   создать API-ключ (показывается один раз)
   webhook:create --kind tilda|form --name N [--network vk]
                                            адрес вебхука для форм Tilda или соцсетей (показывается один раз)
+  webhook:create --kind vk --name N --group ID --confirmation STR --secret S
+                                           адрес для Callback API сообщества ВКонтакте (показывается один раз)
   import:counterparties FILE --kind legal_entity|individual|sole_proprietor [--create-valid]
                                            загрузить контрагентов из CSV (с --create-valid — сразу создать корректные строки)
   demo                                     загрузить демонстрационные данные
@@ -92,9 +94,23 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'webhook:create': {
-      const a = args({ kind: { type: 'string' }, name: { type: 'string' }, network: { type: 'string' } });
+      const a = args({
+        kind: { type: 'string' },
+        name: { type: 'string' },
+        network: { type: 'string' },
+        group: { type: 'string' },
+        confirmation: { type: 'string' },
+        secret: { type: 'string' },
+      });
       return withServices(config, log, async (s) => {
-        const { id, path } = await createWebhookSource(s.ctx(), { kind: String(a.kind ?? ''), name: String(a.name ?? ''), network: a.network });
+        const { id, path } = await createWebhookSource(s.ctx(), {
+          kind: String(a.kind ?? ''),
+          name: String(a.name ?? ''),
+          network: a.network,
+          groupId: a.group,
+          confirmation: a.confirmation,
+          secret: a.secret,
+        });
         process.stdout.write(`${config.PUBLIC_URL ? new URL(path, config.PUBLIC_URL).toString() : path}\n`);
         process.stderr.write(`Источник заявок №${id} создан. Сохраните адрес: токен в нём показывается один раз.\n`);
       });
