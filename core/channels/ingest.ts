@@ -91,8 +91,9 @@ export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMess
       const resolved = await resolveContact(tx, m, phone);
       let contact = resolved.contact;
       const createdContact = resolved.createdContact;
-      // the phone proves this account and any other contact with it are one person
-      if (phone) {
+      // the phone proves this account and any other contact with it are one person; asked only when
+      // the phone is new to the account (a steady WhatsApp chat carries its number on every message)
+      if (phone && resolved.phoneJoined) {
         const survivorId = await mergeContactsSharingPhone(tx, contact.id, phone);
         if (survivorId !== contact.id) [contact] = (await tx.db.select().from(contacts).where(eq(contacts.id, survivorId))) as [Contact];
       }
@@ -212,7 +213,11 @@ async function findStored(ctx: ServiceContext, channel: InboundMessage['channel'
 type Inbound = z.infer<typeof inboundSchema>;
 
 /** R8: the account on this channel, else the same phone on any channel or import, else a new contact. */
-async function resolveContact(tx: ServiceContext, m: Inbound, phone: string | null): Promise<{ contact: Contact; createdContact: boolean }> {
+async function resolveContact(
+  tx: ServiceContext,
+  m: Inbound,
+  phone: string | null,
+): Promise<{ contact: Contact; createdContact: boolean; /** the phone was linked to this account just now */ phoneJoined: boolean }> {
   const [known] = await tx.db
     .select({ c: contacts })
     .from(contactIdentities)
@@ -220,7 +225,8 @@ async function resolveContact(tx: ServiceContext, m: Inbound, phone: string | nu
     .where(and(eq(contactIdentities.channel, m.channel), eq(contactIdentities.externalId, m.externalUserId)));
   if (known) {
     const contact = await survivor(tx, known.c);
-    return { contact: phone ? await addPhone(tx, contact, phone) : contact, createdContact: false };
+    if (!phone || contact.phones.includes(phone)) return { contact, createdContact: false, phoneJoined: false };
+    return { contact: await addPhone(tx, contact, phone), createdContact: false, phoneJoined: true };
   }
   const byPhone = phone ? await findContactByPhone(tx, phone) : null;
   const now = tx.clock.now();
@@ -242,7 +248,8 @@ async function resolveContact(tx: ServiceContext, m: Inbound, phone: string | nu
   if (byPhone) {
     await recordHistory(tx, 'contact', contact.id, 'identity_added', `Найден по телефону: добавлен аккаунт ${channelLabel[m.channel]}`);
   }
-  return { contact, createdContact: !byPhone };
+  // found by phone: other contacts may hold it too (an import, a typed-in lead); a new one holds it alone
+  return { contact, createdContact: !byPhone, phoneJoined: !!byPhone };
 }
 
 /** A merged-away contact's messages go to the one it was merged into. */

@@ -3,10 +3,14 @@ import type { ServiceContext } from '../context.js';
 import { conversations, deals, leadParticipants, leads } from '../db/schema/index.js';
 import { audit, recordHistory } from '../shared/audit.js';
 import { notify } from '../notifications/notify.js';
-import { fallbackRecipients, reachable } from '../notifications/reach.js';
+import { reachableOrFallback } from '../notifications/reach.js';
 
-export type OpenLead = Pick<typeof leads.$inferSelect, 'id' | 'title' | 'responsibleId'> & { participants: number[] };
-export type OpenDeal = Pick<typeof deals.$inferSelect, 'id' | 'title' | 'responsibleId' | 'leadId'>;
+/** `told`: those of the responsible and participants the bot can tell (active, Telegram linked); unknown for a lead made just now */
+export type OpenLead = Pick<typeof leads.$inferSelect, 'id' | 'title' | 'responsibleId'> & { participants: number[]; told?: number[] };
+export type OpenDeal = Pick<typeof deals.$inferSelect, 'id' | 'title' | 'responsibleId' | 'leadId'> & { told?: number[] };
+
+/** Who of a record's people the bot can tell, as a column of the same query (every client message asks). */
+const toldAmong = (who: ReturnType<typeof sql>) => sql<number[]>`array(SELECT u.id FROM users u WHERE u.active AND u.telegram_id IS NOT NULL AND ${who})`;
 
 /** What a client's new request belongs to: their open lead, else their open deal. */
 export async function openLeadOrDeal(tx: ServiceContext, contactId: number): Promise<{ lead: OpenLead | null; deal: OpenDeal | null }> {
@@ -16,23 +20,26 @@ export async function openLeadOrDeal(tx: ServiceContext, contactId: number): Pro
       title: leads.title,
       responsibleId: leads.responsibleId,
       participants: sql<number[]>`array(SELECT lp.user_id FROM lead_participants lp WHERE lp.lead_id = ${leads.id})`,
+      told: toldAmong(sql`(u.id = ${leads.responsibleId} OR u.id IN (SELECT lp.user_id FROM lead_participants lp WHERE lp.lead_id = ${leads.id}))`),
     })
     .from(leads)
     .where(and(eq(leads.contactId, contactId), inArray(leads.status, ['new', 'in_progress'])))
     .orderBy(asc(leads.id))
     .limit(1);
-  if (lead) return { lead: { ...lead, participants: lead.participants.map(Number) }, deal: null };
+  if (lead) return { lead: { ...lead, participants: lead.participants.map(Number), told: lead.told.map(Number) }, deal: null };
   const [deal] = await tx.db
-    .select({ id: deals.id, title: deals.title, responsibleId: deals.responsibleId, leadId: deals.leadId })
+    .select({ id: deals.id, title: deals.title, responsibleId: deals.responsibleId, leadId: deals.leadId, told: toldAmong(sql`u.id = ${deals.responsibleId}`) })
     .from(deals)
     .where(and(eq(deals.contactId, contactId), isNull(deals.closedAt)))
     .orderBy(desc(deals.id))
     .limit(1);
-  return { lead: null, deal: deal ?? null };
+  return { lead: null, deal: deal ? { ...deal, told: deal.told.map(Number) } : null };
 }
 
 /** The people a request on this lead or deal is for, as far as the bot can tell them; else the heads. */
 export async function requestRecipients(tx: ServiceContext, open: { lead: OpenLead | null; deal: OpenDeal | null }): Promise<number[]> {
+  const known = open.lead ? open.lead.told : open.deal?.told;
+  if (known?.length) return known;
   const ids = new Set<number>();
   if (open.lead) {
     if (open.lead.responsibleId) ids.add(open.lead.responsibleId);
@@ -40,8 +47,7 @@ export async function requestRecipients(tx: ServiceContext, open: { lead: OpenLe
   } else if (open.deal?.responsibleId) {
     ids.add(open.deal.responsibleId);
   }
-  const told = await reachable(tx, [...ids]);
-  return told.length ? told : fallbackRecipients(tx);
+  return reachableOrFallback(tx, [...ids]);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, or } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
 import { users } from '../db/schema/index.js';
 
@@ -24,4 +24,26 @@ export async function fallbackRecipients(ctx: ServiceContext): Promise<number[]>
     .where(and(eq(users.active, true), isNotNull(users.telegramId), inArray(users.role, ['head', 'admin'])));
   const heads = rows.filter((u) => u.role === 'head');
   return (heads.length ? heads : rows).map((u) => u.id);
+}
+
+/**
+ * The people of `ids` the bot can tell, or when it can tell none of them the heads (else admins)
+ * it can: one query, since every client message asks it.
+ */
+export async function reachableOrFallback(ctx: ServiceContext, ids: number[]): Promise<number[]> {
+  const rows = await ctx.db
+    .select({ id: users.id, role: users.role })
+    .from(users)
+    .where(
+      and(
+        eq(users.active, true),
+        isNotNull(users.telegramId),
+        ids.length ? or(inArray(users.id, ids), inArray(users.role, ['head', 'admin'])) : inArray(users.role, ['head', 'admin']),
+      ),
+    );
+  const wanted = new Set(ids);
+  const told = rows.filter((u) => wanted.has(u.id));
+  if (told.length) return told.map((u) => u.id);
+  const heads = rows.filter((u) => u.role === 'head');
+  return (heads.length ? heads : rows.filter((u) => u.role === 'admin')).map((u) => u.id);
 }

@@ -72,7 +72,11 @@ try {
   const log = pino({ level: 'silent' });
   const jobs = createQueue({ redisUrl: config.REDIS_URL, database, log });
   const ctx: ServiceContext = { db: database.db, actor: systemActor('bench'), clock: systemClock, jobs, log };
-  for (let i = 1; i <= 3; i++) await createUser(ctx, { email: `bench-manager-${i}-${Date.now()}@bench.crm`, name: `Менеджер ${i}`, role: 'manager' });
+  // a working team: three managers who have linked Telegram, so notices go to them
+  for (let i = 1; i <= 3; i++) {
+    const u = await createUser(ctx, { email: `bench-manager-${i}-${Date.now()}@bench.crm`, name: `Менеджер ${i}`, role: 'manager' });
+    await database.rows(sql`UPDATE users SET telegram_id = ${9_000_000 + u.id} WHERE id = ${u.id}`);
+  }
 
   const channels: ChannelKind[] = ['whatsapp', 'viber', 'telegram'];
   const runId = Date.now().toString(36);

@@ -1,7 +1,7 @@
-import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, type ServiceContext } from '../../context.js';
-import { contacts, deals, leads, vkMessages, vkUsers } from '../../db/schema/index.js';
+import { contacts, leads, vkMessages, vkUsers } from '../../db/schema/index.js';
 import { invalid } from '../../errors.js';
 import { parseInput } from '../../shared/input.js';
 import { audit, created, recordHistory } from '../../shared/audit.js';
@@ -9,7 +9,9 @@ import type { Contact } from '../../contacts/contacts.js';
 import { notify } from '../../notifications/notify.js';
 import { normalizePhone } from '../../validation/phone.js';
 import { normalizeEmail } from '../../validation/email.js';
-import { createLead, type Lead } from '../leads.js';
+import { createLead } from '../leads.js';
+import { openLeadOrDeal, requestRecipients, type OpenLead } from '../open-request.js';
+import { cleanDeep } from '../../validation/text.js';
 import { submitWebLead } from './web-leads.js';
 import type { WebhookSource } from './webhook-sources.js';
 
@@ -119,16 +121,17 @@ async function receiveVkMessage(ctx: ServiceContext, source: WebhookSource, even
 
     const contact = await vkContact(tx, m.from_id);
     const open = await openLeadOrDeal(tx, contact.id);
-    let lead: Pick<Lead, 'id' | 'title' | 'responsibleId'> | null = open.lead;
+    let lead: OpenLead | null = open.lead;
     let createdLead = false;
     if (!lead && !open.deal) {
-      lead = await createLead(tx, {
+      const made = await createLead(tx, {
         title: `ВКонтакте: ${contact.name}`,
         source: 'social',
         tracking: { network: 'vk' },
         contactId: contact.id,
         comment: clip(`${text}\nПрофиль: ${vkProfile(m.from_id)}`, 10_000),
       });
+      lead = { id: made.id, title: made.title, responsibleId: made.responsibleId, participants: [] };
       createdLead = true;
     }
     await tx.db.insert(vkMessages).values({
@@ -151,13 +154,9 @@ async function receiveVkMessage(ctx: ServiceContext, source: WebhookSource, even
     // a new lead was announced by createLead; later messages go to whoever already works with the client
     if (!createdLead) {
       const record = lead ? `Лид №${lead.id}: ${lead.title}` : `Сделка №${open.deal!.id}: ${open.deal!.title}`;
-      const userIds = new Set<number>();
-      if (lead?.responsibleId) userIds.add(lead.responsibleId);
-      for (const p of open.lead?.participants ?? []) userIds.add(Number(p));
-      if (!lead && open.deal?.responsibleId) userIds.add(open.deal.responsibleId);
       await notify(
         tx,
-        [...userIds].map((userId) => ({
+        (await requestRecipients(tx, open)).map((userId) => ({
           kind: 'client_message' as const,
           userId,
           text: `ВКонтакте, ${contact.name}:\n«${clip(text, 1500)}»\n${record}\nОтветить можно только во ВКонтакте: ${vkProfile(m.from_id)}`,
@@ -266,32 +265,6 @@ async function vkContact(tx: ServiceContext, vkUserId: number, name?: string): P
   return row!;
 }
 
-type OpenLead = Pick<Lead, 'id' | 'title' | 'responsibleId'> & { participants: number[] };
-type OpenDeal = Pick<typeof deals.$inferSelect, 'id' | 'title' | 'responsibleId'>;
-
-/** As for messenger messages: the contact's open lead, else their open deal. */
-async function openLeadOrDeal(tx: ServiceContext, contactId: number): Promise<{ lead: OpenLead | null; deal: OpenDeal | null }> {
-  const [lead] = await tx.db
-    .select({
-      id: leads.id,
-      title: leads.title,
-      responsibleId: leads.responsibleId,
-      participants: sql<number[]>`array(SELECT lp.user_id FROM lead_participants lp WHERE lp.lead_id = ${leads.id})`,
-    })
-    .from(leads)
-    .where(and(eq(leads.contactId, contactId), inArray(leads.status, ['new', 'in_progress'])))
-    .orderBy(desc(leads.id))
-    .limit(1);
-  if (lead) return { lead, deal: null };
-  const [deal] = await tx.db
-    .select({ id: deals.id, title: deals.title, responsibleId: deals.responsibleId })
-    .from(deals)
-    .where(and(eq(deals.contactId, contactId), isNull(deals.closedAt)))
-    .orderBy(desc(deals.id))
-    .limit(1);
-  return { lead: null, deal: deal ?? null };
-}
-
 const vkProfile = (userId: number) => `https://vk.com/id${userId}`;
 
 const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
@@ -327,23 +300,4 @@ function answerText(v: unknown): string {
     return answerText(o.value ?? o.label ?? o.answer ?? '');
   }
   return '';
-}
-
-/**
- * Text as PostgreSQL can store it: a NUL byte is refused by `text` columns and a lone UTF-16
- * surrogate cannot be encoded as UTF-8. NULs are dropped, broken surrogates become U+FFFD.
- */
-function cleanText(s: string): string {
-  return s.replaceAll('\u0000', '').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
-}
-
-function cleanDeep<T>(value: T): T {
-  if (typeof value === 'string') return cleanText(value) as T;
-  if (Array.isArray(value)) return value.map(cleanDeep) as T;
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[cleanText(k)] = cleanDeep(v);
-    return out as T;
-  }
-  return value;
 }
