@@ -68,7 +68,7 @@ export const vkMessages = pgTable(
   (t) => [unique('vk_messages_group_message_uq').on(t.vkGroupId, t.vkMessageId), index('vk_messages_lead_idx').on(t.leadId)],
 );
 
-/** `Idempotency-Key` of the website API: the same key from the same API key returns the first lead. */
+/** `Idempotency-Key` of the website API: the same key and body from the same API key returns the first lead. */
 export const apiIdempotencyKeys = pgTable(
   'api_idempotency_keys',
   {
@@ -78,6 +78,8 @@ export const apiIdempotencyKeys = pgTable(
     key: text('key').notNull(),
     /** null only inside the transaction that creates the lead */
     leadId: integer('lead_id').references(() => leads.id, { onDelete: 'cascade' }),
+    /** sha256 of the request's fields: the same key with another body is refused, not answered with this lead */
+    requestHash: text('request_hash'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.apiKeyId, t.key] })],

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { bigint, boolean, char, index, integer, jsonb, pgEnum, pgTable, primaryKey, serial, text, timestamp, unique } from 'drizzle-orm/pg-core';
 import { contacts } from './contacts.js';
 import { counterparties } from './counterparties.js';
-import { users } from './users.js';
+import { apiKeys, users } from './users.js';
 
 export const leadSource = pgEnum('lead_source', ['manual', 'website', 'telegram', 'whatsapp', 'viber', 'social', 'phone', 'email', 'import']);
 export const leadStatus = pgEnum('lead_status', ['new', 'in_progress', 'converted', 'closed']);
@@ -48,7 +48,13 @@ export const leads = pgTable(
     counterpartyId: integer('counterparty_id').references(() => counterparties.id),
     contactId: integer('contact_id').references(() => contacts.id),
     comment: text('comment'),
+    /**
+     * The sender's own id, unique across the CRM because each sender has its own prefix:
+     * `tilda:<source>:<tranid>`, `form:<source>:<id>`, `vk:<source>:<lead>`, `api:<api key>:<external_id>`.
+     */
     externalId: text('external_id').unique(),
+    /** the website API key that created the lead: a `website` key reads back only these */
+    apiKeyId: integer('api_key_id').references(() => apiKeys.id),
     createdBy: integer('created_by').references(() => users.id),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -59,6 +65,7 @@ export const leads = pgTable(
     index('leads_counterparty_idx').on(t.counterpartyId),
     index('leads_contact_idx').on(t.contactId),
     index('leads_status_idx').on(t.status, t.id),
+    index('leads_api_key_idx').on(t.apiKeyId),
   ],
 );
 

@@ -24,9 +24,16 @@ export const linkCodes = pgTable('link_codes', {
   usedAt: timestamp('used_at', { withTimezone: true }),
 });
 
+/**
+ * What an API key may do. `website`: create leads and read back only the leads it created.
+ * `read_all`: also read every lead (a trusted integration such as a BI export); only an admin makes one.
+ */
+export const apiKeyScope = pgEnum('api_key_scope', ['website', 'read_all']);
+
 export const apiKeys = pgTable('api_keys', {
   id: serial('id').primaryKey(),
   name: text('name').notNull(),
+  scope: apiKeyScope('scope').notNull().default('website'),
   /** sha256 of the key; the key itself is shown once and never stored */
   keyHash: text('key_hash').notNull().unique(),
   prefix: text('prefix').notNull(),
