@@ -462,7 +462,7 @@ describe('the contact card', () => {
     assert.match(shown, /Светлана/);
     assert.match(shown, /Мессенджеры WhatsApp/);
     assert.match(shown, /Контрагент —/);
-    assert.match(shown, /Сообщение от клиента \(whatsapp\) Здравствуйте, нужен счёт/);
+    assert.match(shown, /Сообщение от клиента \(WhatsApp\) Здравствуйте, нужен счёт/);
     assert.match(text((await c.get(`/admin/contacts/${r.contactId}?tab=leads`)).body), new RegExp(`Светлана`));
     assert.match((await c.get(`/admin/contacts/${r.contactId}?tab=leads`)).body, new RegExp(`href="/admin/leads/${lead!.id}"`));
     // the lead card links back to the contact
