@@ -34,11 +34,14 @@ const rec = { cp: 0, contact: 0, lead: 0, cpOnly: 0 };
 before(async () => {
   [w, dc] = await Promise.all([openWorld(), startDovecot([sales])]);
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'crm-mail-'));
-  env = { ...defaultMailPolicy, secretKey: 'x'.repeat(40), dataDir, publicUrl: 'http://crm.test', timeoutMs: 5000 };
+  // dovecot listens on 127.0.0.1, which a CRM reaches only with MAIL_ALLOW_PRIVATE_HOSTS
+  env = { ...defaultMailPolicy, secretKey: 'x'.repeat(40), dataDir, publicUrl: 'http://crm.test', timeoutMs: 5000, allowPrivateHosts: true };
   const seg = await w.segment();
   admin = await w.user('admin');
   manager = await w.user('manager', { segments: [seg], name: 'Ольга Менеджер' });
   other = await w.user('manager', { name: 'Другой менеджер' });
+  // the managers have linked Telegram: a new lead is announced to its responsible, not to the heads
+  await w.database.rows(sql`UPDATE users SET telegram_id = 800000 + id`);
   const cp = await createCounterparty(w.system, { kind: 'legal_entity', name: 'ООО Ромашка', segmentId: seg, responsibleId: manager.id, emails: ['office@romashka.test'] });
   const contact = await createContact(w.system, { name: 'Иван Петров', counterpartyId: cp.id, emails: ['ivan@romashka.test'] });
   const lead = await createLead(w.system, { title: 'Поставка', source: 'manual', contactId: contact.id, responsibleId: manager.id });
