@@ -17,24 +17,25 @@ export function strs(form: FormBody, key: string): string[] {
   return list.map((s) => s.trim()).filter(Boolean);
 }
 
-/** A positive integer, or undefined. */
-export function int(form: FormBody, key: string): number | undefined {
-  const s = str(form, key);
-  if (!/^\d{1,9}$/.test(s)) return undefined;
+/** A record number as PostgreSQL's integer holds it (1 … 2 147 483 647), or undefined: a longer one would fail the query. */
+const recordNumber = (s: string): number | undefined => {
+  if (!/^\d{1,10}$/.test(s)) return undefined;
   const n = Number(s);
-  return n > 0 ? n : undefined;
-}
+  return n > 0 && n <= 2_147_483_647 ? n : undefined;
+};
 
-export const ints = (form: FormBody, key: string): number[] => strs(form, key).filter((s) => /^\d{1,15}$/.test(s)).map(Number);
+/** A positive integer, or undefined. */
+export const int = (form: FormBody, key: string): number | undefined => recordNumber(str(form, key));
+
+/** Every record number of a repeated field; anything else is skipped. */
+export const ints = (form: FormBody, key: string): number[] => strs(form, key).flatMap((s) => recordNumber(s) ?? []);
 
 /** A checkbox: present means on. */
 export const bool = (form: FormBody, key: string): boolean => ['on', '1', 'true', 'yes'].includes(str(form, key));
 
 /** A path parameter as a positive integer, or a 404 for anything else. */
 export function idParam(params: unknown, key = 'id'): number {
-  const v = (params as Record<string, string>)[key] ?? '';
-  if (!/^\d{1,9}$/.test(v)) return -1;
-  return Number(v);
+  return recordNumber((params as Record<string, string>)[key] ?? '') ?? -1;
 }
 
 /** undefined instead of '' so that optional verb inputs stay unset */

@@ -7,6 +7,7 @@ import type { AdminOptions } from '../admin/types.js';
 import { publicApi, type PublicApiOptions } from './routes/public-api.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { fileLinkRoutes } from './routes/file-links.js';
+import { cleanRequest, clientRefusal, frameworkRefusal, notFoundRefusal } from './refusals.js';
 import type { ChannelHealth } from '../core/channels/monitor.js';
 import type { ChannelKind } from '../core/channels/types.js';
 
@@ -37,6 +38,10 @@ export async function buildApp(
     loggerInstance: services.log.child({ role: 'web' }) as FastifyBaseLogger,
     // only a reverse proxy on this machine may set X-Forwarded-For: otherwise per-address rate limits could be dodged
     trustProxy: ['127.0.0.1', '::1'],
+    // a field given as a list where one value is expected (phone: ["…"]) is refused, not quietly unwrapped
+    ajv: { customOptions: { coerceTypes: true } },
+    // a URL the router cannot decode is refused in the CRM's words too
+    frameworkErrors: frameworkRefusal,
   });
 
   // One mapping of verb errors to HTTP; a 5xx never leaks internals.
@@ -44,13 +49,15 @@ export async function buildApp(
     if (isServiceError(error)) {
       return reply.status(statusOf[error.code]).send({ error: error.code, message: error.message, fields: error.fields });
     }
-    const e = error as { statusCode?: number; validation?: unknown; message: string };
-    if (e.validation || (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)) {
-      return reply.status(e.statusCode ?? 400).send({ error: 'invalid', message: e.message });
-    }
+    // Fastify's and its plugins' refusals (bad JSON, 413, 415, schema) in Russian, in the same shape
+    const refusal = clientRefusal(error, request);
+    if (refusal) return reply.status(refusal.status).send(refusal.body);
     request.log.error({ err: error }, 'request failed');
     return reply.status(500).send({ error: 'internal', message: 'Внутренняя ошибка сервера' });
   });
+  app.setNotFoundHandler(notFoundRefusal);
+  // NUL bytes and broken surrogates are dropped from every body, query and path before any route (the admin panel's too) reads them
+  app.addHook('preHandler', cleanRequest);
 
   app.addSchema({
     $id: 'health',

@@ -1,4 +1,6 @@
 import type { WebLeadInput } from '../../core/leads/intake/web-leads.js';
+import { cutText } from '../../core/validation/text.js';
+import { leadSubmission } from './schemas.js';
 
 /**
  * Form builders name fields as the site's author chose: Tilda's defaults are Name, Phone, Email,
@@ -19,12 +21,18 @@ const technical = new Set(['tranid', 'formid', 'formname', 'cookies', 'test', 't
 const lookup = new Map<string, keyof typeof aliases>();
 for (const [field, names] of Object.entries(aliases) as [keyof typeof aliases, string[]][]) for (const n of names) lookup.set(n, field);
 
+/** A field's value as text; null is absent, a nested object is kept as its JSON so nothing typed is lost. */
 const asText = (v: unknown): string | undefined => {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return v.map(asText).filter(Boolean).join(', ');
+  if (v && typeof v === 'object') return JSON.stringify(v);
   return undefined;
 };
+
+/** The lead's comment holds this much; a longer form is cut with this note and kept whole in the lead's history. */
+export const COMMENT_MAX = leadSubmission.properties.comment.maxLength;
+export const CUT_NOTE = '…(обрезано, полный текст — в истории лида)';
 
 /** `a=1; utm_source=ya; TILDAUTM=utm_source%3Dya%7C%7C%7Cutm_medium%3Dcpc` → utm tags. */
 export function utmFromCookies(cookies: string): Partial<Record<(typeof tracked)[number], string>> {
@@ -60,9 +68,10 @@ export function utmFromCookies(cookies: string): Partial<Record<(typeof tracked)
 
 /**
  * A submitted form as the lead intake's input. Unknown fields are kept, as «Field: value» lines
- * in the comment, so nothing the client typed is lost.
+ * in the comment, so nothing the client typed is lost: a comment longer than the lead can hold is
+ * cut with a note, and `fullText` is the whole of it, for the lead's history.
  */
-export function formToLead(body: Record<string, unknown>): WebLeadInput & { extra: string[] } {
+export function formToLead(body: Record<string, unknown>): WebLeadInput & { extra: string[]; fullText?: string } {
   const out: Record<string, string | undefined> = {};
   const extra: string[] = [];
   let cookies: string | undefined;
@@ -83,8 +92,11 @@ export function formToLead(body: Record<string, unknown>): WebLeadInput & { extr
   }
   if (cookies) for (const [k, v] of Object.entries(utmFromCookies(cookies))) out[k] ??= v;
   const comment = [out.comment, ...extra].filter(Boolean).join('\n') || undefined;
+  if (comment && comment.length > COMMENT_MAX) return { ...out, comment: cutText(comment, COMMENT_MAX, CUT_NOTE), extra, fullText: comment };
   return { ...out, comment, extra };
 }
+
+const keyText = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
 
 /** VK-style lead forms post `{ object: { answers: [{ key, answer }] } }`: flattened to plain fields. */
 export function flattenAnswers(body: Record<string, unknown>): Record<string, unknown> {
@@ -94,9 +106,12 @@ export function flattenAnswers(body: Record<string, unknown>): Record<string, un
   const flat: Record<string, unknown> = { ...body, ...object };
   delete flat.answers;
   delete flat.object;
-  for (const a of answers as { key?: unknown; question?: unknown; answer?: unknown }[]) {
-    const key = asText(a.key) ?? asText(a.question);
-    if (key) flat[key === 'phone_number' ? 'phone' : key] = a.answer;
+  for (const a of answers as unknown[]) {
+    // an answer left empty comes as null (or not at all): it neither fails the form nor hides a field sent beside it
+    if (!a || typeof a !== 'object') continue;
+    const { key: k, question, answer } = a as { key?: unknown; question?: unknown; answer?: unknown };
+    const key = keyText(k) || keyText(question);
+    if (key && answer !== null && answer !== undefined) flat[key === 'phone_number' ? 'phone' : key] = answer;
   }
   return flat;
 }

@@ -4,7 +4,7 @@ import type { Services } from '../../core/services.js';
 import { ServiceError } from '../../core/errors.js';
 import { authenticateApiKey } from '../../core/users/users.js';
 import { getLeadCard, submitWebLead, type WebLeadInput } from '../../core/leads/intake/web-leads.js';
-import { errorBody, leadCard, leadSubmission } from './schemas.js';
+import { bodyRefusals, errorBody, errorResponse, leadCard, leadSubmission, rateLimited, recordId } from './schemas.js';
 
 const actors = new WeakMap<FastifyRequest, Extract<Actor, { kind: 'apiKey' }>>();
 
@@ -40,7 +40,7 @@ export const leadRoutes: FastifyPluginAsync<{ services: Services }> = async (app
           properties: { 'idempotency-key': { type: 'string', maxLength: 200, description: 'Повтор запроса с тем же ключом вернёт первый лид' } },
         },
         body: leadSubmission,
-        response: { 201: leadCard, 200: leadCard, 400: errorBody, 401: errorBody, 429: errorBody },
+        response: { 201: leadCard, 200: leadCard, 400: errorBody, 401: errorBody, ...bodyRefusals },
       },
     },
     async (req, reply) => {
@@ -63,8 +63,8 @@ export const leadRoutes: FastifyPluginAsync<{ services: Services }> = async (app
         tags: ['Лиды'],
         summary: 'Лид с контактом, источником, кампанией и UTM-метками',
         security,
-        params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } },
-        response: { 200: leadCard, 401: errorBody, 404: errorBody },
+        params: { type: 'object', required: ['id'], properties: { id: recordId } },
+        response: { 200: leadCard, 400: errorResponse('Неверный номер лида'), 401: errorBody, 404: errorBody, ...rateLimited },
       },
     },
     async (req) => getLeadCard(services.ctx(actors.get(req)!), req.params.id),

@@ -64,10 +64,26 @@ export const leadCard = {
 export const errorBody = {
   type: 'object',
   properties: {
-    error: { type: 'string', description: 'invalid, unauthenticated, not_found, rate_limited…' },
-    message: { type: 'string' },
+    error: { type: 'string', description: 'invalid, unauthenticated, forbidden, not_found, too_large, unsupported_media_type, rate_limited…' },
+    message: { type: 'string', description: 'что случилось, по-русски' },
     fields: { type: 'object', additionalProperties: { type: 'string' }, description: 'поле → что с ним не так' },
   },
+} as const;
+
+/** A record's number in a path: PostgreSQL's integer, so a longer one is refused (400) before any query. */
+export const recordId = { type: 'integer', minimum: 1, maximum: 2_147_483_647, description: 'номер записи' } as const;
+
+/** An error answer with its meaning for the OpenAPI document. */
+export const errorResponse = (description: string) => ({ ...errorBody, description });
+
+/** What any public route may answer besides its own outcomes: the per-key (or per-address) rate limit. */
+export const rateLimited = { 429: errorResponse('Слишком много запросов: повторите через столько секунд, сколько в заголовке Retry-After') } as const;
+
+/** What any public route with a request body may answer before the body is read. */
+export const bodyRefusals = {
+  413: errorResponse('Тело запроса больше допустимого размера'),
+  415: errorResponse('Тип содержимого (Content-Type) не поддерживается этим адресом'),
+  ...rateLimited,
 } as const;
 
 export const formFields = {

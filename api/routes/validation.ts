@@ -3,13 +3,26 @@ import { invalid, type ServiceError } from '../../core/errors.js';
 
 const plural = (n: number) => (n % 10 === 1 && n % 100 !== 11 ? 'символа' : 'символов');
 
+const typeName: Record<string, string> = {
+  string: 'строка',
+  object: 'объект',
+  integer: 'целое число',
+  number: 'число',
+  boolean: 'true или false',
+  array: 'список',
+};
+
 function russian(e: FastifySchemaValidationError): string {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'required':
       return 'обязательное поле';
     case 'type':
-      return `ожидается ${p.type === 'string' ? 'строка' : p.type === 'object' ? 'объект' : String(p.type)}`;
+      return `ожидается ${String(p.type).split(',').map((t) => typeName[t] ?? t).join(' или ')}`;
+    case 'maximum':
+      return `не больше ${String(p.limit)}`;
+    case 'minimum':
+      return `не меньше ${String(p.limit)}`;
     case 'maxLength':
       return `не длиннее ${String(p.limit)} ${plural(Number(p.limit))}`;
     case 'minLength':
@@ -21,7 +34,8 @@ function russian(e: FastifySchemaValidationError): string {
     case 'pattern':
       return 'неверный формат';
     default:
-      return e.message ?? 'неверное значение';
+      // ajv's own words are English: an integrator reads Russian
+      return 'неверное значение';
   }
 }
 

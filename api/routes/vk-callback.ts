@@ -3,7 +3,7 @@ import { systemActor } from '../../core/context.js';
 import type { Services } from '../../core/services.js';
 import { authenticateVkSource } from '../../core/leads/intake/webhook-sources.js';
 import { handleVkEvent } from '../../core/leads/intake/vk.js';
-import { errorBody } from './schemas.js';
+import { bodyRefusals, errorBody } from './schemas.js';
 
 interface VkCallbackBody {
   type: string;
@@ -42,7 +42,7 @@ export const vkCallbackRoutes: FastifyPluginAsync<{ services: Services }> = asyn
         consumes: ['application/json'],
         params: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 200 } } },
         body: vkEvent,
-        response: { 200: { type: 'string' }, 400: errorBody, 401: errorBody, 403: errorBody },
+        response: { 200: { type: 'string' }, 400: errorBody, 401: errorBody, 403: errorBody, ...bodyRefusals },
       },
     },
     async (req, reply) => {

@@ -21,3 +21,17 @@ export function cleanDeep<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * The first `max` characters of a text that does not fit a field, ending with `note` (which says
+ * where the rest is). The cut prefers a line break near the limit and never splits a surrogate
+ * pair, which would leave a character PostgreSQL cannot store.
+ */
+export function cutText(s: string, max: number, note: string): string {
+  if (s.length <= max) return s;
+  let end = max - note.length - 1;
+  const lineBreak = s.lastIndexOf('\n', end);
+  if (lineBreak > end - 500 && lineBreak > 0) end = lineBreak;
+  else if (/[\ud800-\udbff]/.test(s[end - 1] ?? '')) end -= 1;
+  return `${s.slice(0, end).trimEnd()}\n${note}`;
+}
