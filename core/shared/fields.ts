@@ -49,7 +49,7 @@ export const optionalText = z
   .transform((s) => (s === '' ? null : s))
   .nullish();
 
-export const idField = z.coerce.number('выберите значение').int('выберите значение').positive('выберите значение');
+export const idField = z.coerce.number('выберите значение').int('выберите значение').positive('выберите значение').max(2_147_483_647, 'нет такой записи');
 
 export const pageInput = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
