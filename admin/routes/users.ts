@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createApiKey, createLinkCode, createUser, getUser, listApiKeys, listUsers, revokeApiKey, setPassword, updateUser } from '../../core/users/users.js';
+import { apiKeyScopeLabel, createApiKey, createLinkCode, createUser, getUser, listApiKeys, listUsers, revokeApiKey, setPassword, updateUser } from '../../core/users/users.js';
 import { deleteUser } from '../../core/users/delete-user.js';
 import { destroyUserSessions } from '../../core/sessions/sessions.js';
 import { listSegmentAssignments } from '../../core/segments/segments.js';
@@ -117,13 +117,13 @@ export default async function userRoutes(app: FastifyInstance, deps: AdminDeps) 
   // API keys: the key is shown once, on the answer to its creation
   const keysPage = async (req: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) => {
     requireRoles(req, 'admin');
-    return render(deps, req, reply, 'books/api-keys', { title: 'API-ключи', keys: await listApiKeys(ctxOf(deps, req)), ...extra }, status);
+    return render(deps, req, reply, 'books/api-keys', { title: 'API-ключи', keys: await listApiKeys(ctxOf(deps, req)), scopes: apiKeyScopeLabel, ...extra }, status);
   };
   app.get('/api-keys', (req, reply) => keysPage(req, reply));
   app.post('/api-keys', async (req, reply) => {
     requireRoles(req, 'admin');
     try {
-      const { key } = await createApiKey(ctxOf(deps, req), str(body(req), 'name'));
+      const { key } = await createApiKey(ctxOf(deps, req), str(body(req), 'name'), str(body(req), 'scope'));
       return keysPage(req, reply, { newKey: key });
     } catch (e) {
       if (isServiceError(e) && e.code === 'invalid') return keysPage(req, reply, { error: Object.values(e.fields).join('; ') }, 400);

@@ -3,6 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
 import { inTransaction, systemActor, type ServiceContext } from '../../core/context.js';
 import type { Services } from '../../core/services.js';
+import type { WebhookRateLimit } from './public-api.js';
 import { isServiceError, ServiceError } from '../../core/errors.js';
 import { historyEvents } from '../../core/db/schema/index.js';
 import { recordHistory } from '../../core/shared/audit.js';
@@ -64,7 +65,7 @@ async function submitForm(ctx: ServiceContext, form: ReturnType<typeof formToLea
  * Leads from form builders and social networks (R14–R16). Each source has its own URL token,
  * made by `crm webhook:create`; the same submission delivered twice (same `tranid` or id) makes one lead.
  */
-export const formWebhookRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const formWebhookRoutes: FastifyPluginAsync<{ services: Services; rateLimit?: WebhookRateLimit }> = async (app, { services, rateLimit }) => {
   await app.register(formbody);
 
   const sourceOf = async (kind: 'tilda' | 'form', token: string) => {
@@ -76,6 +77,8 @@ export const formWebhookRoutes: FastifyPluginAsync<{ services: Services }> = asy
   app.post<{ Params: { token: string }; Body: Record<string, unknown> | undefined }>(
     '/webhooks/tilda/:token',
     {
+      // per source, not per sender address: see webhookLimits in public-api.ts
+      config: rateLimit ? { rateLimit: rateLimit('tilda') } : {},
       schema: {
         tags: ['Вебхуки'],
         summary: 'Заявка из формы Tilda',
@@ -104,6 +107,8 @@ export const formWebhookRoutes: FastifyPluginAsync<{ services: Services }> = asy
   app.post<{ Params: { token: string }; Body: Record<string, unknown> | undefined }>(
     '/webhooks/forms/:token',
     {
+      // per source, not per sender address: see webhookLimits in public-api.ts
+      config: rateLimit ? { rateLimit: rateLimit('form') } : {},
       schema: {
         tags: ['Вебхуки'],
         summary: 'Заявка из соцсети или конструктора форм',

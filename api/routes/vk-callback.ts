@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { systemActor } from '../../core/context.js';
 import type { Services } from '../../core/services.js';
+import type { WebhookRateLimit } from './public-api.js';
 import { authenticateVkSource } from '../../core/leads/intake/webhook-sources.js';
 import { handleVkEvent } from '../../core/leads/intake/vk.js';
 import { bodyRefusals, errorBody } from './schemas.js';
@@ -30,10 +31,12 @@ const vkEvent = {
  * confirmation string as plain text for `confirmation` and the plain text `ok` for every other event,
  * or it repeats the event.
  */
-export const vkCallbackRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const vkCallbackRoutes: FastifyPluginAsync<{ services: Services; rateLimit?: WebhookRateLimit }> = async (app, { services, rateLimit }) => {
   app.post<{ Params: { token: string }; Body: VkCallbackBody }>(
     '/webhooks/vk/:token',
     {
+      // per source, not per sender address: see webhookLimits in public-api.ts
+      config: rateLimit ? { rateLimit: rateLimit('vk') } : {},
       schema: {
         tags: ['Вебхуки'],
         summary: 'Callback API сообщества ВКонтакте',

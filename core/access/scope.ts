@@ -6,7 +6,8 @@ import { counterparties, contacts, deals, leads, works } from '../db/schema/inde
 /**
  * R3, access by segment. A manager sees the counterparties of their segments and those they are
  * responsible for, with everything hanging off them, plus leads where they are responsible or a
- * participant. Head, admin, trusted integrations (API keys) and system jobs see all.
+ * participant. Head, admin and system jobs see all. An API key sees the leads its scope allows
+ * (see leadScope); it reads no other records, its lead intake finds contacts and companies as a system job would.
  * Each function returns a SQL condition to AND into a query, or undefined when nothing is hidden.
  */
 export function seesAll(actor: Actor): boolean {
@@ -36,6 +37,13 @@ export function counterpartyScope(ctx: ServiceContext): SQL | undefined {
 }
 
 export function leadScope(ctx: ServiceContext): SQL | undefined {
+  // a website key reads back only the leads it created, so one site cannot read another's clients
+  // (or the messengers' leads) by counting ids; a `read_all` key, made by an admin, reads every lead.
+  // The scope is read from the key's row: the actor carries only the key's id.
+  if (ctx.actor.kind === 'apiKey') {
+    return sql`(${leads.apiKeyId} = ${ctx.actor.apiKeyId}
+      OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = ${ctx.actor.apiKeyId} AND k.scope = 'read_all'))`;
+  }
   const uid = managerId(ctx.actor);
   if (uid === null) return undefined;
   return sql`(${leads.responsibleId} = ${uid}

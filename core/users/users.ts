@@ -150,16 +150,39 @@ export async function findUserByTelegramId(ctx: ServiceContext, telegramId: numb
   return user ?? null;
 }
 
-/** Creates an API key; the key is returned once and only its hash is kept. */
-export async function createApiKey(ctx: ServiceContext, name: string): Promise<{ id: number; key: string }> {
+export type ApiKeyScope = (typeof apiKeys.$inferSelect)['scope'];
+
+/** How the admin panel names a key's scope. */
+export const apiKeyScopeLabel: Record<ApiKeyScope, string> = {
+  website: 'сайт: создаёт лиды и читает только свои',
+  read_all: 'чтение всех лидов',
+};
+
+const apiKeyInput = z.object({
+  name: z.string().trim().min(1, 'укажите название'),
+  scope: z.enum(['website', 'read_all'], 'доступ: website или read_all').default('website'),
+});
+
+/**
+ * Creates an API key; the key is returned once and only its hash is kept. A `website` key (the
+ * default) creates leads and reads back only its own; `read_all` also reads every other lead.
+ */
+export async function createApiKey(ctx: ServiceContext, name: string, scope?: string): Promise<{ id: number; key: string }> {
   requireRole(ctx, 'admin');
-  const data = parseInput(z.object({ name: z.string().trim().min(1, 'укажите название') }), { name });
+  const data = parseInput(apiKeyInput, { name, scope: scope || undefined });
   const key = `crm_${randomBytes(24).toString('base64url')}`;
   const [row] = await ctx.db
     .insert(apiKeys)
-    .values({ name: data.name, keyHash: sha256(key), prefix: key.slice(0, 8), createdAt: ctx.clock.now(), createdBy: ctx.actor.kind === 'user' ? ctx.actor.userId : null })
+    .values({
+      name: data.name,
+      scope: data.scope,
+      keyHash: sha256(key),
+      prefix: key.slice(0, 8),
+      createdAt: ctx.clock.now(),
+      createdBy: ctx.actor.kind === 'user' ? ctx.actor.userId : null,
+    })
     .returning({ id: apiKeys.id });
-  await audit(ctx, 'create', 'api_key', row!.id, created({ name: data.name }));
+  await audit(ctx, 'create', 'api_key', row!.id, created({ name: data.name, scope: data.scope }));
   return { id: row!.id, key };
 }
 
@@ -173,7 +196,7 @@ export async function revokeApiKey(ctx: ServiceContext, id: number): Promise<voi
 export async function listApiKeys(ctx: ServiceContext) {
   requireRole(ctx, 'admin');
   return ctx.db
-    .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt, lastUsedAt: apiKeys.lastUsedAt, revokedAt: apiKeys.revokedAt })
+    .select({ id: apiKeys.id, name: apiKeys.name, scope: apiKeys.scope, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt, lastUsedAt: apiKeys.lastUsedAt, revokedAt: apiKeys.revokedAt })
     .from(apiKeys)
     .orderBy(asc(apiKeys.id));
 }

@@ -1,13 +1,15 @@
+import { createHash } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, type ServiceContext } from '../../context.js';
 import { apiIdempotencyKeys, campaigns, contacts, counterparties, leads } from '../../db/schema/index.js';
-import { conflict, notFound } from '../../errors.js';
+import { conflict, notFound, ServiceError } from '../../errors.js';
 import { parseInput } from '../../shared/input.js';
 import { audit, created, recordHistory } from '../../shared/audit.js';
 import { findContactByPhone, type Contact } from '../../contacts/contacts.js';
 import { createCounterparty } from '../../counterparties/counterparties.js';
-import { createLead, getLead, type Lead } from '../leads.js';
+import { leadScope } from '../../access/scope.js';
+import { createLead, type Lead } from '../leads.js';
 import { openLeadOrDeal, recordRepeatRequest, repeatRecorded } from '../open-request.js';
 import { formatPhone, normalizePhone } from '../../validation/phone.js';
 import { normalizeEmail } from '../../validation/email.js';
@@ -54,16 +56,39 @@ export interface WebLeadOptions {
   sourceLabel: string;
   /** overrides `external_id` (webhooks scope theirs by source: `tilda:3:<tranid>`) */
   externalId?: string | undefined;
-  /** the website API's `Idempotency-Key`, remembered per API key */
+  /** the website API's `Idempotency-Key`, remembered per API key with a hash of the request */
   idempotency?: { apiKeyId: number; key: string } | undefined;
 }
+
+/**
+ * The same `Idempotency-Key` again with other fields: a different request, refused rather than
+ * answered with the first one's lead (the website API answers 422, as the IETF Idempotency-Key draft asks).
+ */
+export class IdempotencyKeyReused extends ServiceError {
+  constructor() {
+    super('invalid', 'Этот Idempotency-Key уже использован с другими данными заявки: для новой заявки нужен новый ключ', {
+      'idempotency-key': 'уже использован с другими данными заявки',
+    });
+  }
+}
+
+/** An API key's external ids carry its prefix: another key (or a webhook) sending the same id reaches another lead. */
+const apiExternalIdPrefix = (apiKeyId: number) => `api:${apiKeyId}:`;
+
+/** The request as parsed, keys in order: the same fields in another order or spacing are the same request. */
+const requestHash = (d: Record<string, unknown>): string =>
+  createHash('sha256')
+    .update(JSON.stringify(Object.keys(d).sort().map((k) => [k, d[k] ?? null])))
+    .digest('hex');
 
 /**
  * Creates the lead a form or the website API submitted: the contact is found by phone, then
  * e-mail, or created; `company` finds or creates the counterparty; the campaign comes from the UTM
  * tags; routing picks the responsible, who is told in Telegram. A client who already has an open
  * lead or deal gets no second lead: the request is added to it (`repeat: true`). The same external
- * id or idempotency key again returns the first lead (`created: false`) and changes nothing.
+ * id or idempotency key again returns the first lead (`created: false`) and changes nothing; the same
+ * idempotency key with other fields is refused (IdempotencyKeyReused). A website API key's lead
+ * remembers the key, and its external ids are its own (stored as `api:<key id>:<external_id>`).
  */
 export interface WebLeadResult {
   lead: Lead;
@@ -75,21 +100,26 @@ export interface WebLeadResult {
 
 export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, opts: WebLeadOptions): Promise<WebLeadResult> {
   const d = parseInput(webLeadInput, input);
-  const externalId = opts.externalId ?? d.external_id;
+  // the website API's lead belongs to its key: the key's external ids are its own, and it reads the lead back
+  const apiKeyId = ctx.actor.kind === 'apiKey' ? ctx.actor.apiKeyId : null;
+  const externalId = opts.externalId ?? (apiKeyId && d.external_id ? `${apiExternalIdPrefix(apiKeyId)}${d.external_id}` : d.external_id);
   const attempt = () =>
     inTransaction(ctx, async (tx) => {
       if (opts.idempotency) {
+        const hash = requestHash(d);
         // a concurrent request with the same key waits here until the first commits
         const claimed = await tx.db
           .insert(apiIdempotencyKeys)
-          .values({ apiKeyId: opts.idempotency.apiKeyId, key: opts.idempotency.key, createdAt: tx.clock.now() })
+          .values({ apiKeyId: opts.idempotency.apiKeyId, key: opts.idempotency.key, requestHash: hash, createdAt: tx.clock.now() })
           .onConflictDoNothing()
           .returning();
         if (!claimed.length) {
           const [row] = await tx.db
-            .select({ leadId: apiIdempotencyKeys.leadId })
+            .select({ leadId: apiIdempotencyKeys.leadId, requestHash: apiIdempotencyKeys.requestHash })
             .from(apiIdempotencyKeys)
             .where(and(eq(apiIdempotencyKeys.apiKeyId, opts.idempotency.apiKeyId), eq(apiIdempotencyKeys.key, opts.idempotency.key)));
+          // keys taken before hashes were kept (null) cannot be compared: they answer as before
+          if (row?.requestHash && row.requestHash !== hash) throw new IdempotencyKeyReused();
           if (!row?.leadId) throw conflict('Запрос с этим Idempotency-Key ещё выполняется');
           return { lead: await leadRow(tx, row.leadId), created: false, repeat: false };
         }
@@ -137,7 +167,7 @@ export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, op
       for (const k of ['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term', 'yclid', 'gclid', 'fbclid', 'page_url', 'network'] as const) {
         if (d[k]) tracking[k] = d[k];
       }
-      const lead = await createLead(tx, {
+      let lead = await createLead(tx, {
         title: `${opts.sourceLabel}: ${d.company ?? contact.name}`,
         source: opts.source,
         tracking,
@@ -146,6 +176,7 @@ export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, op
         comment: d.comment ?? null,
         externalId: externalId ?? null,
       });
+      if (apiKeyId) [lead] = (await tx.db.update(leads).set({ apiKeyId }).where(eq(leads.id, lead.id)).returning()) as [Lead];
       await remember(lead.id);
       // createLead routes the lead and tells the responsible in Telegram (kind new_lead)
       return { lead, created: true, repeat: false };
@@ -216,6 +247,12 @@ async function findOrCreateCounterparty(tx: ServiceContext, company: string, pho
   return cp.id;
 }
 
+/** The API shows an external id as its sender sent it, without the key's prefix. */
+function shownExternalId(lead: Lead): string | null {
+  const prefix = lead.apiKeyId ? apiExternalIdPrefix(lead.apiKeyId) : null;
+  return prefix && lead.externalId?.startsWith(prefix) ? lead.externalId.slice(prefix.length) : lead.externalId;
+}
+
 export interface LeadCard {
   id: number;
   title: string;
@@ -231,9 +268,20 @@ export interface LeadCard {
   tracking: LeadTracking;
 }
 
-/** The lead as the website API shows it: with its contact, counterparty, campaign and UTM tags. */
+/**
+ * The lead as the website API shows it: with its contact, counterparty, campaign and UTM tags.
+ * A lead the actor may not read is «not found», like one that does not exist, so ids cannot be probed.
+ */
 export async function getLeadCard(ctx: ServiceContext, id: number): Promise<LeadCard> {
-  const lead = await getLead(ctx, id);
+  const card = await findLeadCard(ctx, id);
+  if (!card) throw notFound('Лид');
+  return card;
+}
+
+/** The lead's card, or null when there is no such lead or the actor may not read it. */
+export async function findLeadCard(ctx: ServiceContext, id: number): Promise<LeadCard | null> {
+  const [lead] = await ctx.db.select().from(leads).where(and(eq(leads.id, id), leadScope(ctx)));
+  if (!lead) return null;
   const [contact] = lead.contactId
     ? await ctx.db.select({ id: contacts.id, name: contacts.name, phones: contacts.phones, emails: contacts.emails }).from(contacts).where(eq(contacts.id, lead.contactId))
     : [];
@@ -246,7 +294,7 @@ export async function getLeadCard(ctx: ServiceContext, id: number): Promise<Lead
     title: lead.title,
     status: lead.status,
     source: lead.source,
-    external_id: lead.externalId,
+    external_id: shownExternalId(lead),
     comment: lead.comment,
     created_at: lead.createdAt.toISOString(),
     responsible_id: lead.responsibleId,
