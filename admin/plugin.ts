@@ -46,7 +46,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
     redis.on('error', (err) => app.log.warn({ err }, 'sign-in throttle: redis error'));
     app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())));
   }
-  const loginRateLimit = opts.loginRateLimit ?? { max: 10, timeWindowMs: 15 * 60_000 };
+  const loginRateLimit = { max: 10, timeWindowMs: 15 * 60_000, maxPerAddress: 30, ...opts.loginRateLimit };
   const deps: AdminDeps = {
     services,
     inlineImportRows: opts.inlineImportRows ?? 2000,
@@ -54,7 +54,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
     inlineImportBytes: opts.inlineImportBytes ?? 256 * 1024,
     maxUploadBytes: opts.maxUploadBytes ?? 100 * 1024 * 1024,
     loginRateLimit,
-    loginThrottle: createLoginThrottle({ max: loginRateLimit.max, windowMs: loginRateLimit.timeWindowMs, redis, log: app.log }),
+    loginThrottle: createLoginThrottle({ windowMs: loginRateLimit.timeWindowMs, redis, log: app.log }),
     secureCookies: httpsOnly ? true : 'auto',
   };
 

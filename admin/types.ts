@@ -16,8 +16,8 @@ declare module 'fastify' {
 
 export interface AdminOptions {
   services: Services;
-  /** sign-in attempts allowed per address and e-mail within the window */
-  loginRateLimit?: { max: number; timeWindowMs: number };
+  /** failed sign-ins allowed per address and e-mail, and per address alone, within the window */
+  loginRateLimit?: { max: number; timeWindowMs: number; maxPerAddress?: number };
   /** an import step on more rows than this runs as a job */
   inlineImportRows?: number;
   /** an uploaded file bigger than this is read into its list by the worker */
@@ -31,7 +31,7 @@ export interface AdminDeps {
   inlineImportRows: number;
   inlineImportBytes: number;
   maxUploadBytes: number;
-  loginRateLimit: { max: number; timeWindowMs: number };
+  loginRateLimit: { max: number; timeWindowMs: number; maxPerAddress: number };
   loginThrottle: LoginThrottle;
   /** Secure cookies: always behind an https PUBLIC_URL, otherwise when the request came over https */
   secureCookies: true | 'auto';

@@ -36,8 +36,9 @@ export async function buildApp(
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.log.child({ role: 'web' }) as FastifyBaseLogger,
-    // only a reverse proxy on this machine may set X-Forwarded-For: otherwise per-address rate limits could be dodged
-    trustProxy: ['127.0.0.1', '::1'],
+    // X-Forwarded-* are believed only from the proxies TRUST_PROXY names (default: none); otherwise
+    // a client could choose its own address and step around per-address limits
+    trustProxy: services.config.TRUST_PROXY,
     // a field given as a list where one value is expected (phone: ["…"]) is refused, not quietly unwrapped
     ajv: { customOptions: { coerceTypes: true } },
     // a URL the router cannot decode is refused in the CRM's words too

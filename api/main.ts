@@ -9,7 +9,7 @@ import { createLogger } from '../core/log.js';
 import { ensureFirstAdmin, openServices, type Services } from '../core/services.js';
 import { isServiceError } from '../core/errors.js';
 import { migrate } from '../core/db/migrate.js';
-import { openDatabase } from '../core/db/client.js';
+import { DatabaseInUseError, openDatabase } from '../core/db/client.js';
 import { createApiKey, createLinkCode, createUser, findUserByEmail } from '../core/users/users.js';
 import { loadDemoData } from '../core/demo/demo.js';
 import { importCounterpartiesFile } from '../core/imports/run-file.js';
@@ -243,6 +243,11 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`Ошибка: ${(err as Error).message}\n`);
       process.exit(2);
+    }
+    // the running CRM holds the PGlite folder: one line saying what to do, not a stack trace
+    if (err instanceof DatabaseInUseError) {
+      process.stderr.write(`Ошибка: ${err.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const bool = z
@@ -5,6 +6,29 @@ const bool = z
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const optionalUrl = z.url().optional();
+
+/**
+ * Which peers may say who the client is (X-Forwarded-For, -Proto, -Host), as Fastify's trustProxy:
+ * `true` (every peer) or addresses and CIDR ranges separated by commas (also `loopback`,
+ * `linklocal`, `uniquelocal`). `false`, the default, trusts nobody: otherwise a client could pick
+ * its own address and step around per-address sign-in limits.
+ */
+const trustProxy = z.string().transform((v, c): boolean | string[] => {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  const list = v.split(/[\s,]+/).filter(Boolean);
+  const bad = list.find((x) => !isProxyAddress(x));
+  if (bad !== undefined) c.addIssue({ code: 'custom', message: `not an address or CIDR range: ${bad} (use true, or addresses like 127.0.0.1,10.0.0.0/8)` });
+  return list;
+});
+
+function isProxyAddress(value: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(value)) return true;
+  const [address, prefix, ...more] = value.split('/');
+  const family = isIP(address ?? '');
+  if (!family || more.length) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 
 /** The one description of the environment the CRM reads (ARCHITECTURE.md, "Config contract"). */
 export const configSchema = z.object({
@@ -37,6 +61,9 @@ export const configSchema = z.object({
   MANGO_API_KEY: z.string().optional(),
   MANGO_API_SALT: z.string().optional(),
   MANGO_API_ROOT: z.url().default('https://app.mango-office.ru/vpbx'),
+  /** mail servers on loopback or a private network may be checked and used (a mail server in the office LAN) */
+  MAIL_ALLOW_PRIVATE_HOSTS: bool.default(false),
+  TRUST_PROXY: trustProxy.default(false),
 });
 
 export type Config = z.infer<typeof configSchema>;

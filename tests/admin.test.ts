@@ -34,7 +34,8 @@ let cpA: number, cpB: number;
 
 before(async () => {
   // the rate limit has its own test (and app); here people sign in as often as the tests need
-  a = await openAdminApp({ admin: { loginRateLimit: { max: 1000, timeWindowMs: 60_000 } } });
+  // requests come from 127.0.0.1, standing in for the HTTPS proxy of the Secure-cookie test
+  a = await openAdminApp({ admin: { loginRateLimit: { max: 1000, timeWindowMs: 60_000 } }, env: { TRUST_PROXY: '127.0.0.1' } });
   segA = await a.world.segment('Сегмент А');
   segB = await a.world.segment('Сегмент Б');
   admin = await a.world.user('admin', { name: 'Админ' });

@@ -28,7 +28,8 @@ let cpId: number, leadId: number;
 
 
 before(async () => {
-  [a, dc, smtp] = await Promise.all([openAdminApp(), startDovecot([box]), startSmtp([box])]);
+  // dovecot and the SMTP fake listen on 127.0.0.1, which a CRM reaches only with MAIL_ALLOW_PRIVATE_HOSTS
+  [a, dc, smtp] = await Promise.all([openAdminApp({ env: { MAIL_ALLOW_PRIVATE_HOSTS: 'true' } }), startDovecot([box]), startSmtp([box])]);
   const seg = await a.world.segment();
   admin = await a.world.user('admin', { name: 'Анна Админова' });
   manager = await a.world.user('manager', { name: 'Мария Менеджерова', segments: [seg] });

@@ -45,7 +45,8 @@ const emailRow = async (id: number) => (await s.database.db.select().from(emails
 const statusIs = (id: number, status: string) => async () => ((await emailRow(id)).status === status ? emailRow(id) : null);
 
 before(async () => {
-  [s, dc, smtp] = await Promise.all([openTestServices(), startDovecot([sales, olga]), startSmtp([sales, olga])]);
+  // dovecot and the SMTP fake listen on 127.0.0.1, which a CRM reaches only with MAIL_ALLOW_PRIVATE_HOSTS
+  [s, dc, smtp] = await Promise.all([openTestServices({ MAIL_ALLOW_PRIVATE_HOSTS: 'true' }), startDovecot([sales, olga]), startSmtp([sales, olga])]);
   env = mailEnv(s, { sendAttempts: 3, sendBackoffMs: 30, mailoutLimiter: { max: 1, durationMs: 300 }, timeoutMs: 5000 });
   const sys = s.ctx(systemActor('test'));
   const seg = await createSegment(sys, { name: 'Москва' });

@@ -20,20 +20,26 @@ export default async function authRoutes(app: FastifyInstance, deps: AdminDeps) 
     const form = body(req);
     const email = str(form, 'email');
     const next = safeNext(str(form, 'next'));
-    // per address and e-mail: guessing one account's password is slowed down, colleagues behind one NAT are not
-    const key = `${req.ip}|${email.trim().toLowerCase()}`;
-    if (await deps.loginThrottle.blocked(key)) {
+    // per address and e-mail: guessing one account's password is slowed down, colleagues behind one
+    // NAT are not; per address: trying many accounts from one place (password spraying) is too.
+    // req.ip is the client's own address unless TRUST_PROXY names the proxy in front.
+    const { max, maxPerAddress } = deps.loginRateLimit;
+    const keys = [
+      { key: `${req.ip}|${email.trim().toLowerCase()}`, max, clearOnSuccess: true },
+      { key: `address:${req.ip}`, max: maxPerAddress, clearOnSuccess: false },
+    ];
+    if (!(await deps.loginThrottle.attempt(keys)).allowed) {
       req.log.warn({ email }, 'admin sign-in throttled');
       return render(deps, req, reply, 'login', { title: 'Вход', next, email, error: 'Слишком много неудачных попыток входа. Подождите несколько минут и попробуйте снова.' }, 429);
     }
     try {
       const user = await authenticate(deps.services.ctx(), email, str(form, 'password'));
-      await deps.loginThrottle.succeeded(key);
+      await deps.loginThrottle.succeeded(keys);
       await signIn(deps, req, reply, user);
       return reply.redirect(next, 303);
     } catch (e) {
+      // a refused password keeps the place it took in the counts
       if (!isServiceError(e) || e.code !== 'unauthenticated') throw e;
-      await deps.loginThrottle.failed(key);
       req.log.info({ email }, 'admin sign-in refused');
       return render(deps, req, reply, 'login', { title: 'Вход', next, email, error: 'Неверный e-mail или пароль' }, 401);
     }

@@ -76,6 +76,23 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 }
 
 /**
+ * The PGlite folder is held by another live process (usually the running CRM). The message is for
+ * the person at the terminal: a `crm` command prints it as it is.
+ */
+export class DatabaseInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `База данных в ${dataDir} занята процессом ${pid} (скорее всего, запущенной CRM): встроенная база открывается только одним процессом. ` +
+        'Остановите CRM и повторите команду или переведите CRM на PostgreSQL (DATABASE_URL).',
+    );
+    this.name = 'DatabaseInUseError';
+  }
+}
+
+/**
  * PGlite is one process's database: a second process opening the same folder would corrupt it.
  * A pid file refuses the second opener while the first is alive.
  */
@@ -86,11 +103,7 @@ function lockDataDir(dir: string): void {
     return;
   } catch {
     const pid = Number(readFileSync(file, 'utf8'));
-    if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new Error(
-        `The database in ${path.dirname(file)} is in use by process ${pid}. Stop it first (PGlite allows one process), or use DATABASE_URL.`,
-      );
-    }
+    if (pid && pid !== process.pid && isAlive(pid)) throw new DatabaseInUseError(path.dirname(file), pid);
     writeFileSync(file, String(process.pid));
   }
 }

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { invalid } from '../errors.js';
+import { readableCell } from './spreadsheet-cell.js';
 
 export type CsvEncoding = 'utf-8' | 'windows-1251';
 export type CsvDelimiter = ',' | ';' | '\t';
@@ -124,7 +125,7 @@ export async function openCsv(input: AsyncIterable<Uint8Array | string>): Promis
   const iterator = (parser as AsyncIterable<{ record: string[]; info: { lines: number } }>)[Symbol.asyncIterator]();
   const first = await nextRecord(iterator);
   if (!first) throw invalid({ file: 'файл пуст' }, 'Файл пуст: нет строки заголовков');
-  const headers = first.record.map((h) => h.trim());
+  const headers = first.record.map((h) => readableCell(h.trim()));
   if (headers.length > MAX_COLUMNS) throw invalid({ file: `больше ${MAX_COLUMNS} столбцов` }, 'В файле слишком много столбцов');
   return {
     encoding,
@@ -138,7 +139,8 @@ export async function openCsv(input: AsyncIterable<Uint8Array | string>): Promis
           if (!r) return;
           // a line of separators only (";;;;") is an empty line to a person
           if (r.record.every((c) => c === '')) continue;
-          yield { lineNo: r.info.lines, cells: r.record };
+          // a rejected-rows CSV loaded back: the apostrophe that kept a cell from opening as a formula goes
+          yield { lineNo: r.info.lines, cells: r.record.map(readableCell) };
         }
       },
     },

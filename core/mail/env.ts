@@ -22,6 +22,8 @@ export interface MailEnv {
   mailoutLimiter: { max: number; durationMs: number };
   /** connect / greeting / socket timeouts for IMAP and SMTP */
   timeoutMs: number;
+  /** mail servers on loopback or a private network may be reached (MAIL_ALLOW_PRIVATE_HOSTS) */
+  allowPrivateHosts: boolean;
 }
 
 export const defaultMailPolicy = {
@@ -31,6 +33,7 @@ export const defaultMailPolicy = {
   // ~1200 an hour: below what Яндекс, Mail.ru and Gmail let an ordinary mailbox send without being flagged
   mailoutLimiter: { max: 20, durationMs: 60_000 },
   timeoutMs: 20_000,
+  allowPrivateHosts: false,
 } satisfies Partial<MailEnv>;
 
 export function mailEnv(services: Pick<Services, 'secretKey' | 'config'>, overrides: Partial<MailEnv> = {}): MailEnv {
@@ -40,6 +43,7 @@ export function mailEnv(services: Pick<Services, 'secretKey' | 'config'>, overri
     secretKey: services.secretKey,
     dataDir: config.DATA_DIR,
     publicUrl: (config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/+$/, ''),
+    allowPrivateHosts: config.MAIL_ALLOW_PRIVATE_HOSTS,
     ...overrides,
   };
 }

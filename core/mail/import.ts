@@ -41,7 +41,7 @@ export async function importMailbox(ctx: ServiceContext, env: MailEnv, mailboxId
   const result: ImportResult = { mailboxId, imported: 0, folders: [] };
   if (!mailbox.active) return result;
   try {
-    await withImap(mailbox, mailboxPassword(env, mailbox), env.timeoutMs, async (client) => {
+    await withImap(mailbox, mailboxPassword(env, mailbox), env, async (client) => {
       const sent = await findSentFolder(client);
       const folders: { path: string; role: FolderRole }[] = [{ path: 'INBOX', role: 'inbox' }];
       if (sent && sent.toUpperCase() !== 'INBOX') folders.push({ path: sent, role: 'sent' });

@@ -11,7 +11,7 @@ import { decryptSecret, encryptSecret } from '../crypto/secret-box.js';
 import { audit, created, diff } from '../shared/audit.js';
 import { MAIL_IMPORT_JOB, MAILBOX_PASSWORD_PURPOSE, type MailEnv } from './env.js';
 import { mailServicePresets, mailServices, type MailService } from './presets.js';
-import { describeMailError, smtpTransport, withImap, type ServerSettings } from './connection.js';
+import { describeMailError, mailServerAddress, PrivateMailHostError, privateHostProblem, smtpTransport, withImap, type ServerSettings } from './connection.js';
 
 type MailboxRow = typeof mailboxes.$inferSelect;
 /** A mailbox as verbs hand it out: the password never leaves the core, not even encrypted. */
@@ -102,10 +102,51 @@ async function requireUnique(ctx: ServiceContext, login: string, imapHost: strin
   if (dup && dup.id !== exceptId) throw conflict('Этот почтовый ящик уже добавлен');
 }
 
+/**
+ * Servers on loopback or a private network, while MAIL_ALLOW_PRIVATE_HOSTS is off, as field
+ * errors. A name that does not resolve now is let through: every connection checks the address
+ * again (connection.ts); this tells the admin early, on the form.
+ */
+async function privateServerProblems(env: MailEnv, hosts: { imapHost?: string | undefined; smtpHost?: string | undefined }): Promise<Record<string, string>> {
+  const problems: Record<string, string> = {};
+  if (env.allowPrivateHosts) return problems;
+  await Promise.all(
+    (['imapHost', 'smtpHost'] as const).map(async (field) => {
+      const host = hosts[field]?.trim();
+      if (!host) return;
+      try {
+        await mailServerAddress(host, { ...env, timeoutMs: Math.min(env.timeoutMs, 5000) });
+      } catch (e) {
+        if (e instanceof PrivateMailHostError) problems[field] = privateHostProblem(e);
+      }
+    }),
+  );
+  return problems;
+}
+
+function refuse(problems: Record<string, string>): void {
+  if (Object.keys(problems).length) throw invalid(problems);
+}
+
+/** The settings a stored password may be sent with: to another server or as another login it needs typing again. */
+const serverIdentity = (s: ServerSettings) =>
+  JSON.stringify([
+    s.login.trim().toLowerCase(),
+    s.imapHost.trim().toLowerCase().replace(/\.$/, ''),
+    Number(s.imapPort),
+    s.imapEncryption,
+    s.smtpHost.trim().toLowerCase().replace(/\.$/, ''),
+    Number(s.smtpPort),
+    s.smtpEncryption,
+  ]);
+
+const PASSWORD_AGAIN = 'сервер, порт, шифрование или логин изменились — введите пароль ящика ещё раз';
+
 /** R17: adds a mailbox (admins). Its password is sealed with SECRET_KEY; the import starts at once. */
 export async function createMailbox(ctx: ServiceContext, env: MailEnv, input: MailboxInput): Promise<Mailbox> {
   requireRole(ctx, 'admin');
   const data = parseInput(createSchema, withDefaults(input));
+  refuse(await privateServerProblems(env, data));
   return inTransaction(ctx, async (tx) => {
     await requireOwner(tx, data.ownerId);
     await requireUnique(tx, data.login, data.imapHost);
@@ -125,15 +166,21 @@ export async function createMailbox(ctx: ServiceContext, env: MailEnv, input: Ma
 
 export type MailboxPatch = Partial<MailboxInput>;
 
-/** Changes a mailbox; an empty or missing password keeps the stored one. */
+/**
+ * Changes a mailbox; an empty or missing password keeps the stored one, as long as the servers and
+ * the login stay the same (the stored password is never sent anywhere else).
+ */
 export async function updateMailbox(ctx: ServiceContext, env: MailEnv, id: number, patch: MailboxPatch): Promise<Mailbox> {
   requireRole(ctx, 'admin');
+  // the servers typed now; looked up before the transaction, which a slow DNS answer would otherwise hold open
+  const hostProblems = await privateServerProblems(env, patch);
   return inTransaction(ctx, async (tx) => {
     const before = await loadMailbox(tx, id);
     const { password, ...rest } = patch;
     const merged = withDefaults({ ...strip(before), ...dropBlank(rest), service: rest.service ?? before.service } as unknown as MailboxInput);
     const data = parseInput(z.object(mailboxFields), merged);
     const newPassword = blank(password) ? null : parseInput(z.object({ password: passwordField }), { password }).password;
+    refuse({ ...hostProblems, ...(!newPassword && serverIdentity(data) !== serverIdentity(before) ? { password: PASSWORD_AGAIN } : {}) });
     await requireOwner(tx, data.ownerId);
     await requireUnique(tx, data.login, data.imapHost, id);
     const [row] = await tx.db
@@ -248,7 +295,8 @@ export async function checkMailboxConnection(ctx: ServiceContext, env: MailEnv, 
 
 /**
  * «Проверить соединение» on a form not yet saved. With `mailboxId` and no password, the stored
- * password is used, so an admin can check an edit without typing it again.
+ * password is used, so an admin can check an edit without typing it again, but only with the
+ * stored servers, ports, encryption and login: a form pointing elsewhere needs the password typed.
  */
 export async function checkMailboxSettings(
   ctx: ServiceContext,
@@ -263,26 +311,31 @@ export async function checkMailboxSettings(
     z.object(mailboxFields).pick({ login: true, imapHost: true, imapPort: true, imapEncryption: true, smtpHost: true, smtpPort: true, smtpEncryption: true }),
     merged,
   );
-  const pw = !blank(password) ? String(password) : stored ? mailboxPassword(env, stored) : null;
-  if (!pw) throw invalid({ password: 'укажите пароль' });
-  return checkServers(env, settings, pw);
+  if (blank(password) && !stored) throw invalid({ password: 'укажите пароль' });
+  refuse({
+    ...(await privateServerProblems(env, settings)),
+    ...(blank(password) && serverIdentity(settings) !== serverIdentity(stored!) ? { password: PASSWORD_AGAIN } : {}),
+  });
+  return checkServers(env, settings, !blank(password) ? String(password) : mailboxPassword(env, stored!));
 }
 
+/** Logs in over IMAP and SMTP; each connection goes only where mailServerAddress lets it. */
 async function checkServers(env: MailEnv, settings: ServerSettings, password: string): Promise<ConnectionCheck> {
   const [imap, smtp] = await Promise.all([
-    withImap(settings, password, env.timeoutMs, async () => undefined).then(
+    withImap(settings, password, env, async () => undefined).then(
       () => ({ ok: true }),
       (err: unknown) => ({ ok: false, error: `IMAP: ${describeMailError(err)}` }),
     ),
     (async () => {
-      const transport = smtpTransport(settings, password, env.timeoutMs);
+      let transport: Awaited<ReturnType<typeof smtpTransport>> | undefined;
       try {
+        transport = await smtpTransport(settings, password, env);
         await transport.verify();
         return { ok: true };
       } catch (err) {
         return { ok: false, error: `SMTP: ${describeMailError(err)}` };
       } finally {
-        transport.close();
+        transport?.close();
       }
     })(),
   ]);

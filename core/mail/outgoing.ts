@@ -52,9 +52,9 @@ export type SendOutcome = { ok: true } | { ok: false; permanent: boolean; reason
 
 /** One SMTP delivery from the mailbox; never throws, the caller decides about retries. */
 export async function deliver(env: MailEnv, mailbox: MailboxRow, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendOutcome> {
-  let transport: ReturnType<typeof smtpTransport> | undefined;
+  let transport: Awaited<ReturnType<typeof smtpTransport>> | undefined;
   try {
-    transport = smtpTransport(mailbox, mailboxPassword(env, mailbox), env.timeoutMs);
+    transport = await smtpTransport(mailbox, mailboxPassword(env, mailbox), env);
     await transport.sendMail({ envelope, raw });
     return { ok: true };
   } catch (err) {
@@ -66,7 +66,7 @@ export async function deliver(env: MailEnv, mailbox: MailboxRow, envelope: { fro
 
 /** Puts a sent letter into the mailbox's Sent folder over IMAP, so mail clients show it too. */
 export async function appendToSent(env: MailEnv, mailbox: MailboxRow, raw: Buffer, date: Date): Promise<string | null> {
-  return withImap(mailbox, mailboxPassword(env, mailbox), env.timeoutMs, async (client) => {
+  return withImap(mailbox, mailboxPassword(env, mailbox), env, async (client) => {
     const sent = await findSentFolder(client);
     if (!sent) return null;
     await client.append(sent, raw, ['\\Seen'], date);

@@ -76,6 +76,8 @@ export async function exportMailingTypeXlsx(ctx: ServiceContext, typeId: number,
         continue;
       }
       const phones = r.phones.map(formatPhone);
+      // exceljs stores a string as a text cell, never as a formula, so "=HYPERLINK(…)" from a card is
+      // shown, not run, and needs no apostrophe here (it would show); a CSV does (imports/spreadsheet-cell.ts)
       sheet
         .addRow({
           id: Number(r.id),

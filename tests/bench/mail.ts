@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   try {
     const log = pino({ level: 'silent' });
     const ctx = (actor = systemActor('bench')): ServiceContext => ({ db: database.db, actor, clock: systemClock, jobs, log });
-    const env: MailEnv = { ...defaultMailPolicy, secretKey: 'b'.repeat(40), dataDir, publicUrl: 'http://crm.test' };
+    const env: MailEnv = { ...defaultMailPolicy, secretKey: 'b'.repeat(40), dataDir, publicUrl: 'http://crm.test', allowPrivateHosts: true };
 
     const clients: string[] = [];
     for (let i = 0; i < 100; i++) {
