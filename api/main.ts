@@ -23,7 +23,8 @@ const usage = `Использование: crm <команда> [парамет�
   migrate                                  применить миграции базы данных
   user:create --email E --name N --role admin|head|manager [--password P]
   user:link-code --email E                 одноразовый код привязки Telegram
-  apikey:create --name N                   создать API-ключ (показывается один раз)
+  apikey:create --name N [--scope website|read_all]
+                                           создать API-ключ (показывается один раз; website — видит только свои лиды)
   webhook:create --kind tilda|form --name N [--network vk]
                                            адрес вебхука для форм Tilda или соцсетей (показывается один раз)
   webhook:create --kind vk --name N --group ID --confirmation STR --secret S
@@ -86,9 +87,9 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'apikey:create': {
-      const a = args({ name: { type: 'string' } });
+      const a = args({ name: { type: 'string' }, scope: { type: 'string' } });
       return withServices(config, log, async (s) => {
-        const { key, id } = await createApiKey(s.ctx(), String(a.name ?? ''));
+        const { key, id } = await createApiKey(s.ctx(), String(a.name ?? ''), a.scope);
         process.stdout.write(`${key}\n`);
         process.stderr.write(`API-ключ №${id} создан. Сохраните его: он показывается один раз.\n`);
       });
