@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Services } from '../core/services.js';
 import { isServiceError, type ErrorCode } from '../core/errors.js';
+import { outageOf } from '../core/db/outage.js';
 import { adminPlugin } from '../admin/plugin.js';
 import type { AdminOptions } from '../admin/types.js';
 import { publicApi, type PublicApiOptions } from './routes/public-api.js';
@@ -53,6 +54,12 @@ export async function buildApp(
     // Fastify's and its plugins' refusals (bad JSON, 413, 415, schema) in Russian, in the same shape
     const refusal = clientRefusal(error, request);
     if (refusal) return reply.status(refusal.status).send(refusal.body);
+    // the database or Redis is away (a restart): the same request may succeed in a few seconds
+    const outage = outageOf(error);
+    if (outage) {
+      request.log.warn({ err: error, store: outage.store }, 'request refused: storage unavailable');
+      return reply.status(503).header('retry-after', String(outage.retryAfterSeconds)).send({ error: 'unavailable', message: outage.message });
+    }
     request.log.error({ err: error }, 'request failed');
     return reply.status(500).send({ error: 'internal', message: 'Внутренняя ошибка сервера' });
   });

@@ -34,9 +34,18 @@ export interface DatabaseOptions {
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.databaseUrl) {
+    // postgres.js is installed from core/db/postgres-js (3.4.9 with connection guards): without
+    // them a database restart could end this process or leave a connection answering stale errors
     const pg = postgres(opts.databaseUrl, {
       max: opts.poolSize ?? 10,
       onnotice: () => {},
+      // While the database restarts, a request fails fast (503, Retry-After) instead of waiting out
+      // the 30 s default, and reconnecting backs off to 1 s at most: the default grows to 20 s,
+      // which kept the CRM refusing requests long after the database was back.
+      connect_timeout: 5,
+      backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 1),
+      // an idle connection is not kept for a burst that is over (nor one a network change left half-open)
+      idle_timeout: 60,
       // int8 as string everywhere; drizzle maps bigint columns itself
       connection: {
         application_name: 'crm',
