@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import type { SQL } from 'drizzle-orm';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { is, type SQL } from 'drizzle-orm';
+import { drizzle as drizzlePglite, PgliteDatabase, PgliteTransaction } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
@@ -24,6 +24,13 @@ export interface Database {
   pg?: postgres.Sql;
   pglite?: PGlite;
 }
+
+/**
+ * The database runs inside this process (PGlite): each statement occupies the one thread that also
+ * answers HTTP, and a transaction holds the one connection. Long loops over it yield between
+ * statements (see core/imports/create.ts).
+ */
+export const isEmbedded = (db: Db): boolean => is(db, PgliteDatabase) || is(db, PgliteTransaction);
 
 export interface DatabaseOptions {
   databaseUrl?: string | undefined;
@@ -71,6 +78,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     lockDataDir(dataDir);
   }
   const pglite = await PGlite.create(dataDir, { extensions: { pg_trgm } });
+  // PGlite runs with fsync off, so filling each new 16 MB WAL file with zeros buys no safety, and it
+  // stalled this whole process (HTTP included) for up to a second at the COMMIT that needed one
+  await pglite.exec('SET wal_init_zero = off');
   const db = drizzlePglite(pglite, { schema }) as unknown as Db;
   return {
     db,
