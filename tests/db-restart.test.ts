@@ -60,7 +60,7 @@ describe('a database restart', () => {
     let stop = false;
     let n = 0;
     const sendLeads = async (client: number) => {
-      while (!stop) {
+      while (!stop && crm.alive()) {
         const i = ++n;
         const externalId = `restart-lead-${i}`;
         const body = JSON.stringify({
@@ -78,7 +78,7 @@ describe('a database restart', () => {
               body,
               signal,
             }),
-          { deadline: Date.now() + 60_000, maxPauseMs: 250 },
+          { deadline: Date.now() + 60_000, maxPauseMs: 250, giveUp: () => !crm.alive() },
         );
         deliveries.push(d);
         await d;

@@ -26,13 +26,14 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const isRetryable = (o: Outcome) => o === 'network' || o === 'timeout' || o === 503 || o === 429;
 
 /**
- * Sends until an answer that is not worth repeating, or the deadline. Between tries it waits what
- * Retry-After asks, but at most `maxPauseMs` (a test has no minutes to spare).
+ * Sends until an answer that is not worth repeating, the deadline, or `giveUp()` (the server is
+ * gone for good). Between tries it waits what Retry-After asks, but at most `maxPauseMs` (a test
+ * has no minutes to spare).
  */
 export async function deliver(
   key: string,
   send: (signal: AbortSignal) => Promise<Response>,
-  opts: { deadline: number; maxPauseMs?: number; timeoutMs?: number },
+  opts: { deadline: number; maxPauseMs?: number; timeoutMs?: number; giveUp?: () => boolean },
 ): Promise<Delivery> {
   const attempts: Attempt[] = [];
   for (;;) {
@@ -49,7 +50,7 @@ export async function deliver(
       outcome = (e as Error).name === 'TimeoutError' ? 'timeout' : 'network';
     }
     attempts.push({ startedAt, endedAt: Date.now(), outcome, retryAfter, body });
-    if (!isRetryable(outcome) || Date.now() > opts.deadline) {
+    if (!isRetryable(outcome) || Date.now() > opts.deadline || opts.giveUp?.()) {
       return { key, attempts, ok: typeof outcome === 'number' && outcome >= 200 && outcome < 300 };
     }
     const asked = Number(retryAfter) * 1000;
