@@ -11,6 +11,7 @@ import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import { Redis } from 'ioredis';
 import { isServiceError, type ErrorCode } from '../core/errors.js';
+import { outageOf } from '../core/db/outage.js';
 import { sessionUser } from '../core/sessions/sessions.js';
 import { render } from './render.js';
 import { adminRoutes } from './routes/index.js';
@@ -143,6 +144,13 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
     } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       status = error.statusCode;
       message = 'Неверный запрос';
+    } else if (outageOf(error)) {
+      // the database or Redis is restarting: a page that says so, and when to try again
+      const outage = outageOf(error)!;
+      status = 503;
+      message = outage.message;
+      reply.header('retry-after', String(outage.retryAfterSeconds));
+      req.log.warn({ err: error }, 'admin request during an outage');
     } else {
       req.log.error({ err: error }, 'admin request failed');
     }
