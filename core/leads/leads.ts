@@ -12,7 +12,7 @@ import { getContact } from '../contacts/contacts.js';
 import { findOrCreateCampaign } from './campaigns.js';
 import { pickResponsible } from './routing.js';
 import { notify } from '../notifications/notify.js';
-import { fallbackRecipients, reachable } from '../notifications/reach.js';
+import { reachableOrFallback } from '../notifications/reach.js';
 import type { LeadTracking } from '../db/schema/leads.js';
 
 export type Lead = typeof leads.$inferSelect;
@@ -104,9 +104,8 @@ export async function createLead(ctx: ServiceContext, input: LeadInput): Promise
     // nobody needs to be told about a lead they just typed in themselves
     if (!(tx.actor.kind === 'user' && tx.actor.userId === responsibleId)) {
       // a lead always reaches a person: when the responsible cannot be told, the heads (or admins) are
-      const told = responsibleId ? await reachable(tx, [responsibleId]) : [];
-      const whyFallback = told.length ? null : await unreachableReason(tx, responsibleId);
-      const recipients = told.length ? told : await fallbackRecipients(tx);
+      const recipients = await reachableOrFallback(tx, responsibleId ? [responsibleId] : []);
+      const whyFallback = responsibleId && recipients.includes(responsibleId) ? null : await unreachableReason(tx, responsibleId);
       const text = [
         `Новый лид №${lead!.id}: ${lead!.title}`,
         `Источник: ${sourceLabel[lead!.source]}${campaign ? `, кампания: ${campaign.name}` : ''}`,
