@@ -29,10 +29,7 @@ import { body, bool, formErrors, type FormBody, idParam, int, ints, opt, query, 
 import { ctxOf, hasRole, redirectWith, render, requireRoles, withQuery } from '../render.js';
 import type { AdminDeps } from '../types.js';
 import { plural } from '../format.js';
-
-export const PAGE_SIZE = 50;
-/** Deeper than this an offset gets slow on a million rows: the filter should be narrowed instead. */
-export const MAX_PAGE = 200;
+import { MAX_PAGE, PAGE_SIZE } from '../lists.js';
 
 const kinds = ['legal_entity', 'individual', 'sole_proprietor'] as const;
 const isKind = (v: string): v is CounterpartyKind => (kinds as readonly string[]).includes(v);

@@ -5,7 +5,9 @@ import dashboardRoutes from './dashboard.js';
 import counterpartyRoutes from './counterparties.js';
 import mailingRoutes from './mailing.js';
 import importRoutes from './imports.js';
-import salesRoutes from './sales.js';
+import leadRoutes from './leads.js';
+import dealRoutes from './deals.js';
+import workRoutes from './works.js';
 import userRoutes from './users.js';
 import bookRoutes from './books.js';
 import planRoutes from './plans.js';
@@ -25,7 +27,9 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   counterpartyRoutes,
   mailingRoutes,
   importRoutes,
-  salesRoutes,
+  leadRoutes,
+  dealRoutes,
+  workRoutes,
   userRoutes,
   bookRoutes,
   planRoutes,

@@ -19,7 +19,7 @@ import { isServiceError } from '../../core/errors.js';
 import { body, type FormBody, idParam, int, ints, query, str } from '../forms.js';
 import { ctxOf, hasRole, redirectWith, render, withQuery } from '../render.js';
 import type { AdminDeps } from '../types.js';
-import { MAX_PAGE, PAGE_SIZE } from './counterparties.js';
+import { MAX_PAGE, PAGE_SIZE } from '../lists.js';
 
 const kinds = ['legal_entity', 'individual', 'sole_proprietor'] as const;
 

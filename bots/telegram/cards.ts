@@ -99,7 +99,7 @@ export async function clientCard(ctx: BotContext, id: number): Promise<{ text: s
 export async function workLine(ctx: BotContext, work: Work): Promise<{ text: string; keyboard: InlineKeyboard }> {
   const actions = await listActions(ctx.crm);
   const action = actions.find((a) => a.id === work.actionId);
-  const cp = await getCounterparty(ctx.crm, work.counterpartyId).catch(() => null);
+  const cp = work.counterpartyId ? await getCounterparty(ctx.crm, work.counterpartyId).catch(() => null) : null;
   const overdue = work.status === 'planned' && work.deadline < ctx.crm.clock.now();
   const text = [
     `<b>${esc(action?.name ?? 'Работа')}</b> №${work.id}${overdue ? ' ⚠️ просрочена' : ''}`,

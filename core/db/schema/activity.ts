@@ -30,6 +30,21 @@ export const historyEvents = pgTable(
   (t) => [index('history_events_entity_idx').on(t.entityType, t.entityId, t.at)],
 );
 
+/** «Заметка»: a comment on any record, by its author; shown in the record's history (R12). */
+export const notes = pgTable(
+  'notes',
+  {
+    id: serial('id').primaryKey(),
+    entityType: entityType('entity_type').notNull(),
+    entityId: integer('entity_id').notNull(),
+    text: text('text').notNull(),
+    authorUserId: integer('author_user_id').references(() => users.id),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }),
+  },
+  (t) => [index('notes_entity_idx').on(t.entityType, t.entityId, t.createdAt)],
+);
+
 /** Who changed what: one row per write, with the changed fields before and after. */
 export const auditLog = pgTable(
   'audit_log',

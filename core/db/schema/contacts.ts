@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, pgEnum, pgTable, serial, text, timestamp, unique, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { index, jsonb, integer, pgEnum, pgTable, serial, text, timestamp, unique, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { counterparties } from './counterparties.js';
 
 export const channelKind = pgEnum('channel_kind', ['telegram', 'whatsapp', 'viber']);
@@ -13,6 +13,8 @@ export const contacts = pgTable(
     position: text('position'),
     /** E.164 */
     phones: text('phones').array().notNull().default(sql`'{}'::text[]`),
+    /** «доб. 12»: an extension per E.164 number, kept apart so the number stays searchable */
+    phoneExtensions: jsonb('phone_extensions').$type<Record<string, string>>().notNull().default({}),
     /** lower-cased */
     emails: text('emails').array().notNull().default(sql`'{}'::text[]`),
     comment: text('comment'),

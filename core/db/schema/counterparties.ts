@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, pgEnum, pgTable, serial, text, timestamp, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, jsonb, integer, pgEnum, pgTable, serial, text, timestamp, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { segments, users } from './users.js';
 
 export const counterpartyKind = pgEnum('counterparty_kind', ['legal_entity', 'individual', 'sole_proprietor']);
@@ -21,6 +21,8 @@ export const counterparties = pgTable(
     capitalKopecks: bigint('capital_kopecks', { mode: 'bigint' }),
     /** E.164 */
     phones: text('phones').array().notNull().default(sql`'{}'::text[]`),
+    /** «доб. 12»: an extension per E.164 number, kept apart so the number stays searchable */
+    phoneExtensions: jsonb('phone_extensions').$type<Record<string, string>>().notNull().default({}),
     /** lower-cased */
     emails: text('emails').array().notNull().default(sql`'{}'::text[]`),
     segmentId: integer('segment_id').references(() => segments.id),

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, char, index, integer, jsonb, pgEnum, pgTable, primaryKey, serial, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { bigint, boolean, char, date, index, integer, jsonb, pgEnum, pgTable, primaryKey, serial, text, timestamp, unique, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { contacts } from './contacts.js';
 import { counterparties } from './counterparties.js';
 import { apiKeys, users } from './users.js';
@@ -48,6 +48,9 @@ export const leads = pgTable(
     counterpartyId: integer('counterparty_id').references(() => counterparties.id),
     contactId: integer('contact_id').references(() => contacts.id),
     comment: text('comment'),
+    /** why the lead was closed without a deal */
+    lossReasonId: integer('loss_reason_id').references((): AnyPgColumn => lossReasons.id),
+    closeComment: text('close_comment'),
     /**
      * The sender's own id, unique across the CRM because each sender has its own prefix:
      * `tilda:<source>:<tranid>`, `form:<source>:<id>`, `vk:<source>:<lead>`, `api:<api key>:<external_id>`.
@@ -79,6 +82,15 @@ export const leadParticipants = pgTable(
   (t) => [primaryKey({ columns: [t.leadId, t.userId] }), index('lead_participants_user_idx').on(t.userId)],
 );
 
+/** «Причины отказа»: why a deal was lost or a lead closed (a reference book, so reports can group by it). */
+export const lossReasons = pgTable('loss_reasons', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  sortOrder: integer('sort_order').notNull().default(100),
+  /** an archived reason stays on old deals but is no longer offered */
+  archived: boolean('archived').notNull().default(false),
+});
+
 export const dealStages = pgTable('deal_stages', {
   id: serial('id').primaryKey(),
   name: text('name').notNull().unique(),
@@ -106,6 +118,11 @@ export const deals = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     /** set when the deal reaches a won or lost stage */
     closedAt: timestamp('closed_at', { withTimezone: true }),
+    /** «Оплачена»: the day the money came; plan vs actual counts won deals by it */
+    paidOn: date('paid_on', { mode: 'string' }),
+    /** «Проиграна»: the reason from the book and the manager's words */
+    lossReasonId: integer('loss_reason_id').references(() => lossReasons.id),
+    lossComment: text('loss_comment'),
   },
   (t) => [
     index('deals_responsible_idx').on(t.responsibleId),

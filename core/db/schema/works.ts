@@ -42,7 +42,8 @@ export const works = pgTable(
     comment: text('comment'),
     resultComment: text('result_comment'),
     responsibleId: integer('responsible_id').notNull().references(() => users.id),
-    counterpartyId: integer('counterparty_id').notNull().references(() => counterparties.id),
+    /** null for a work on a messenger lead that has no counterparty yet */
+    counterpartyId: integer('counterparty_id').references(() => counterparties.id),
     contactId: integer('contact_id').references(() => contacts.id),
     leadId: integer('lead_id').references(() => leads.id),
     dealId: integer('deal_id').references(() => deals.id),
@@ -51,6 +52,9 @@ export const works = pgTable(
     createdBy: integer('created_by').references(() => users.id),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     completedAt: timestamp('completed_at', { withTimezone: true }),
+    /** who pressed «Выполнить» or «Отменить»: the work still counts for the responsible, history shows the real actor */
+    completedBy: integer('completed_by').references(() => users.id),
+    cancelReason: text('cancel_reason'),
   },
   (t) => [
     index('works_responsible_idx').on(t.responsibleId, t.status, t.deadline),
