@@ -91,6 +91,10 @@ export function formatters(timeZone: string) {
     dateTime: (d: Date | string | null | undefined) => (d ? dateTime.format(new Date(d)) : ''),
     date: (d: Date | string | null | undefined) => (d ? date.format(new Date(d)) : ''),
     phone: (p: string) => formatPhone(p),
+    /** href of a phone link: `<a href="<%= it.f.telHref(p) %>"><%= it.f.phone(p) %></a>` (an extension is dialled after a pause) */
+    telHref: (p: string, ext?: string | null) => `tel:${p}${ext ? `,${ext}` : ''}`,
+    /** href of an e-mail link */
+    mailHref: (e: string) => `mailto:${e}`,
     num: (n: number | bigint | null | undefined) => (n === null || n === undefined ? '' : new Intl.NumberFormat('ru-RU').format(n)),
     /** a file size as people read it: «12 КБ», «3,4 МБ» */
     bytes: (n: number) => {

@@ -1,5 +1,6 @@
 import type { ServiceContext } from '../core/context.js';
 import { listUsers } from '../core/users/users.js';
+import { listSegments } from '../core/segments/segments.js';
 import { int, type FormBody } from './forms.js';
 
 /** Rows per page of every list in the panel, and the last page a pager goes to (deeper, an offset gets slow on a million rows: the filter should be narrowed instead). */
@@ -13,4 +14,10 @@ export const pageOf = (q: FormBody) => Math.min(Math.max(1, int(q, 'page') ?? 1)
 export async function userNames(ctx: ServiceContext) {
   const users = await listUsers(ctx);
   return { users, userName: Object.fromEntries(users.map((u) => [u.id, u.name])) as Record<number, string> };
+}
+
+/** Segments and users for a counterparty's selects and rows. */
+export async function lookups(ctx: ServiceContext) {
+  const [segments, n] = await Promise.all([listSegments(ctx), userNames(ctx)]);
+  return { segments, segmentName: Object.fromEntries(segments.map((s) => [s.id, s.name])) as Record<number, string>, ...n };
 }

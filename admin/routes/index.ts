@@ -3,9 +3,11 @@ import type { AdminDeps } from '../types.js';
 import authRoutes from './auth.js';
 import dashboardRoutes from './dashboard.js';
 import counterpartyRoutes from './counterparties.js';
+import counterpartyCardRoutes from './counterparty-card.js';
 import mailingRoutes from './mailing.js';
 import importRoutes from './imports.js';
 import leadRoutes from './leads.js';
+import leadCardRoutes from './lead-card.js';
 import dealRoutes from './deals.js';
 import workRoutes from './works.js';
 import userRoutes from './users.js';
@@ -25,9 +27,11 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   authRoutes,
   dashboardRoutes,
   counterpartyRoutes,
+  counterpartyCardRoutes,
   mailingRoutes,
   importRoutes,
   leadRoutes,
+  leadCardRoutes,
   dealRoutes,
   workRoutes,
   userRoutes,
