@@ -1,15 +1,18 @@
 import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { ServiceContext } from '../context.js';
-import { dealStages, deals, users } from '../db/schema/index.js';
+import { inTransaction, type ServiceContext } from '../context.js';
+import { contacts, counterparties, dealStages, deals, users } from '../db/schema/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
-import { audit, created, recordHistory } from '../shared/audit.js';
+import { audit, created, diff, recordHistory } from '../shared/audit.js';
 import { idField, kopecksField, optionalText } from '../shared/fields.js';
 import { dealScope, requireRole } from '../access/scope.js';
 import { getCounterparty } from '../counterparties/counterparties.js';
 import { getContact } from '../contacts/contacts.js';
 import { formatKopecks } from '../validation/money.js';
+import { dateInZone } from '../validation/time.js';
+import { usableLossReason } from './loss-reasons.js';
+import { dealPeriodCondition, pipelineFilterInput } from './pipeline.js';
 
 export type Deal = typeof deals.$inferSelect;
 export type DealStage = typeof dealStages.$inferSelect;
@@ -38,39 +41,109 @@ async function stageOrDefault(ctx: ServiceContext, stageId?: number): Promise<De
   return stage;
 }
 
+const actorZone = (ctx: ServiceContext) => (ctx.actor.kind === 'user' ? ctx.actor.timeZone : 'Europe/Moscow');
+const isManager = (ctx: ServiceContext) => ctx.actor.kind === 'user' && ctx.actor.role === 'manager';
+/** '2026-11-25' → '25.11.2026' */
+const dayRu = (d: string) => d.split('-').reverse().join('.');
+const quoted = (s: string | null) => (s ? `«${s.length > 80 ? s.slice(0, 79) + '…' : s}»` : '—');
+
+const dayField = z
+  .string()
+  .trim()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'дата в формате ГГГГ-ММ-ДД')
+  .refine((d) => {
+    const t = Date.parse(d + 'T00:00:00Z');
+    return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === d;
+  }, 'нет такой даты');
+
+async function counterpartyName(ctx: ServiceContext, id: number | null): Promise<string> {
+  if (!id) return '—';
+  const [r] = await ctx.db.select({ name: counterparties.name }).from(counterparties).where(eq(counterparties.id, id));
+  return r ? r.name : `№${id}`;
+}
+async function contactName(ctx: ServiceContext, id: number | null): Promise<string> {
+  if (!id) return '—';
+  const [r] = await ctx.db.select({ name: contacts.name }).from(contacts).where(eq(contacts.id, id));
+  return r ? r.name : `№${id}`;
+}
+async function userName(ctx: ServiceContext, id: number | null): Promise<string> {
+  if (!id) return '—';
+  const [r] = await ctx.db.select({ name: users.name }).from(users).where(eq(users.id, id));
+  return r ? r.name : `№${id}`;
+}
+
+/** The company a contact works for now (a merged-away company resolves to its survivor). */
+async function contactCompany(ctx: ServiceContext, cpId: number | null): Promise<number | null> {
+  if (!cpId) return null;
+  const [r] = await ctx.db.select({ id: sql<number>`coalesce(${counterparties.mergedIntoId}, ${counterparties.id})` }).from(counterparties).where(eq(counterparties.id, cpId));
+  return r ? Number(r.id) : cpId;
+}
+
+/**
+ * The counterparty and contact of a deal, read through the actor's access (R3): a manager cannot
+ * tie a deal to another segment's client. A contact of another company is refused; a contact alone
+ * brings its company.
+ */
+async function checkedLinks(ctx: ServiceContext, counterpartyId: number | null, contactId: number | null) {
+  let cp = counterpartyId ? (await getCounterparty(ctx, counterpartyId)).id : null;
+  let ct: number | null = null;
+  if (contactId) {
+    const c = await getContact(ctx, contactId);
+    ct = c.id;
+    const company = await contactCompany(ctx, c.counterpartyId);
+    if (company && cp === null) cp = company;
+    else if (company && cp !== null && company !== cp) {
+      throw invalid({ contactId: 'контакт относится к другому контрагенту: выберите контакт этого контрагента или очистите поле' });
+    }
+  }
+  return { counterpartyId: cp, contactId: ct };
+}
+
+async function checkedResponsible(ctx: ServiceContext, id: number): Promise<number> {
+  const [u] = await ctx.db.select({ id: users.id, active: users.active }).from(users).where(eq(users.id, id));
+  if (!u) throw invalid({ responsibleId: 'нет такого пользователя' });
+  if (!u.active) throw invalid({ responsibleId: 'этот пользователь отключён' });
+  return u.id;
+}
+
+const reassignRefused = () => forbidden('Передать сделку другому может руководитель или администратор');
+
+/** R10 «Новая сделка»: by hand, from the deals list or a counterparty's or contact's card. */
 export async function createDeal(ctx: ServiceContext, input: DealInput): Promise<Deal> {
   const data = parseInput(dealInput, input);
-  if (data.counterpartyId) await getCounterparty(ctx, data.counterpartyId);
-  if (data.contactId) {
-    const c = await getContact(ctx, data.contactId);
-    data.counterpartyId ??= c.counterpartyId;
-  }
-  if (data.responsibleId) {
-    const [u] = await ctx.db.select({ id: users.id }).from(users).where(eq(users.id, data.responsibleId));
-    if (!u) throw invalid({ responsibleId: 'нет такого пользователя' });
+  if (data.amount < 0n) throw invalid({ amount: 'сумма не может быть отрицательной' });
+  const links = await checkedLinks(ctx, data.counterpartyId ?? null, data.contactId ?? null);
+  const me = ctx.actor.kind === 'user' ? ctx.actor.userId : null;
+  if (data.responsibleId && data.responsibleId !== me) {
+    if (isManager(ctx)) throw reassignRefused();
+    await checkedResponsible(ctx, data.responsibleId);
   }
   const stage = await stageOrDefault(ctx, data.stageId);
+  if (stage.isLost) throw invalid({ stageId: 'новую сделку не создают проигранной: создайте её и отметьте «Проиграна» с причиной' });
   const now = ctx.clock.now();
-  const [deal] = await ctx.db
-    .insert(deals)
-    .values({
-      title: data.title,
-      amountKopecks: data.amount,
-      currency: data.currency,
-      stageId: stage.id,
-      counterpartyId: data.counterpartyId ?? null,
-      contactId: data.contactId ?? null,
-      responsibleId: data.responsibleId ?? (ctx.actor.kind === 'user' ? ctx.actor.userId : null),
-      comment: data.comment ?? null,
-      createdBy: ctx.actor.kind === 'user' ? ctx.actor.userId : null,
-      createdAt: now,
-      updatedAt: now,
-      closedAt: stage.isWon || stage.isLost ? now : null,
-    })
-    .returning();
-  await audit(ctx, 'create', 'deal', deal!.id, created({ title: deal!.title, amountKopecks: deal!.amountKopecks, stageId: stage.id }));
-  await recordHistory(ctx, 'deal', deal!.id, 'created', 'Сделка создана');
-  return deal!;
+  return inTransaction(ctx, async (tx) => {
+    const [deal] = await tx.db
+      .insert(deals)
+      .values({
+        title: data.title,
+        amountKopecks: data.amount,
+        currency: data.currency,
+        stageId: stage.id,
+        counterpartyId: links.counterpartyId,
+        contactId: links.contactId,
+        responsibleId: data.responsibleId ?? me,
+        comment: data.comment ?? null,
+        createdBy: me,
+        createdAt: now,
+        updatedAt: now,
+        closedAt: stage.isWon ? now : null,
+        paidOn: stage.isWon ? dateInZone(now, actorZone(tx)) : null,
+      })
+      .returning();
+    await audit(tx, 'create', 'deal', deal!.id, created({ title: deal!.title, amountKopecks: deal!.amountKopecks, stageId: stage.id, counterpartyId: deal!.counterpartyId, contactId: deal!.contactId, responsibleId: deal!.responsibleId }));
+    await recordHistory(tx, 'deal', deal!.id, 'created', 'Сделка создана');
+    return deal!;
+  });
 }
 
 export async function getDeal(ctx: ServiceContext, id: number): Promise<Deal> {
@@ -84,31 +157,176 @@ export async function getDeal(ctx: ServiceContext, id: number): Promise<Deal> {
   return row.d;
 }
 
-/** Moves a deal to a stage; reaching a won or lost stage closes it (the close date counts for plans). */
-export async function setDealStage(ctx: ServiceContext, dealId: number, stageId: number): Promise<Deal> {
+export const dealPatchInput = z.object({
+  title: z.string().trim().min(1, 'укажите название сделки').max(500, 'не длиннее 500 символов').optional(),
+  amount: kopecksField.refine((k) => k >= 0n, 'сумма не может быть отрицательной').optional(),
+  counterpartyId: idField.nullable().optional(),
+  contactId: idField.nullable().optional(),
+  responsibleId: idField.nullable().optional(),
+  comment: optionalText,
+});
+export type DealPatch = z.input<typeof dealPatchInput>;
+
+/**
+ * Edits a deal (R10): each changed field gets its own history line «from → to» with names, not ids.
+ * Links are read through the actor's access; only the head and the admin hand a deal to someone else.
+ */
+export async function updateDeal(ctx: ServiceContext, id: number, patch: DealPatch): Promise<Deal> {
+  const data = parseInput(dealPatchInput, patch);
+  return inTransaction(ctx, async (tx) => {
+    const deal = await getDeal(tx, id);
+    const next = {
+      title: data.title ?? deal.title,
+      amountKopecks: data.amount ?? deal.amountKopecks,
+      counterpartyId: data.counterpartyId === undefined ? deal.counterpartyId : data.counterpartyId,
+      contactId: data.contactId === undefined ? deal.contactId : data.contactId,
+      responsibleId: data.responsibleId === undefined ? deal.responsibleId : data.responsibleId,
+      comment: data.comment === undefined ? deal.comment : data.comment,
+    };
+    if (next.counterpartyId !== deal.counterpartyId || next.contactId !== deal.contactId) {
+      Object.assign(next, await checkedLinks(tx, next.counterpartyId, next.contactId));
+    }
+    if (next.responsibleId !== deal.responsibleId) {
+      if (isManager(tx)) throw reassignRefused();
+      if (next.responsibleId !== null) await checkedResponsible(tx, next.responsibleId);
+    }
+    const changes = diff(deal as unknown as Record<string, unknown>, next);
+    if (!Object.keys(changes).length) return deal;
+    const [after] = await tx.db.update(deals).set({ ...next, updatedAt: tx.clock.now() }).where(eq(deals.id, id)).returning();
+    await audit(tx, 'update', 'deal', id, changes);
+    if ('title' in changes) await recordHistory(tx, 'deal', id, 'title_changed', `Название: «${deal.title}» → «${next.title}»`);
+    if ('amountKopecks' in changes) {
+      await recordHistory(tx, 'deal', id, 'amount_changed', `Сумма: ${formatKopecks(deal.amountKopecks)} → ${formatKopecks(next.amountKopecks)}`);
+    }
+    if ('counterpartyId' in changes) {
+      await recordHistory(tx, 'deal', id, 'counterparty_changed', `Контрагент: ${await counterpartyName(tx, deal.counterpartyId)} → ${await counterpartyName(tx, next.counterpartyId)}`, { from: deal.counterpartyId, to: next.counterpartyId });
+    }
+    if ('contactId' in changes) {
+      await recordHistory(tx, 'deal', id, 'contact_changed', `Контакт: ${await contactName(tx, deal.contactId)} → ${await contactName(tx, next.contactId)}`, { from: deal.contactId, to: next.contactId });
+    }
+    if ('responsibleId' in changes) {
+      await recordHistory(tx, 'deal', id, 'assigned', `Ответственный: ${await userName(tx, deal.responsibleId)} → ${await userName(tx, next.responsibleId)}`, { from: deal.responsibleId, to: next.responsibleId });
+    }
+    if ('comment' in changes) await recordHistory(tx, 'deal', id, 'comment_changed', `Комментарий: ${quoted(deal.comment)} → ${quoted(next.comment)}`);
+    return after!;
+  });
+}
+
+async function stageById(ctx: ServiceContext, id: number): Promise<DealStage | undefined> {
+  const [s] = await ctx.db.select().from(dealStages).where(eq(dealStages.id, id));
+  return s;
+}
+
+/** The won (or lost) stage asked for, or the first of its kind in the book. */
+async function closingStage(ctx: ServiceContext, kind: 'won' | 'lost', stageId?: number): Promise<DealStage> {
+  const flag = kind === 'won' ? dealStages.isWon : dealStages.isLost;
+  if (stageId !== undefined) {
+    const s = await stageById(ctx, parseInput(idField, stageId));
+    if (!s) throw invalid({ stageId: 'нет такой стадии' });
+    if (kind === 'won' ? !s.isWon : !s.isLost) throw invalid({ stageId: kind === 'won' ? 'это не стадия оплаты' : 'это не стадия проигрыша' });
+    return s;
+  }
+  const [s] = await ctx.db.select().from(dealStages).where(eq(flag, true)).orderBy(asc(dealStages.sortOrder), asc(dealStages.id)).limit(1);
+  if (!s) throw invalid({ stageId: kind === 'won' ? 'в справочнике нет стадии оплаты' : 'в справочнике нет стадии проигрыша' });
+  return s;
+}
+
+/**
+ * «Оплачена»: the deal moves to a won stage with the day the money came (today in the actor's zone
+ * by default; never in the future). Plan vs actual counts it by that day. On a deal already paid it
+ * corrects the date.
+ */
+export async function winDeal(ctx: ServiceContext, id: number, opts: { paidOn?: string; stageId?: number } = {}): Promise<Deal> {
+  const given = opts.paidOn?.trim() ? parseInput(z.object({ paidOn: dayField }), { paidOn: opts.paidOn }).paidOn : undefined;
+  return inTransaction(ctx, async (tx) => {
+    const deal = await getDeal(tx, id);
+    const stage = await closingStage(tx, 'won', opts.stageId);
+    const wasWon = !!(await stageById(tx, deal.stageId))?.isWon;
+    const now = tx.clock.now();
+    const today = dateInZone(now, actorZone(tx));
+    const paidOn = given ?? (wasWon && deal.paidOn ? deal.paidOn : today);
+    if (paidOn > today) throw invalid({ paidOn: 'дата оплаты не может быть в будущем' });
+    if (wasWon && deal.stageId === stage.id && deal.paidOn === paidOn) return deal;
+    const next = { stageId: stage.id, paidOn, closedAt: wasWon && deal.closedAt ? deal.closedAt : now, lossReasonId: null, lossComment: null };
+    const [after] = await tx.db.update(deals).set({ ...next, updatedAt: now }).where(eq(deals.id, id)).returning();
+    await audit(tx, 'win', 'deal', id, diff(deal as unknown as Record<string, unknown>, next));
+    if (!wasWon) {
+      await recordHistory(tx, 'deal', id, 'stage_changed', `Сделка оплачена ${dayRu(paidOn)}`, { from: deal.stageId, to: stage.id, paidOn });
+    } else {
+      if (deal.stageId !== stage.id) {
+        await recordHistory(tx, 'deal', id, 'stage_changed', `Стадия: ${(await stageById(tx, deal.stageId))?.name ?? '?'} → ${stage.name}`, { from: deal.stageId, to: stage.id });
+      }
+      if (deal.paidOn !== paidOn) {
+        await recordHistory(tx, 'deal', id, 'paid_on_changed', `Дата оплаты: ${deal.paidOn ? dayRu(deal.paidOn) : '—'} → ${dayRu(paidOn)}`);
+      }
+    }
+    return after!;
+  });
+}
+
+/** «Проиграна»: the deal moves to a lost stage with a reason from the book and the manager's words. */
+export async function loseDeal(ctx: ServiceContext, id: number, input: { lossReasonId: number; comment?: string | null; stageId?: number }): Promise<Deal> {
+  const comment = parseInput(z.object({ comment: z.string().trim().max(2000, 'не длиннее 2000 символов').nullish() }), { comment: input.comment }).comment || null;
+  return inTransaction(ctx, async (tx) => {
+    const deal = await getDeal(tx, id);
+    const reason = await usableLossReason(tx, Number(input.lossReasonId));
+    const stage = await closingStage(tx, 'lost', input.stageId);
+    const wasLost = !!(await stageById(tx, deal.stageId))?.isLost;
+    if (wasLost && deal.stageId === stage.id && deal.lossReasonId === reason.id && deal.lossComment === comment) return deal;
+    const now = tx.clock.now();
+    const next = { stageId: stage.id, paidOn: null, closedAt: wasLost && deal.closedAt ? deal.closedAt : now, lossReasonId: reason.id, lossComment: comment };
+    const [after] = await tx.db.update(deals).set({ ...next, updatedAt: now }).where(eq(deals.id, id)).returning();
+    await audit(tx, 'lose', 'deal', id, diff(deal as unknown as Record<string, unknown>, next));
+    const why = `${reason.name}${comment ? ` — ${comment}` : ''}`;
+    if (!wasLost) await recordHistory(tx, 'deal', id, 'stage_changed', `Сделка проиграна: ${why}`, { from: deal.stageId, to: stage.id, lossReasonId: reason.id });
+    else await recordHistory(tx, 'deal', id, 'loss_reason_changed', `Причина отказа: ${why}`, { lossReasonId: reason.id });
+    return after!;
+  });
+}
+
+/**
+ * The one entry point for stage moves (panel, board, bot). Into a won stage it is «Оплачена»
+ * (paidOn optional), into a lost stage «Проиграна» (a reason required); back to an open stage it
+ * reopens a closed deal, clearing its paid date and loss reason.
+ */
+export async function setDealStage(
+  ctx: ServiceContext,
+  dealId: number,
+  stageId: number,
+  extra: { paidOn?: string; lossReasonId?: number; lossComment?: string } = {},
+): Promise<Deal> {
   const deal = await getDeal(ctx, dealId);
   const stage = await stageOrDefault(ctx, parseInput(idField, stageId));
+  if (stage.isWon) return winDeal(ctx, dealId, { ...(extra.paidOn ? { paidOn: extra.paidOn } : {}), stageId: stage.id });
+  if (stage.isLost) {
+    if (!extra.lossReasonId) {
+      if (deal.stageId === stage.id) return deal;
+      throw invalid({ lossReasonId: 'укажите причину отказа' });
+    }
+    return loseDeal(ctx, dealId, { lossReasonId: extra.lossReasonId, comment: extra.lossComment ?? null, stageId: stage.id });
+  }
   if (deal.stageId === stage.id) return deal;
-  const now = ctx.clock.now();
-  const closing = stage.isWon || stage.isLost;
-  const [after] = await ctx.db
-    .update(deals)
-    .set({ stageId: stage.id, updatedAt: now, closedAt: closing ? now : null })
-    .where(eq(deals.id, dealId))
-    .returning();
-  const [from] = await ctx.db.select({ name: dealStages.name }).from(dealStages).where(eq(dealStages.id, deal.stageId));
-  await audit(ctx, 'set_stage', 'deal', dealId, { stageId: { from: deal.stageId, to: stage.id } });
-  await recordHistory(ctx, 'deal', dealId, 'stage_changed', `Стадия: ${from?.name ?? '?'} → ${stage.name}`, { from: deal.stageId, to: stage.id });
-  return after!;
+  return inTransaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    const reopening = deal.closedAt !== null || deal.paidOn !== null || deal.lossReasonId !== null;
+    const next = { stageId: stage.id, closedAt: null, paidOn: null, lossReasonId: null, lossComment: null };
+    const [after] = await tx.db.update(deals).set({ ...next, updatedAt: now }).where(eq(deals.id, dealId)).returning();
+    const from = (await stageById(tx, deal.stageId))?.name ?? '?';
+    await audit(tx, reopening ? 'reopen' : 'set_stage', 'deal', dealId, diff(deal as unknown as Record<string, unknown>, next));
+    await recordHistory(
+      tx,
+      'deal',
+      dealId,
+      'stage_changed',
+      reopening ? `Сделка снова в работе: ${from} → ${stage.name}` : `Стадия: ${from} → ${stage.name}`,
+      { from: deal.stageId, to: stage.id },
+    );
+    return after!;
+  });
 }
 
 export async function setDealAmount(ctx: ServiceContext, dealId: number, amount: string | number | bigint): Promise<Deal> {
-  const deal = await getDeal(ctx, dealId);
-  const kopecks = parseInput(z.object({ amount: kopecksField.refine((k) => k >= 0n, 'сумма не может быть отрицательной') }), { amount }).amount;
-  const [after] = await ctx.db.update(deals).set({ amountKopecks: kopecks, updatedAt: ctx.clock.now() }).where(eq(deals.id, dealId)).returning();
-  await audit(ctx, 'set_amount', 'deal', dealId, { amountKopecks: { from: deal.amountKopecks.toString(), to: kopecks.toString() } });
-  await recordHistory(ctx, 'deal', dealId, 'amount_changed', `Сумма: ${formatKopecks(deal.amountKopecks)} → ${formatKopecks(kopecks)}`);
-  return after!;
+  return updateDeal(ctx, dealId, { amount });
 }
 
 export const dealFilterInput = z.object({
@@ -116,6 +334,9 @@ export const dealFilterInput = z.object({
   responsibleId: idField.optional(),
   counterpartyId: idField.optional(),
   open: z.boolean().optional(),
+  /** YYYY-MM-DD: open deals by the day they were created, closed ones by the day they closed */
+  from: z.string().optional(),
+  to: z.string().optional(),
 });
 
 export async function listDeals(
@@ -130,6 +351,10 @@ export async function listDeals(
   if (f.counterpartyId) conds.push(eq(deals.counterpartyId, f.counterpartyId));
   if (f.open === true) conds.push(sql`${deals.closedAt} IS NULL`);
   if (f.open === false) conds.push(sql`${deals.closedAt} IS NOT NULL`);
+  if (f.from || f.to) {
+    const p = parseInput(pipelineFilterInput.pick({ from: true, to: true }), { from: f.from || undefined, to: f.to || undefined });
+    conds.push(dealPeriodCondition(ctx, p.from, p.to));
+  }
   const where = and(...conds);
   const items = await ctx.db
     .select()

@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { ServiceContext } from '../context.js';
 import { dealStages, deals, plans, users, works } from '../db/schema/index.js';
@@ -85,8 +85,8 @@ export function monthOf(date: Date, timeZone = 'Europe/Moscow'): { periodStart: 
 const nextDay = (d: string) => new Date(Date.parse(d + 'T00:00:00Z') + 86_400_000).toISOString().slice(0, 10);
 
 /**
- * Plan vs actual from real records: deals won (reached a won stage) within the period, their
- * amount, and works completed within it. Days are the team's time zone days. A manager sees only
+ * Plan vs actual from real records: deals won (reached a won stage) and paid within the period
+ * (by their paid date), their amount, and works completed within it. Days are the team's time zone days. A manager sees only
  * their own figures; head and admin see everyone's.
  */
 export async function planVsActual(
@@ -118,7 +118,17 @@ export async function planVsActual(
       .select({ amount: sql<string>`coalesce(sum(${deals.amountKopecks}), 0)::text`, n: sql<number>`count(*)::int` })
       .from(deals)
       .innerJoin(dealStages, eq(dealStages.id, deals.stageId))
-      .where(and(eq(deals.responsibleId, person.id), eq(dealStages.isWon, true), gte(deals.closedAt, from), lt(deals.closedAt, to)));
+      .where(
+        and(
+          eq(deals.responsibleId, person.id),
+          eq(dealStages.isWon, true),
+          // a paid deal counts on the day the money came; one won before paid dates were kept, on its close
+          or(
+            and(gte(deals.paidOn, p.periodStart), lte(deals.paidOn, p.periodEnd)),
+            and(isNull(deals.paidOn), gte(deals.closedAt, from), lt(deals.closedAt, to)),
+          ),
+        ),
+      );
     const [done] = await ctx.db
       .select({ n: sql<number>`count(*)::int` })
       .from(works)
