@@ -6,6 +6,7 @@ import { createCounterparty } from '../core/counterparties/counterparties.js';
 import { createAction, createResult, listActions, allowedResults, deleteAction } from '../core/works/actions.js';
 import { cancelWork, completeWork, createFollowUpWork, createWork, listWorks } from '../core/works/works.js';
 import { createDeal, listDealStages, setDealStage } from '../core/deals/deals.js';
+import { listLossReasons } from '../core/deals/loss-reasons.js';
 import { monthOf, planVsActual, setPlan } from '../core/plans/plans.js';
 import { ServiceError } from '../core/errors.js';
 
@@ -60,7 +61,7 @@ describe('works', () => {
     const call = actions.find((a) => a.name === 'Позвонить')!;
     const invoice = actions.find((a) => a.name === 'Отправить')!.results.find((r) => r.name === 'Счёт')!;
     await assert.rejects(createWork(w.as(manager), { actionId: call.id, plannedResultId: invoice.id, deadline: new Date(), counterpartyId: cpId }), code('invalid'));
-    await assert.rejects(createWork(w.as(manager), { actionId: call.id, deadline: new Date() }), (e: ServiceError) => 'counterpartyId' in e.fields);
+    await assert.rejects(createWork(w.as(manager), { actionId: call.id, deadline: new Date() }), (e: ServiceError) => 'leadId' in e.fields);
     await assert.rejects(createWork(w.as(manager), { actionId: call.id, deadline: 'завтра', counterpartyId: cpId }), (e: ServiceError) => 'deadline' in e.fields);
   });
 
@@ -84,7 +85,7 @@ describe('works', () => {
     await createWork(w.as(m), { actionId: call.id, deadline: '2026-11-20T18:00:00Z', counterpartyId: cp.id }); // today
     await createWork(w.as(m), { actionId: call.id, deadline: '2026-11-23T10:00:00Z', counterpartyId: cp.id }); // later
     const cancelled = await createWork(w.as(m), { actionId: call.id, deadline: '2026-11-18T10:00:00Z', counterpartyId: cp.id });
-    await cancelWork(w.as(m), cancelled.id);
+    await cancelWork(w.as(m), cancelled.id, { reason: 'Клиент передумал' });
     const due = await listWorks(w.as(m), { responsibleId: m.id, dueBefore: '2026-11-20T21:00:00Z' });
     assert.equal(due.length, 2);
   });
@@ -107,7 +108,7 @@ describe('plans', () => {
     const d3 = await createDeal(w.as(m), { title: 'C', amount: '999' });
     await setDealStage(w.as(m), d1.id, won);
     await setDealStage(w.as(m), d2.id, won);
-    await setDealStage(w.as(m), d3.id, lost);
+    await setDealStage(w.as(m), d3.id, lost, { lossReasonId: (await listLossReasons(w.system))[0]!.id });
     // a deal won last month does not count
     clock.set('2026-10-31T20:00:00Z'); // 23:00 in Moscow, 31 October
     const old = await createDeal(w.as(m), { title: 'Old', amount: '5' });

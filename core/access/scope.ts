@@ -67,12 +67,23 @@ export function contactScope(ctx: ServiceContext): SQL | undefined {
     OR ${contacts.id} IN (SELECT d.contact_id FROM deals d WHERE d.contact_id IS NOT NULL AND d.responsible_id = ${uid}))`;
 }
 
+/**
+ * A manager sees their own works and the works hanging on any record they see: the counterparty,
+ * a lead, a deal or a contact (a messenger lead's works have no counterparty). The deal and contact
+ * conditions repeat dealScope and contactScope over the work's link.
+ */
 export function workScope(ctx: ServiceContext): SQL | undefined {
   const uid = managerId(ctx.actor);
   if (uid === null) return undefined;
+  const cps = myCounterpartyIds(uid);
+  const myLeads = myLeadIds(uid);
   return sql`(${works.responsibleId} = ${uid}
-    OR ${works.counterpartyId} IN ${myCounterpartyIds(uid)}
-    OR ${works.leadId} IN ${myLeadIds(uid)})`;
+    OR ${works.counterpartyId} IN ${cps}
+    OR ${works.leadId} IN ${myLeads}
+    OR ${works.dealId} IN (SELECT d.id FROM deals d WHERE d.responsible_id = ${uid} OR d.counterparty_id IN ${cps} OR d.lead_id IN ${myLeads})
+    OR ${works.contactId} IN (SELECT c.id FROM contacts c WHERE c.counterparty_id IN ${cps}
+      OR c.id IN (SELECT l.contact_id FROM leads l WHERE l.contact_id IS NOT NULL AND l.id IN ${myLeads})
+      OR c.id IN (SELECT d.contact_id FROM deals d WHERE d.contact_id IS NOT NULL AND d.responsible_id = ${uid})))`;
 }
 
 export function requireUser(ctx: ServiceContext): Extract<Actor, { kind: 'user' }> {

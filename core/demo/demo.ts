@@ -8,6 +8,7 @@ import { createCounterparty, updateCounterparty, type Counterparty, type Counter
 import { addIdentity, createContact, type Contact } from '../contacts/contacts.js';
 import { addLeadParticipant, assignLead, closeLead, convertLeadToDeal, createLead, takeLead, type Lead, type LeadSource } from '../leads/leads.js';
 import { createDeal, listDealStages, setDealAmount, setDealStage, type Deal, type DealStage } from '../deals/deals.js';
+import { listLossReasons } from '../deals/loss-reasons.js';
 import { listActions, type Action, type Result } from '../works/actions.js';
 import { cancelWork, completeWork, createFollowUpWork, createWork, type Work } from '../works/works.js';
 import { monthOf, setPlan } from '../plans/plans.js';
@@ -135,6 +136,9 @@ interface LeadInfo {
   start: Date;
   end: Date;
 }
+
+/** Why a demo work was cancelled (picked by the work's number, so the random sequence stays as it was). */
+const DEMO_CANCEL_REASONS = ['Клиент попросил перенести разговор', 'Вопрос решён в переписке', 'Контакт в отпуске', 'Дубль: уже запланировано'];
 
 class DemoLoader {
   private readonly rnd = new Random(SEED);
@@ -766,7 +770,9 @@ class DemoLoader {
         const revised = Math.round((plan.amount * (0.85 + rnd.float() * 0.25)) / 1000) * 1000;
         current = await setDealAmount(ctx, current.id, String(revised));
       }
-      current = await setDealStage(ctx, current.id, stage.id);
+      // a lost deal says why (R10); the reason varies by deal without drawing from the generator's sequence
+      const reasons = stage.isLost ? await listLossReasons(ctx) : [];
+      current = await setDealStage(ctx, current.id, stage.id, reasons.length ? { lossReasonId: reasons[current.id % reasons.length]!.id } : {});
     }
     if (plan.outcome.startsWith('won') && !plan.info.cp.isActiveClient) {
       plan.info.cp = await updateCounterparty(this.at(plan.closedAt!, plan.manager), plan.info.cp.id, { isActiveClient: true });
@@ -898,7 +904,7 @@ class DemoLoader {
       });
       this.counts.works++;
       if (category === 'done') await this.complete(work, c.manager, action, plannedResult, new Date(finishAt!));
-      if (category === 'cancelled') await cancelWork(this.at(new Date(finishAt!), c.manager), work.id);
+      if (category === 'cancelled') await cancelWork(this.at(new Date(finishAt!), c.manager), work.id, { reason: DEMO_CANCEL_REASONS[work.id % DEMO_CANCEL_REASONS.length]! });
     }
 
     // «Работа на основании текущей»: what comes after a missed call, a postponed meeting, a good call

@@ -1,7 +1,8 @@
 import { and, asc, eq, isNotNull, lt } from 'drizzle-orm';
 import { afterCommit, systemActor, type ServiceContext } from '../context.js';
 import type { Services } from '../services.js';
-import { actions, counterparties, users, works } from '../db/schema/index.js';
+import { actions, users, works } from '../db/schema/index.js';
+import { subjectText, workSubjects } from './subjects.js';
 import { notify } from '../notifications/notify.js';
 import { dateInZone, formatInZone, startOfDayInZone } from '../validation/time.js';
 
@@ -19,12 +20,14 @@ export async function scheduleWorkReminder(ctx: ServiceContext, work: { id: numb
 
 async function describe(ctx: ServiceContext, workId: number) {
   const [row] = await ctx.db
-    .select({ work: works, action: actions.name, client: counterparties.name })
+    .select({ work: works, action: actions.name })
     .from(works)
     .innerJoin(actions, eq(actions.id, works.actionId))
-    .innerJoin(counterparties, eq(counterparties.id, works.counterpartyId))
     .where(eq(works.id, workId));
-  return row;
+  if (!row) return undefined;
+  // a messenger lead's work has no counterparty: the lead or the person names it
+  const subject = (await workSubjects(ctx, [row.work]))[row.work.id];
+  return { ...row, client: subjectText(subject) };
 }
 
 export function registerWorkJobs(services: Services): void {
@@ -60,15 +63,16 @@ export function registerWorkJobs(services: Services): void {
       if (hour < config.WORK_DIGEST_HOUR) continue;
       const today = dateInZone(now, p.tz);
       const tomorrow = startOfDayInZone(dateInZone(new Date(now.getTime() + 86_400_000), p.tz), p.tz);
-      const due = await ctx.db
-        .select({ id: works.id, deadline: works.deadline, action: actions.name, client: counterparties.name })
+      const rows = await ctx.db
+        .select({ work: works, action: actions.name })
         .from(works)
         .innerJoin(actions, eq(actions.id, works.actionId))
-        .innerJoin(counterparties, eq(counterparties.id, works.counterpartyId))
         .where(and(eq(works.responsibleId, p.id), eq(works.status, 'planned'), lt(works.deadline, tomorrow)))
         .orderBy(asc(works.deadline))
         .limit(50);
-      if (!due.length) continue;
+      if (!rows.length) continue;
+      const subjects = await workSubjects(ctx, rows.map((r) => r.work));
+      const due = rows.map((r) => ({ id: r.work.id, deadline: r.work.deadline, action: r.action, client: subjectText(subjects[r.work.id]) }));
       const overdue = due.filter((w) => w.deadline < now).length;
       const lines = due.slice(0, 15).map((w) => `• ${formatInZone(w.deadline, p.tz)} — ${w.action}, ${w.client}${w.deadline < now ? ' (просрочена)' : ''}`);
       await notify(ctx, {
