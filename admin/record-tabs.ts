@@ -1,18 +1,83 @@
 import type { FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../core/context.js';
-import { getHistory, type HistoryEntity } from '../core/history/history.js';
+import { getHistory, type HistoryEntity, type HistoryItem } from '../core/history/history.js';
+import { listDocuments } from '../core/history/documents.js';
+import { listNotes } from '../core/notes/notes.js';
+import { listContacts } from '../core/contacts/contacts.js';
+import { listLeads } from '../core/leads/leads.js';
+import { listDeals, listDealStages } from '../core/deals/deals.js';
+import { worksBlock, type WorkLink } from './works-block.js';
+import { userNames } from './lists.js';
 
 /** The cards that carry the working feed of tabs (R12). */
 export type RecordEntity = Extract<HistoryEntity, 'counterparty' | 'contact' | 'lead' | 'deal'>;
 
+type Tab = 'contacts' | 'works' | 'notes' | 'emails' | 'calls' | 'messages' | 'leads' | 'deals' | 'documents' | 'history';
+
+const label: Record<Tab, string> = {
+  contacts: 'Контакты',
+  works: 'Работы',
+  notes: 'Заметки',
+  emails: 'Почта',
+  calls: 'Звонки',
+  messages: 'Сообщения',
+  leads: 'Лиды',
+  deals: 'Сделки',
+  documents: 'Документы',
+  history: 'История',
+};
+
+/** Each card's tabs in their order; the first is where the card opens. */
+const tabsOf: Record<RecordEntity, Tab[]> = {
+  counterparty: ['contacts', 'works', 'notes', 'emails', 'calls', 'messages', 'leads', 'deals', 'documents', 'history'],
+  contact: ['history', 'works', 'notes', 'emails', 'calls', 'messages', 'leads', 'documents'],
+  // a lead or deal opens on its history: everything that happened, notes and works included, in one feed
+  lead: ['history', 'works', 'notes', 'emails', 'calls', 'messages', 'documents'],
+  deal: ['history', 'works', 'notes', 'emails', 'calls', 'messages', 'documents'],
+};
+
+/** The history tabs that show one kind of item, and what they say when there is none. */
+const historyKind: Partial<Record<Tab, HistoryItem['kind']>> = { emails: 'email', calls: 'call', messages: 'message' };
+const emptyText: Partial<Record<Tab, string>> = { emails: 'Писем пока нет.', calls: 'Звонков пока нет.', messages: 'Сообщений пока нет.', history: 'История пуста.' };
+
+const pathOf: Record<RecordEntity, string> = { counterparty: 'counterparties', contact: 'contacts', lead: 'leads', deal: 'deals' };
+
+const workLink = (entity: RecordEntity, id: number): WorkLink =>
+  entity === 'counterparty' ? { counterpartyId: id } : entity === 'contact' ? { contactId: id } : entity === 'lead' ? { leadId: id } : { dealId: id };
+
 /**
  * The tabs of a record's card and the data of the open one, rendered by partials/record-tabs.eta:
  * `feed: await recordTabs(ctx, req, 'deal', deal.id, str(query(req), 'tab'))` in the route,
- * `<%~ include('/partials/record-tabs', it.feed) %>` in the card.
- * (Groundwork: history only; the full feed — works, e-mails, calls, messages, documents, notes — comes with the notes part.)
+ * `<%~ include('/partials/record-tabs', it.feed) %>` in the card. Every read goes through a core
+ * verb with the actor's access rules; only the open tab's data is read.
  */
-export async function recordTabs(ctx: ServiceContext, _req: FastifyRequest, entity: RecordEntity, id: number, _tabParam: string) {
-  const base = `/admin/${{ counterparty: 'counterparties', contact: 'contacts', lead: 'leads', deal: 'deals' }[entity]}/${id}`;
-  const tabs: [string, string][] = [['history', 'История']];
-  return { entity, id, base, tab: 'history', tabs, history: await getHistory(ctx, entity, id, { limit: 200 }) };
+export async function recordTabs(ctx: ServiceContext, req: FastifyRequest, entity: RecordEntity, id: number, tabParam: string) {
+  const base = `/admin/${pathOf[entity]}/${id}`;
+  const keys = tabsOf[entity];
+  const tab: Tab = (keys as string[]).includes(tabParam) ? (tabParam as Tab) : keys[0]!;
+  const tabs: [string, string][] = keys.map((k) => [k, label[k]]);
+  const back = `${base}?tab=${tab}`;
+  const feed = { entity, id, base, back, tab, tabs, empty: emptyText[tab] ?? '' };
+  const me = req.adminUser;
+
+  if (tab === 'works') return { ...feed, worksBlock: await worksBlock(ctx, req, workLink(entity, id), back) };
+  if (tab === 'notes') {
+    const notes = await listNotes(ctx, entity, id);
+    // the author edits and deletes a note; the head and admins may too (the verb checks again)
+    return { ...feed, notes: notes.map((n) => ({ ...n, canEdit: !!me && (n.authorUserId === me.id || me.role !== 'manager') })) };
+  }
+  if (tab === 'documents') return { ...feed, documents: await listDocuments(ctx, entity, id) };
+  if (tab === 'contacts') return { ...feed, contacts: (await listContacts(ctx, { counterpartyId: id }, { limit: 200 })).items };
+  if (tab === 'leads') {
+    const filter = entity === 'contact' ? { contactId: id } : { counterpartyId: id };
+    const [leads, n] = await Promise.all([listLeads(ctx, filter, { limit: 200 }), userNames(ctx)]);
+    return { ...feed, leads: leads.items, userName: n.userName };
+  }
+  if (tab === 'deals') {
+    const [deals, stages, n] = await Promise.all([listDeals(ctx, { counterpartyId: id }, { limit: 200 }), listDealStages(ctx), userNames(ctx)]);
+    return { ...feed, deals: deals.items, stageName: Object.fromEntries(stages.map((s) => [s.id, s.name])) as Record<number, string>, userName: n.userName };
+  }
+  const kind = historyKind[tab];
+  const items = await getHistory(ctx, entity, id, { limit: kind ? 1000 : 300 });
+  return { ...feed, history: kind ? items.filter((i) => i.kind === kind) : items };
 }

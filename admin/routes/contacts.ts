@@ -1,39 +1,27 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { getContact, listIdentities, updateContact } from '../../core/contacts/contacts.js';
 import { getCounterparty } from '../../core/counterparties/counterparties.js';
-import { getHistory } from '../../core/history/history.js';
-import { listDocuments } from '../../core/history/documents.js';
-import { listLeads } from '../../core/leads/leads.js';
 import { isServiceError } from '../../core/errors.js';
 import { channelLabel } from '../../core/channels/types.js';
 import { body, formErrors, type FormBody, idParam, opt, query, splitList, str } from '../forms.js';
 import { ctxOf, redirectWith, render } from '../render.js';
+import { recordTabs } from '../record-tabs.js';
 import type { AdminDeps } from '../types.js';
-
-const tabs = [
-  ['history', 'История'],
-  ['leads', 'Лиды'],
-  ['documents', 'Документы'],
-] as const;
-type Tab = (typeof tabs)[number][0];
 
 /**
  * A contact's card: who they are, how to reach them (phones, e-mails, messenger accounts), their
- * counterparty, and their history, leads and files. A person who only ever wrote on WhatsApp has
+ * counterparty, and the working feed of tabs (works, notes, mail, calls, messages, leads, files,
+ * history). A person who only ever wrote on WhatsApp has
  * no counterparty: this is where the panel shows them.
  */
 export default async function contactRoutes(app: FastifyInstance, deps: AdminDeps) {
   const card = async (req: FastifyRequest, reply: FastifyReply, id: number, form?: FormBody, errors: Record<string, string> = {}) => {
     const ctx = ctxOf(deps, req);
     const contact = await getContact(ctx, id);
-    const tabParam = str(query(req), 'tab');
-    const tab: Tab = (tabs.map((t) => t[0]) as string[]).includes(tabParam) ? (tabParam as Tab) : 'history';
-    const [identities, counterparty, history, leads, documents] = await Promise.all([
+    const [identities, counterparty, feed] = await Promise.all([
       listIdentities(ctx, contact.id),
       contact.counterpartyId ? getCounterparty(ctx, contact.counterpartyId).catch(() => null) : Promise.resolve(null),
-      tab === 'history' ? getHistory(ctx, 'contact', contact.id, { limit: 200 }) : Promise.resolve([]),
-      tab === 'leads' ? listLeads(ctx, { contactId: contact.id }, { limit: 200 }).then((r) => r.items) : Promise.resolve([]),
-      tab === 'documents' ? listDocuments(ctx, 'contact', contact.id) : Promise.resolve([]),
+      recordTabs(ctx, req, 'contact', contact.id, str(query(req), 'tab')),
     ]);
     const values = form ?? {
       name: contact.name,
@@ -47,7 +35,7 @@ export default async function contactRoutes(app: FastifyInstance, deps: AdminDep
       req,
       reply,
       'contacts/card',
-      { title: contact.name, contact, identities, channelLabel, counterparty, tab, tabs, history, leads, documents, values, errors },
+      { title: contact.name, contact, identities, channelLabel, counterparty, feed, values, errors },
       Object.keys(errors).length ? 400 : 200,
     );
   };

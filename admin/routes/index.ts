@@ -18,6 +18,7 @@ import fileRoutes from './files.js';
 import contactRoutes from './contacts.js';
 import integrationRoutes from './integrations.js';
 import duplicateRoutes from './duplicates.js';
+import noteRoutes from './notes.js';
 
 /**
  * Every section of the panel is one routes file. A new section (e.g. the mailboxes of the e-mail
@@ -42,4 +43,5 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   contactRoutes,
   integrationRoutes,
   duplicateRoutes,
+  noteRoutes,
 ];

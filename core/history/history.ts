@@ -8,10 +8,11 @@ export type { HistoryEntity } from './links.js';
 
 export interface HistoryItem {
   at: Date;
-  kind: 'event' | 'work' | 'message' | 'call' | 'email';
+  kind: 'event' | 'work' | 'message' | 'call' | 'email' | 'note';
   id: number;
   title: string;
   text: string | null;
+  /** who did it: the author of a note or message, who completed a work, the user who sent a letter */
   actor: string | null;
   /** files of a message or letter, in their stored order (opened by index) */
   files: { name: string; size: number; mime: string; kind: AttachmentKind }[];
@@ -34,8 +35,8 @@ function labelCase(column: string, labels: Record<string, string>): SQL {
 }
 
 /**
- * R12: one timeline per record: its own events, and the works, messenger messages, calls and
- * e-mails that belong to it, newest first. Reading it needs access to the record.
+ * R12: one timeline per record: its own events, and the works, messenger messages, calls,
+ * e-mails and notes that belong to it, newest first. Reading it needs access to the record.
  */
 export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id: number, opts: { limit?: number; before?: Date } = {}): Promise<HistoryItem[]> {
   const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
@@ -43,10 +44,15 @@ export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id:
   const events = (type: string, ids: SQL) =>
     sql`SELECT e.at, 'event' AS kind, e.id::int AS id, e.summary AS title, NULL::text AS text, e.actor_label AS actor, '[]'::jsonb AS files
         FROM history_events e WHERE e.entity_type = ${type} AND e.entity_id IN ${ids}`;
+  // a done or cancelled work names who pressed the button (it still counts for the responsible,
+  // who is named beside the comment when it was someone else)
   const worksWhere = (cond: SQL) =>
-    sql`SELECT coalesce(w.completed_at, w.created_at) AS at, 'work' AS kind, w.id, a.name || CASE w.status WHEN 'done' THEN ' — выполнено: ' || coalesce(r.name, '') WHEN 'cancelled' THEN ' — отменено' ELSE ' — запланировано' END AS title,
-          coalesce(w.result_comment, w.comment) AS text, u.name AS actor, '[]'::jsonb AS files
-        FROM works w JOIN actions a ON a.id = w.action_id LEFT JOIN results r ON r.id = w.actual_result_id LEFT JOIN users u ON u.id = w.responsible_id
+    sql`SELECT coalesce(w.completed_at, w.created_at) AS at, 'work' AS kind, w.id,
+          a.name || CASE w.status WHEN 'done' THEN ' — выполнено: ' || coalesce(r.name, '') WHEN 'cancelled' THEN ' — отменено' || coalesce(': ' || nullif(w.cancel_reason, ''), '') ELSE ' — запланировано' END AS title,
+          nullif(concat_ws(' · ', coalesce(w.result_comment, w.comment), CASE WHEN w.completed_by IS NOT NULL AND w.completed_by <> w.responsible_id THEN 'ответственный: ' || u.name END), '') AS text,
+          coalesce(cb.name, u.name) AS actor, '[]'::jsonb AS files
+        FROM works w JOIN actions a ON a.id = w.action_id LEFT JOIN results r ON r.id = w.actual_result_id
+          LEFT JOIN users u ON u.id = w.responsible_id LEFT JOIN users cb ON cb.id = w.completed_by
         WHERE ${cond}`;
   const messagesWhere = (cond: SQL) =>
     sql`SELECT m.at, 'message' AS kind, m.id::int AS id, CASE m.direction WHEN 'in' THEN 'Сообщение от клиента (' ELSE 'Сообщение клиенту (' END || ${labelCase('m.channel', channelLabel)} || ')' AS title,
@@ -57,13 +63,20 @@ export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id:
     sql`SELECT c.at, 'call' AS kind, c.id, CASE c.direction WHEN 'in' THEN 'Входящий звонок ' ELSE 'Исходящий звонок ' END || c.from_number || ' → ' || c.to_number AS title,
           ${labelCase('c.status', callStatusLabel)} || ', ' || c.duration_sec || ' с' AS text, u.name AS actor, '[]'::jsonb AS files
         FROM calls c LEFT JOIN users u ON u.id = c.user_id WHERE ${cond}`;
+  // a letter sent is by the user who wrote it; the mailbox address is no person (an imported or
+  // system letter without an author keeps the address)
   const emailsWhere = (cond: SQL) =>
     sql`SELECT em.at, 'email' AS kind, em.id::int AS id, CASE em.direction WHEN 'incoming' THEN 'Входящее: ' ELSE 'Исходящее: ' END || em.subject AS title,
-          left(em.body_text, 500) AS text, em.from_address AS actor, em.attachments AS files
-        FROM emails em WHERE ${cond}`;
+          left(em.body_text, 500) AS text, CASE em.direction WHEN 'outgoing' THEN coalesce(eu.name, em.from_address) ELSE em.from_address END AS actor, em.attachments AS files
+        FROM emails em LEFT JOIN users eu ON eu.id = em.author_user_id WHERE ${cond}`;
+  // a note rolled up from another record says which one
+  const notesWhere = (cond: SQL, recordId: number) =>
+    sql`SELECT n.created_at AS at, 'note' AS kind, n.id, CASE WHEN n.entity_type = ${entity}::entity_type AND n.entity_id = ${recordId} THEN 'Заметка' ELSE 'Заметка (' || CASE n.entity_type WHEN 'counterparty' THEN 'контрагент' WHEN 'contact' THEN 'контакт' WHEN 'lead' THEN 'лид' ELSE 'сделка' END || ' №' || n.entity_id || ')' END AS title,
+          n.text, nu.name AS actor, '[]'::jsonb AS files
+        FROM notes n LEFT JOIN users nu ON nu.id = n.author_user_id WHERE ${cond}`;
 
   const links = await recordLinks(ctx, entity, id);
-  parts.push(events(entity, sql`(${links.id})`), worksWhere(links.works), callsWhere(links.calls), emailsWhere(links.emails));
+  parts.push(events(entity, sql`(${links.id})`), worksWhere(links.works), callsWhere(links.calls), emailsWhere(links.emails), notesWhere(links.notes, links.id));
   if (links.messages) parts.push(messagesWhere(links.messages));
   const before = opts.before ? sql`WHERE h.at < ${opts.before.toISOString()}::timestamptz` : sql``;
   const rows = await ctx.db.execute(

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, type ServiceContext } from '../context.js';
-import { contacts, dealStages, deals, leadParticipants, leads, users } from '../db/schema/index.js';
+import { contacts, counterparties, dealStages, deals, leadParticipants, leads, users } from '../db/schema/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
 import { audit, created, recordHistory } from '../shared/audit.js';
@@ -9,7 +9,9 @@ import { idField, kopecksField, optionalText } from '../shared/fields.js';
 import { leadScope } from '../access/scope.js';
 import { getCounterparty } from '../counterparties/counterparties.js';
 import { getContact } from '../contacts/contacts.js';
-import { findOrCreateCampaign } from './campaigns.js';
+import { findCampaign, findOrCreateCampaign } from './campaigns.js';
+import { usableLossReason } from '../deals/loss-reasons.js';
+import { cleanText } from '../validation/text.js';
 import { pickResponsible } from './routing.js';
 import { notify } from '../notifications/notify.js';
 import { reachableOrFallback } from '../notifications/reach.js';
@@ -266,14 +268,142 @@ export async function listLeadParticipants(ctx: ServiceContext, leadId: number) 
     .orderBy(asc(users.name));
 }
 
-export async function closeLead(ctx: ServiceContext, leadId: number, reason?: string): Promise<Lead> {
+/** «Лид закрыт: Дорого — клиент ушёл к другому» */
+export async function closeLead(ctx: ServiceContext, leadId: number, input?: string | { lossReasonId?: number | null; comment?: string | null }): Promise<Lead> {
+  // the string form (bots, demo) is the manager's words; the object form adds a reason from «Причины отказа»
+  const given = typeof input === 'string' ? { comment: input } : (input ?? {});
+  const comment = given.comment ? cleanText(given.comment).trim() || null : null;
+  if (typeof input === 'object' && !given.lossReasonId && !comment) throw invalid({ lossReasonId: 'укажите причину отказа или комментарий' });
+  if (comment && comment.length > 2000) throw invalid({ comment: 'комментарий длиннее 2000 знаков' });
+  return inTransaction(ctx, async (tx) => {
+    const lead = await getLead(tx, leadId);
+    if (!isOpen(lead)) throw conflict(lead.status === 'converted' ? 'Лид уже переведён в сделку' : 'Лид уже закрыт');
+    const reason = given.lossReasonId ? await usableLossReason(tx, given.lossReasonId) : null;
+    const now = tx.clock.now();
+    const [after] = await tx.db
+      .update(leads)
+      .set({ status: 'closed', closedAt: now, updatedAt: now, lossReasonId: reason?.id ?? null, closeComment: comment })
+      .where(eq(leads.id, leadId))
+      .returning();
+    await audit(tx, 'close', 'lead', leadId, {
+      status: { from: lead.status, to: 'closed' },
+      ...(reason ? { lossReasonId: { from: lead.lossReasonId, to: reason.id } } : {}),
+      ...(comment ? { closeComment: { from: lead.closeComment, to: comment } } : {}),
+    });
+    const why = [reason?.name, comment].filter(Boolean).join(' — ');
+    await recordHistory(tx, 'lead', leadId, 'status_changed', why ? `Лид закрыт: ${why}` : 'Лид закрыт', { from: lead.status, to: 'closed', lossReasonId: reason?.id ?? null });
+    return after!;
+  });
+}
+
+/** How the panel and the bot name a lead's status. */
+export const leadStatusLabel: Record<LeadStatus, string> = { new: 'Новый', in_progress: 'В работе', converted: 'Переведён в сделку', closed: 'Закрыт' };
+
+/** «Взять в работу»: a new lead becomes «В работе» (already in work: nothing changes). */
+export async function setLeadInProgress(ctx: ServiceContext, leadId: number): Promise<Lead> {
   const lead = await getLead(ctx, leadId);
-  if (!isOpen(lead)) throw conflict(lead.status === 'converted' ? 'Лид уже переведён в сделку' : 'Лид уже закрыт');
-  const now = ctx.clock.now();
-  const [after] = await ctx.db.update(leads).set({ status: 'closed', closedAt: now, updatedAt: now }).where(eq(leads.id, leadId)).returning();
-  await audit(ctx, 'close', 'lead', leadId, { status: { from: lead.status, to: 'closed' } });
-  await recordHistory(ctx, 'lead', leadId, 'status_changed', reason ? `Лид закрыт: ${reason}` : 'Лид закрыт', { from: lead.status, to: 'closed' });
+  if (!isOpen(lead)) throw conflict(lead.status === 'converted' ? 'Лид уже переведён в сделку' : 'Лид закрыт');
+  if (lead.status === 'in_progress') return lead;
+  const [after] = await ctx.db.update(leads).set({ status: 'in_progress', updatedAt: ctx.clock.now() }).where(eq(leads.id, leadId)).returning();
+  await audit(ctx, 'update', 'lead', leadId, { status: { from: lead.status, to: 'in_progress' } });
+  await recordHistory(ctx, 'lead', leadId, 'status_changed', `Статус: ${leadStatusLabel[lead.status]} → ${leadStatusLabel.in_progress}`, { from: lead.status, to: 'in_progress' });
   return after!;
+}
+
+const leadPatchInput = z.object({
+  title: z.string('укажите название лида').trim().min(1, 'укажите название лида').max(500, 'название длиннее 500 знаков').optional(),
+  source: z.enum(leadSources, 'неизвестный источник').optional(),
+  campaignId: idField.nullable().optional(),
+  comment: z.string().trim().max(4000, 'комментарий длиннее 4000 знаков').nullable().optional(),
+  counterpartyId: idField.nullable().optional(),
+  contactId: idField.nullable().optional(),
+});
+export type LeadPatch = z.input<typeof leadPatchInput>;
+
+/** «Название», «Источник»…: a value in a history line, or «—» when empty. */
+const shown = (v: string | null | undefined) => (v ? `«${v.length > 100 ? `${v.slice(0, 99)}…` : v}»` : '—');
+
+/**
+ * Edits a lead's title, source, campaign, comment and client. Only the given fields change; the
+ * history says what changed from what, with names. An attached counterparty must be one the actor
+ * sees; the contact must belong to it (a contact without a company, e.g. from a messenger, joins it).
+ */
+export async function updateLead(ctx: ServiceContext, leadId: number, patch: LeadPatch): Promise<Lead> {
+  const data = parseInput(leadPatchInput, patch);
+  return inTransaction(ctx, async (tx) => {
+    const lead = await getLead(tx, leadId);
+    const set: Partial<typeof leads.$inferInsert> = {};
+    const lines: string[] = [];
+    const changes: Record<string, { from: unknown; to: unknown }> = {};
+    const change = <K extends keyof Lead>(key: K, to: Lead[K], line: string) => {
+      if (lead[key] === to) return;
+      (set as Record<string, unknown>)[key] = to;
+      changes[key] = { from: lead[key], to };
+      lines.push(line);
+    };
+
+    if (data.title !== undefined) change('title', cleanText(data.title), `название ${shown(lead.title)} → ${shown(cleanText(data.title))}`);
+    if (data.source !== undefined) change('source', data.source, `источник: ${sourceLabel[lead.source]} → ${sourceLabel[data.source]}`);
+    if (data.campaignId !== undefined && data.campaignId !== lead.campaignId) {
+      const to = data.campaignId === null ? null : await findCampaign(tx, data.campaignId);
+      if (data.campaignId !== null && !to) throw invalid({ campaignId: 'нет такой рекламной кампании' });
+      const from = lead.campaignId ? await findCampaign(tx, lead.campaignId) : null;
+      change('campaignId', to?.id ?? null, `кампания: ${shown(from?.name)} → ${shown(to?.name)}`);
+    }
+    if (data.comment !== undefined) {
+      const to = data.comment ? cleanText(data.comment) : null;
+      change('comment', to, `комментарий: ${shown(lead.comment)} → ${shown(to)}`);
+    }
+
+    // the client: a counterparty the actor sees, and a contact of it
+    let counterpartyId = data.counterpartyId !== undefined ? data.counterpartyId : lead.counterpartyId;
+    const contactId = data.contactId !== undefined ? data.contactId : lead.contactId;
+    const counterparty = counterpartyId && counterpartyId !== lead.counterpartyId ? await getCounterparty(tx, counterpartyId) : null;
+    let contactJoins: { id: number; name: string } | null = null;
+    if (contactId && (contactId !== lead.contactId || counterpartyId !== lead.counterpartyId)) {
+      const contact = await getContact(tx, contactId);
+      if (!counterpartyId && contact.counterpartyId && data.counterpartyId === undefined) counterpartyId = contact.counterpartyId;
+      if (counterpartyId && contact.counterpartyId && contact.counterpartyId !== counterpartyId) {
+        throw invalid({ contactId: `контакт «${contact.name}» относится к другому контрагенту` });
+      }
+      if (counterpartyId && !contact.counterpartyId) contactJoins = { id: contact.id, name: contact.name };
+    }
+    const cpNames = await counterpartyNamesOf(tx, [lead.counterpartyId, counterpartyId]);
+    const cpName = (id: number | null) => (id ? (cpNames.get(id) ?? `№${id}`) : null);
+    if (counterpartyId !== lead.counterpartyId) {
+      change('counterpartyId', counterpartyId, `контрагент: ${shown(cpName(lead.counterpartyId))} → ${shown(counterparty?.name ?? cpName(counterpartyId))}`);
+    }
+    if (contactId !== lead.contactId) {
+      const names = await contactNamesOf(tx, [lead.contactId, contactId]);
+      change('contactId', contactId, `контакт: ${shown(lead.contactId ? names.get(lead.contactId) : null)} → ${shown(contactId ? names.get(contactId) : null)}`);
+    }
+    if (!lines.length) return lead;
+
+    const [after] = await tx.db.update(leads).set({ ...set, updatedAt: tx.clock.now() }).where(eq(leads.id, leadId)).returning();
+    await audit(tx, 'update', 'lead', leadId, changes);
+    await recordHistory(tx, 'lead', leadId, 'updated', `Лид изменён: ${lines.join('; ')}`, {});
+    if (contactJoins && counterpartyId) {
+      // a person known only from a messenger now belongs to the company the lead was attached to
+      await tx.db.update(contacts).set({ counterpartyId, updatedAt: tx.clock.now() }).where(eq(contacts.id, contactJoins.id));
+      await audit(tx, 'update', 'contact', contactJoins.id, { counterpartyId: { from: null, to: counterpartyId } });
+      await recordHistory(tx, 'contact', contactJoins.id, 'updated', `Контрагент: — → ${shown(cpName(counterpartyId))} (вместе с лидом №${leadId})`, {});
+    }
+    return after!;
+  });
+}
+
+async function counterpartyNamesOf(ctx: ServiceContext, ids: (number | null)[]): Promise<Map<number, string>> {
+  const list = ids.filter((x): x is number => !!x);
+  if (!list.length) return new Map();
+  const rows = await ctx.db.select({ id: counterparties.id, name: counterparties.name }).from(counterparties).where(inArray(counterparties.id, list));
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
+
+async function contactNamesOf(ctx: ServiceContext, ids: (number | null)[]): Promise<Map<number, string>> {
+  const list = ids.filter((x): x is number => !!x);
+  if (!list.length) return new Map();
+  const rows = await ctx.db.select({ id: contacts.id, name: contacts.name }).from(contacts).where(inArray(contacts.id, list));
+  return new Map(rows.map((r) => [r.id, r.name]));
 }
 
 /**

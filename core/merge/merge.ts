@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { inTransaction, type ServiceContext } from '../context.js';
-import { calls, contactIdentities, contactMailingTypes, contacts, conversations, counterparties, deals, emails, historyEvents, leads, works } from '../db/schema/index.js';
+import { calls, contactIdentities, contactMailingTypes, contacts, conversations, counterparties, deals, emails, historyEvents, leads, notes, works } from '../db/schema/index.js';
 import { invalid } from '../errors.js';
 import { audit, recordHistory } from '../shared/audit.js';
 import { getContact } from '../contacts/contacts.js';
@@ -48,6 +48,7 @@ export async function mergeContacts(ctx: ServiceContext, survivorId: number, dup
       .update(historyEvents)
       .set({ entityId: keep.id })
       .where(sql`${historyEvents.entityType} = 'contact' AND ${historyEvents.entityId} = ${dup.id}`);
+    await db.update(notes).set({ entityId: keep.id }).where(sql`${notes.entityType} = 'contact' AND ${notes.entityId} = ${dup.id}`);
     await db.update(contacts).set({ mergedIntoId: keep.id, phones: [], emails: [], updatedAt: tx.clock.now() }).where(eq(contacts.id, dup.id));
     await audit(tx, 'merge', 'contact', keep.id, { mergedContactId: { from: dup.id, to: keep.id } });
     await recordHistory(tx, 'contact', keep.id, 'merged', `Объединён с контактом «${dup.name}» (№${dup.id})`, { duplicateId: dup.id });
@@ -100,6 +101,7 @@ export async function mergeCounterparties(ctx: ServiceContext, survivorId: numbe
       .update(historyEvents)
       .set({ entityId: keep.id })
       .where(sql`${historyEvents.entityType} = 'counterparty' AND ${historyEvents.entityId} = ${dup.id}`);
+    await db.update(notes).set({ entityId: keep.id }).where(sql`${notes.entityType} = 'counterparty' AND ${notes.entityId} = ${dup.id}`);
     await db
       .update(counterparties)
       .set({ mergedIntoId: keep.id, phones: [], emails: [], inn: null, ogrn: null, updatedAt: tx.clock.now() })
