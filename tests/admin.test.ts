@@ -517,7 +517,7 @@ describe('works from the card', () => {
     const c = new PanelClient(a.app);
     await c.signIn(manager.email);
     await c.get(`/admin/counterparties/${cpA}?tab=works`);
-    const planned = await c.post(`/admin/counterparties/${cpA}/works`, { actionId: String(action.id), deadline: '2031-05-20T10:30', comment: 'позвонить по КП' });
+    const planned = await c.post('/admin/works', { counterpartyId: String(cpA), back: `/admin/counterparties/${cpA}?tab=works`, actionId: String(action.id), deadline: '2031-05-20T10:30', comment: 'позвонить по КП' });
     assert.equal(planned.statusCode, 303);
     const [w] = await a.world.database.rows<{ id: number; deadline: string; responsible_id: number }>(
       sql`SELECT id, deadline::text, responsible_id FROM works WHERE counterparty_id = ${cpA} AND comment = 'позвонить по КП'`,
@@ -526,8 +526,8 @@ describe('works from the card', () => {
     assert.equal(new Date(w!.deadline).toISOString(), '2031-05-20T07:30:00.000Z');
     assert.equal(w!.responsible_id, manager.id);
     const page = await c.get(`/admin/counterparties/${cpA}?tab=works`);
-    assert.match(page.body, new RegExp(`<form class="inline-form" method="post" action="/admin/works/${w!.id}/complete">`));
-    const noDeadline = await c.post(`/admin/counterparties/${cpA}/works`, { actionId: String(action.id), deadline: '', comment: '' });
+    assert.match(page.body, new RegExp(`<form [^>]*method="post" action="/admin/works/${w!.id}/complete">`));
+    const noDeadline = await c.post('/admin/works', { counterpartyId: String(cpA), back: `/admin/counterparties/${cpA}?tab=works`, actionId: String(action.id), deadline: '', comment: '' });
     assert.match(text((await c.get(String(noDeadline.headers.location))).body), /Работа не запланирована: укажите срок/);
 
     const foreign = (await a.world.database.rows<{ id: number }>(sql`SELECT id FROM results WHERE id NOT IN (SELECT result_id FROM action_results WHERE action_id = ${action.id}) LIMIT 1`))[0];
