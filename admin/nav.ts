@@ -29,6 +29,7 @@ export const adminNav: NavItem[] = [
   { href: '/admin/managers', label: 'Менеджер по работе с клиентами', roles: staff, group: 'books' },
   { href: '/admin/actions', label: 'Действия и результаты', roles: staff, group: 'books' },
   { href: '/admin/stages', label: 'Стадии сделок', roles: staff, group: 'books' },
+  { href: '/admin/books/loss-reasons', label: 'Причины отказа', roles: staff, group: 'books' },
   { href: '/admin/mailing-types', label: 'Типы рассылки', roles: everyone, group: 'books' },
   { href: '/admin/campaigns', label: 'Рекламные кампании', roles: staff, group: 'books' },
   { href: '/admin/lead-sources', label: 'Источники лидов', roles: everyone, group: 'books' },

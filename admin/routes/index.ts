@@ -18,6 +18,7 @@ import fileRoutes from './files.js';
 import contactRoutes from './contacts.js';
 import integrationRoutes from './integrations.js';
 import duplicateRoutes from './duplicates.js';
+import lossReasonRoutes from './loss-reasons.js';
 import noteRoutes from './notes.js';
 
 /**
@@ -34,6 +35,7 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   leadRoutes,
   leadCardRoutes,
   dealRoutes,
+  lossReasonRoutes,
   workRoutes,
   userRoutes,
   bookRoutes,

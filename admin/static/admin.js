@@ -114,3 +114,41 @@ document.querySelectorAll('[data-progress-url]').forEach((box) => {
 document.querySelectorAll('[data-reload-after]').forEach((el) => {
   setTimeout(() => window.location.reload(), Number(el.dataset.reloadAfter) || 10000);
 });
+
+// Pipeline board: drag a deal card onto another column; this only picks that stage in the card's
+// own «Перенести» form and submits it, so the move is the same post as without JavaScript.
+document.querySelectorAll('[data-board]').forEach((board) => {
+  let dragged = null;
+  board.querySelectorAll('.board-card').forEach((card) => {
+    card.setAttribute('draggable', 'true');
+    card.addEventListener('dragstart', (e) => {
+      dragged = card;
+      card.classList.add('dragging');
+      if (e.dataTransfer) e.dataTransfer.setData('text/plain', card.dataset.dealId || '');
+    });
+    card.addEventListener('dragend', () => {
+      card.classList.remove('dragging');
+      dragged = null;
+      board.querySelectorAll('.drop-target').forEach((c) => c.classList.remove('drop-target'));
+    });
+  });
+  board.querySelectorAll('.board-col').forEach((col) => {
+    col.addEventListener('dragover', (e) => {
+      if (!dragged || dragged.closest('.board-col') === col) return;
+      e.preventDefault();
+      col.classList.add('drop-target');
+    });
+    col.addEventListener('dragleave', () => col.classList.remove('drop-target'));
+    col.addEventListener('drop', (e) => {
+      e.preventDefault();
+      col.classList.remove('drop-target');
+      if (!dragged || dragged.closest('.board-col') === col) return;
+      const form = dragged.querySelector('form.board-move');
+      const select = form && form.querySelector('select[name=stageId]');
+      if (!select) return;
+      select.value = col.dataset.stageId;
+      if (form.requestSubmit) form.requestSubmit();
+      else form.submit();
+    });
+  });
+});
