@@ -128,7 +128,7 @@ describe('export to Excel', () => {
     await w.system.db.insert(unsubscribes).values([{ email: 'gone@opt.ru', mailingTypeId: t.id }, { email: 'anna2@opt.ru', mailingTypeId: null }]);
     const { result, header, rows } = await exportRows(as(head), t.id);
     assert.deepEqual(header, ['№ контакта', 'ФИО', 'Должность', 'E-mail', 'Телефон', 'Другие e-mail и телефоны', 'Контрагент', 'ИНН', 'Вид', 'Регион']);
-    assert.deepEqual(result, { rows: 3, unsubscribed: 1 });
+    assert.deepEqual(result, { rows: 3, unsubscribed: 1, withoutEmail: 0 });
     const anna = rows.find((r) => r[1] === 'Анна Оптова')!;
     assert.deepEqual([anna[3], anna[4], anna[5], anna[6], anna[8], anna[9]], ['anna@opt.ru', '+7 916 000 00 01', '', 'ООО Оптовик', 'Юридическое лицо', 'Москва']);
     assert.ok(!rows.some((r) => r[1] === 'Отписавшийся'));

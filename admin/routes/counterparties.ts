@@ -2,10 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   assignSegment,
   checkRequisites,
-  countCounterparties,
   createCounterparty,
   getCounterparty,
   listCounterparties,
+  parseCounterparty,
+  previewSegmentAssignment,
   updateCounterparty,
   type Counterparty,
   type CounterpartyFilter,
@@ -14,6 +15,9 @@ import {
   type CounterpartySort,
 } from '../../core/counterparties/counterparties.js';
 import { listSegments } from '../../core/segments/segments.js';
+import { findPossibleDuplicates, type PossibleDuplicate } from '../../core/merge/possible-duplicates.js';
+import { formatPhoneWithExtension, normalizePhone } from '../../core/validation/phone.js';
+import { normalizeEmail } from '../../core/validation/email.js';
 import { isServiceError } from '../../core/errors.js';
 import { body, bool, formErrors, type FormBody, idParam, int, ints, opt, query, splitList, str } from '../forms.js';
 import { ctxOf, hasRole, redirectWith, render, requireRoles, withQuery } from '../render.js';
@@ -145,26 +149,61 @@ export default async function counterpartyRoutes(app: FastifyInstance, deps: Adm
     });
   });
 
-  const renderForm = async (req: FastifyRequest, reply: FastifyReply, form: FormBody, errors: Record<string, string>, message: string, id?: number) =>
+  const renderForm = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    form: FormBody,
+    errors: Record<string, string>,
+    message: string,
+    id?: number,
+    duplicates: PossibleDuplicate[] = [],
+  ) =>
     render(
       deps,
       req,
       reply,
       'counterparties/form',
-      { title: id ? 'Изменить контрагента' : 'Новый контрагент', id, values: form, errors, message, canAssign: hasRole(req, 'admin', 'head'), ...(await lookups(ctxOf(deps, req))) },
+      { title: id ? 'Изменить контрагента' : 'Новый контрагент', id, values: form, errors, message, duplicates, canAssign: hasRole(req, 'admin', 'head'), ...(await lookups(ctxOf(deps, req))) },
       400,
     );
 
-  app.post('/counterparties', async (req, reply) => {
+  /**
+   * Create or edit (R8): phones and e-mails another client already has are shown before saving,
+   * with links, and saved only with «Всё равно сохранить». On edit only the newly typed ones are
+   * checked (the stored ones were seen when they were typed).
+   */
+  const saveCounterparty = async (req: FastifyRequest, reply: FastifyReply, id?: number) => {
+    const ctx = ctxOf(deps, req);
     const form = body(req);
+    const input = readCounterpartyForm(form, hasRole(req, 'admin', 'head'));
     try {
-      const cp = await createCounterparty(ctxOf(deps, req), readCounterpartyForm(form, hasRole(req, 'admin', 'head')));
-      return redirectWith(deps, reply, `/admin/counterparties/${cp.id}`, { type: 'ok', text: `Контрагент «${cp.name}» создан` });
+      if (!bool(form, 'confirmDuplicates')) {
+        const before = id ? await getCounterparty(ctx, id) : null;
+        const duplicates = await findPossibleDuplicates(ctx, {
+          phones: (input.phones ?? []).filter((p) => !before?.phones.includes(normalizePhone(p) ?? '')),
+          emails: (input.emails ?? []).filter((e) => !before?.emails.includes(normalizeEmail(e) ?? '')),
+          ...(id ? { excludeCounterpartyId: id } : {}),
+        });
+        if (duplicates.length) {
+          let errors: Record<string, string> = {};
+          try {
+            parseCounterparty(input);
+          } catch (e) {
+            if (!isServiceError(e) || e.code !== 'invalid') throw e;
+            errors = formErrors(e.fields);
+          }
+          return renderForm(req, reply, form, errors, '', id, duplicates);
+        }
+      }
+      const cp = id ? await updateCounterparty(ctx, id, input) : await createCounterparty(ctx, input);
+      return redirectWith(deps, reply, `/admin/counterparties/${cp.id}`, { type: 'ok', text: id ? 'Изменения сохранены' : `Контрагент «${cp.name}» создан` });
     } catch (e) {
-      if (isServiceError(e) && e.code === 'invalid') return renderForm(req, reply, form, formErrors(e.fields), e.message);
+      if (isServiceError(e) && e.code === 'invalid') return renderForm(req, reply, form, formErrors(e.fields), e.message, id);
       throw e;
     }
-  });
+  };
+
+  app.post('/counterparties', async (req, reply) => saveCounterparty(req, reply));
 
   app.get('/counterparties/assign-segment', async (req, reply) => {
     requireRoles(req, 'admin', 'head');
@@ -182,9 +221,11 @@ export default async function counterpartyRoutes(app: FastifyInstance, deps: Adm
     if (target === 'selected' && !ids.length) {
       return redirectWith(deps, reply, withQuery('/admin/counterparties', filterQuery(filter)), { type: 'error', text: 'Отметьте контрагентов в списке' });
     }
-    const count = target === 'selected' ? ids.length : await countCounterparties(ctx, filter);
+    const preview = await previewSegmentAssignment(ctx, segment ? segment.id : null, target === 'selected' ? { ids } : { filter });
+    const count = preview.total;
     const l = await lookups(ctx);
     return render(deps, req, reply, 'counterparties/assign', {
+      preview,
       filterText: describeFilter(filter, { segment: l.segmentName, user: l.userName }),
       title: 'Назначить сегмент рынка',
       target,
@@ -205,8 +246,8 @@ export default async function counterpartyRoutes(app: FastifyInstance, deps: Adm
     const filter = readFilter(form);
     const segmentValue = str(form, 'segmentId_assign');
     const segmentId = segmentValue === 'none' ? null : (int(form, 'segmentId_assign') ?? -1);
-    const changed =
-      str(form, 'target') === 'selected' ? await assignSegment(ctx, segmentId, { ids: ints(form, 'ids') }) : await assignSegment(ctx, segmentId, { filter });
+    const onlyWithoutSegment = segmentId !== null && str(form, 'only') === 'without';
+    const changed = await assignSegment(ctx, segmentId, str(form, 'target') === 'selected' ? { ids: ints(form, 'ids') } : { filter }, { onlyWithoutSegment });
     return redirectWith(deps, reply, withQuery('/admin/counterparties', filterQuery(filter)), {
       type: 'ok',
       text: `${segmentId ? 'Сегмент назначен' : 'Сегмент снят'}: ${plural(changed, ['контрагент', 'контрагента', 'контрагентов'])}`,
@@ -228,7 +269,7 @@ export default async function counterpartyRoutes(app: FastifyInstance, deps: Adm
       industry: f(cp.industry),
       headcount: f(cp.headcount),
       capital: cp.capitalKopecks === null ? '' : `${cp.capitalKopecks / 100n}.${String(cp.capitalKopecks % 100n).padStart(2, '0')}`,
-      phones: cp.phones.join('\n'),
+      phones: cp.phones.map((p) => formatPhoneWithExtension(p, cp.phoneExtensions[p])).join('\n'),
       emails: cp.emails.join('\n'),
       segmentId: f(cp.segmentId),
       responsibleId: f(cp.responsibleId),
@@ -245,17 +286,7 @@ export default async function counterpartyRoutes(app: FastifyInstance, deps: Adm
     });
   });
 
-  app.post('/counterparties/:id', async (req, reply) => {
-    const form = body(req);
-    const id = idParam(req.params);
-    try {
-      const cp = await updateCounterparty(ctxOf(deps, req), id, readCounterpartyForm(form, hasRole(req, 'admin', 'head')));
-      return redirectWith(deps, reply, `/admin/counterparties/${cp.id}`, { type: 'ok', text: 'Изменения сохранены' });
-    } catch (e) {
-      if (isServiceError(e) && e.code === 'invalid') return renderForm(req, reply, form, formErrors(e.fields), e.message, id);
-      throw e;
-    }
-  });
+  app.post('/counterparties/:id', async (req, reply) => saveCounterparty(req, reply, idParam(req.params)));
 
   /** INN, OGRN and KPP checked as they are typed, by the same rules the save applies. */
   app.get('/api/requisites', async (req) => {

@@ -3,8 +3,9 @@ import { leadSources, listLeads, type LeadFilter, leadsAwaitingReply } from '../
 import { listCampaigns } from '../../core/leads/campaigns.js';
 import { createManualLead } from '../../core/leads/manual-lead.js';
 import { counterpartyNames } from '../../core/counterparties/counterparties.js';
+import { findPossibleDuplicates, type PossibleDuplicate } from '../../core/merge/possible-duplicates.js';
 import { isServiceError } from '../../core/errors.js';
-import { body, type FormBody, int, query, str } from '../forms.js';
+import { body, bool, type FormBody, int, query, str } from '../forms.js';
 import { ctxOf, hasRole, redirectWith, render, withQuery } from '../render.js';
 import { PAGE_SIZE, pageOf, userNames } from '../lists.js';
 import type { AdminDeps } from '../types.js';
@@ -43,15 +44,37 @@ export default async function leadRoutes(app: FastifyInstance, deps: AdminDeps) 
   });
 
   // «Новый лид»: a call or a meeting typed in by hand
-  const leadForm = async (req: FastifyRequest, reply: FastifyReply, values: FormBody, errors: Record<string, string>, status = 200) =>
-    render(deps, req, reply, 'sales/lead-form', { title: 'Новый лид', values: { name: '', phone: '', email: '', company: '', comment: '', ...values }, errors, canAssign: hasRole(req, 'admin', 'head'), ...(await userNames(ctxOf(deps, req))) }, status);
+  const leadForm = async (req: FastifyRequest, reply: FastifyReply, values: FormBody, errors: Record<string, string>, status = 200, duplicates: PossibleDuplicate[] = []) =>
+    render(
+      deps,
+      req,
+      reply,
+      'sales/lead-form',
+      {
+        title: 'Новый лид',
+        values: { name: '', phone: '', email: '', company: '', comment: '', ...values },
+        errors,
+        duplicates,
+        // what the save does with a match (createManualLead reuses a contact the actor may see)
+        duplicatesNote: duplicates.some((d) => d.kind === 'contact' && d.visible) ? 'Если сохранить, лид привяжется к найденному контакту.' : '',
+        canAssign: hasRole(req, 'admin', 'head'),
+        ...(await userNames(ctxOf(deps, req))),
+      },
+      status,
+    );
 
   app.get('/leads/new', async (req, reply) => leadForm(req, reply, {}, {}));
 
   app.post('/leads', async (req, reply) => {
     const form = body(req);
+    const ctx = ctxOf(deps, req);
     try {
-      const lead = await createManualLead(ctxOf(deps, req), {
+      // R8: a phone or an e-mail already in the base is shown before the lead is made
+      if (!bool(form, 'confirmDuplicates')) {
+        const duplicates = await findPossibleDuplicates(ctx, { phones: [str(form, 'phone')].filter(Boolean), emails: [str(form, 'email')].filter(Boolean) });
+        if (duplicates.length) return leadForm(req, reply, form, {}, 400, duplicates);
+      }
+      const lead = await createManualLead(ctx, {
         name: str(form, 'name'),
         phone: str(form, 'phone'),
         email: str(form, 'email'),

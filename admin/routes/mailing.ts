@@ -13,10 +13,10 @@ import {
   removeFromMailingType,
   updateMailingType,
 } from '../../core/mailing/mailing-types.js';
-import { exportMailingTypeXlsx } from '../../core/mailing/export.js';
+import { countMailingTypeWithoutEmail, exportMailingTypeXlsx } from '../../core/mailing/export.js';
 import { listSegments } from '../../core/segments/segments.js';
 import { isServiceError } from '../../core/errors.js';
-import { body, type FormBody, idParam, int, ints, query, str } from '../forms.js';
+import { body, bool, type FormBody, idParam, int, ints, query, str } from '../forms.js';
 import { ctxOf, hasRole, redirectWith, render, withQuery } from '../render.js';
 import type { AdminDeps } from '../types.js';
 import { MAX_PAGE, PAGE_SIZE } from '../lists.js';
@@ -123,6 +123,7 @@ export default async function mailingRoutes(app: FastifyInstance, deps: AdminDep
     return render(deps, req, reply, 'mailing/type', {
       title: type.name,
       type,
+      emails: await countMailingTypeWithoutEmail(ctx, id),
       rows: rows.slice(0, 100),
       next: rows.length > 100 ? rows[99]!.id : null,
       after,
@@ -162,12 +163,18 @@ export default async function mailingRoutes(app: FastifyInstance, deps: AdminDep
     return redirectWith(deps, reply, `/admin/mailing-types/${id}`, { type: 'ok', text: `Снято с рассылки контактов: ${removed}` });
   });
 
-  /** The list as .xlsx, streamed: rows are written as they are read, so a big list stays in bounded memory. */
+  /**
+   * The list as .xlsx, streamed: rows are written as they are read, so a big list stays in bounded
+   * memory. «только с e-mail» is on unless the export form turned it off (`form=1` without
+   * `onlyWithEmail`); how many had no e-mail is on the page before, and in the file's sheet «Итог».
+   */
   app.get('/mailing-types/:id/export.xlsx', async (req, reply) => {
     const ctx = ctxOf(deps, req);
+    const q = query(req);
     const type = await getMailingType(ctx, idParam(req.params));
+    const onlyWithEmail = str(q, 'form') === '1' ? bool(q, 'onlyWithEmail') : true;
     const out = new PassThrough();
-    exportMailingTypeXlsx(ctx, type.id, out).catch((err) => {
+    exportMailingTypeXlsx(ctx, type.id, out, { onlyWithEmail }).catch((err) => {
       req.log.error({ err, typeId: type.id }, 'mailing export failed');
       out.destroy(err as Error);
     });

@@ -7,8 +7,8 @@ import { parseInput } from '../shared/input.js';
 import { audit, created, diff, recordHistory } from '../shared/audit.js';
 import { emailsField, idField, optionalText, phonesField } from '../shared/fields.js';
 import { contactScope } from '../access/scope.js';
-import { getCounterparty, escapeLike } from '../counterparties/counterparties.js';
-import { normalizePhone } from '../validation/phone.js';
+import { getCounterparty, escapeLike, phonesText } from '../counterparties/counterparties.js';
+import { extensionsFor, normalizePhone, parsePhoneWithExtension, splitPhoneExtensions } from '../validation/phone.js';
 import { normalizeEmail } from '../validation/email.js';
 
 export type Contact = typeof contacts.$inferSelect;
@@ -24,8 +24,15 @@ export const contactInput = z.object({
 });
 export type ContactInput = z.input<typeof contactInput>;
 
+/** The contact schema with «… доб. 12» read: phones as E.164, their extensions apart (see splitPhoneExtensions). */
+function parseContact(input: ContactInput, keepExtensions: Record<string, string> = {}) {
+  const split = splitPhoneExtensions(input.phones, keepExtensions);
+  const data = parseInput(contactInput, { ...input, phones: split.phones as string[] | undefined });
+  return { ...data, phoneExtensions: extensionsFor(data.phones, split.extensions) };
+}
+
 export async function createContact(ctx: ServiceContext, input: ContactInput): Promise<Contact> {
-  const data = parseInput(contactInput, input);
+  const data = parseContact(input);
   // linking to a counterparty needs access to it
   if (data.counterpartyId) await getCounterparty(ctx, data.counterpartyId);
   const now = ctx.clock.now();
@@ -49,29 +56,40 @@ export async function getContact(ctx: ServiceContext, id: number): Promise<Conta
 
 export async function updateContact(ctx: ServiceContext, id: number, patch: Partial<ContactInput>): Promise<Contact> {
   const before = await getContact(ctx, id);
-  const data = parseInput(contactInput, {
-    name: before.name,
-    position: before.position,
-    phones: before.phones,
-    emails: before.emails,
-    counterpartyId: before.counterpartyId,
-    comment: before.comment,
-    ...patch,
-  });
+  const data = parseContact(
+    {
+      name: before.name,
+      position: before.position,
+      phones: before.phones,
+      emails: before.emails,
+      counterpartyId: before.counterpartyId,
+      comment: before.comment,
+      ...patch,
+    },
+    before.phoneExtensions,
+  );
   if (data.counterpartyId && data.counterpartyId !== before.counterpartyId) await getCounterparty(ctx, data.counterpartyId);
   const [after] = await ctx.db.update(contacts).set({ ...data, updatedAt: ctx.clock.now() }).where(eq(contacts.id, before.id)).returning();
   const changes = diff(before as unknown as Record<string, unknown>, data);
   if (Object.keys(changes).length) await audit(ctx, 'update', 'contact', before.id, changes);
+  if (changes.phones || changes.phoneExtensions) {
+    const summary = `Телефоны: ${phonesText(before.phones, before.phoneExtensions)} → ${phonesText(data.phones, data.phoneExtensions)}`;
+    await recordHistory(ctx, 'contact', before.id, 'phones_changed', summary, { from: before.phones, to: data.phones });
+  }
+  if (changes.emails) {
+    await recordHistory(ctx, 'contact', before.id, 'emails_changed', `E-mail: ${before.emails.join(', ') || 'нет'} → ${data.emails.join(', ') || 'нет'}`, changes.emails);
+  }
   return after!;
 }
 
-/** Adds a phone (any notation) to a contact unless it is there. */
+/** Adds a phone (any notation, «доб. 12» kept as its extension) to a contact unless it is there. */
 export async function addContactPhone(ctx: ServiceContext, contactId: number, phone: string): Promise<Contact> {
-  const n = normalizePhone(phone);
-  if (!n) throw invalid({ phone: 'неверный номер телефона' });
+  const p = parsePhoneWithExtension(phone);
+  if (!p) throw invalid({ phone: 'неверный номер телефона' });
   const c = await getContact(ctx, contactId);
-  if (c.phones.includes(n)) return c;
-  return updateContact(ctx, contactId, { phones: [...c.phones, n] });
+  if (c.phones.includes(p.e164) && (!p.extension || c.phoneExtensions[p.e164] === p.extension)) return c;
+  // the stored ones go back as E.164 and keep their extensions; the new one brings its own
+  return updateContact(ctx, contactId, { phones: [...c.phones.filter((x) => x !== p.e164), phone] });
 }
 
 /** Ties a messenger account to a contact; one account belongs to one contact. */

@@ -8,7 +8,7 @@ import { audit, created, diff, recordHistory } from '../shared/audit.js';
 import { emailsField, idField, kopecksField, optionalText, phonesField } from '../shared/fields.js';
 import { counterpartyScope, requireRole } from '../access/scope.js';
 import { innLengthFor, isValidInn, isValidKpp, isValidOgrn, ogrnLengthFor } from '../validation/russian-ids.js';
-import { normalizePhone } from '../validation/phone.js';
+import { extensionsFor, formatPhoneWithExtension, normalizePhone, splitPhoneExtensions } from '../validation/phone.js';
 import { normalizeEmail } from '../validation/email.js';
 
 export type Counterparty = typeof counterparties.$inferSelect;
@@ -63,9 +63,11 @@ export type CounterpartyInput = z.input<typeof counterpartyInput>;
  * Validates a counterparty: field formats and the kind-dependent requisites together, so that
  * every problem is reported at once (zod would skip the refinement while other fields fail).
  */
-export function parseCounterparty(input: unknown): z.infer<typeof counterpartyInput> {
+export function parseCounterparty(input: unknown, keepExtensions: Record<string, string> = {}): z.infer<typeof counterpartyInput> & { phoneExtensions: Record<string, string> } {
   const fields: Record<string, string> = {};
-  const r = counterpartyInput.safeParse(input);
+  // «… доб. 12»: the number is stored E.164 in phones, the extension beside it
+  const split = splitPhoneExtensions((input as { phones?: unknown } | null)?.phones, keepExtensions);
+  const r = counterpartyInput.safeParse(input && typeof input === 'object' ? { ...input, phones: split.phones } : input);
   if (!r.success) for (const i of r.error.issues) fields[i.path.join('.') || '_'] ??= i.message;
   const raw = (input ?? {}) as Record<string, unknown>;
   const kind = r.success ? r.data.kind : raw.kind;
@@ -77,8 +79,12 @@ export function parseCounterparty(input: unknown): z.infer<typeof counterpartyIn
     );
   }
   if (Object.keys(fields).length || !r.success) throw invalid(fields);
-  return r.data;
+  return { ...r.data, phoneExtensions: extensionsFor(r.data.phones, split.extensions) };
 }
+
+/** «+7 495 123 45 67 доб. 12, +7 916 …»: a record's phones as a history line shows them. */
+export const phonesText = (phones: string[], extensions: Record<string, string>) =>
+  phones.map((p) => formatPhoneWithExtension(p, extensions[p])).join(', ') || 'нет';
 
 async function checkRefs(ctx: ServiceContext, data: { segmentId?: number | null; responsibleId?: number | null }) {
   if (data.segmentId) {
@@ -186,7 +192,7 @@ export async function updateCounterparty(ctx: ServiceContext, id: number, patch:
     comment: before.comment,
     ...patch,
   };
-  const data = parseCounterparty(merged);
+  const data = parseCounterparty(merged, before.phoneExtensions);
   await checkRefs(ctx, data);
   if (data.inn !== before.inn || data.kpp !== before.kpp) await requireUniqueInn(ctx, data, before.id);
   const { capital, ...rest } = data;
@@ -197,6 +203,14 @@ export async function updateCounterparty(ctx: ServiceContext, id: number, patch:
     await audit(ctx, 'update', 'counterparty', before.id, changes);
     if (changes.segmentId) await recordHistory(ctx, 'counterparty', before.id, 'segment_changed', 'Сегмент изменён', changes.segmentId);
     if (changes.responsibleId) await recordHistory(ctx, 'counterparty', before.id, 'responsible_changed', 'Ответственный изменён', changes.responsibleId);
+    if (changes.phones || changes.phoneExtensions) {
+      const from = phonesText(before.phones, before.phoneExtensions);
+      const to = phonesText(values.phones, values.phoneExtensions);
+      await recordHistory(ctx, 'counterparty', before.id, 'phones_changed', `Телефоны: ${from} → ${to}`, { from: before.phones, to: values.phones });
+    }
+    if (changes.emails) {
+      await recordHistory(ctx, 'counterparty', before.id, 'emails_changed', `E-mail: ${before.emails.join(', ') || 'нет'} → ${values.emails.join(', ') || 'нет'}`, changes.emails);
+    }
   }
   return after!;
 }
@@ -218,7 +232,8 @@ export const counterpartyFilterInput = z.object({
 export type CounterpartyFilter = z.input<typeof counterpartyFilterInput>;
 
 /**
- * Text search: INN by prefix, phone in any notation, e-mail exactly, part of the name; and, for a
+ * Text search: INN by prefix, phone in any notation, e-mail exactly (the company's or one of its
+ * contacts'), part of the name; and, for a
  * text that matches nothing as typed, names by similarity (typo tolerance: "Ромашкка" finds
  * «Ромашка»). Each way is its own indexed lookup, joined by UNION: an OR of them lets the planner
  * walk the whole table in id order hoping for an early match, which on a million rows takes
@@ -230,9 +245,16 @@ export function counterpartyTextCondition(text: string, opts: { fuzzy: boolean }
   const ways: SQL[] = [];
   if (/^\d{4,12}$/.test(t)) ways.push(sql`SELECT cs.id FROM counterparties cs WHERE cs.inn LIKE ${t + '%'}`);
   const phone = digits.length >= 10 ? normalizePhone(t) : null;
-  if (phone) ways.push(sql`SELECT cs.id FROM counterparties cs WHERE cs.phones @> ARRAY[${phone}]::text[]`);
+  // a phone or an e-mail of the company, or of one of its people (the GIN index of each table)
+  if (phone) {
+    ways.push(sql`SELECT cs.id FROM counterparties cs WHERE cs.phones @> ARRAY[${phone}]::text[]`);
+    ways.push(sql`SELECT ct.counterparty_id FROM contacts ct WHERE ct.phones @> ARRAY[${phone}]::text[] AND ct.counterparty_id IS NOT NULL AND ct.merged_into_id IS NULL`);
+  }
   const email = t.includes('@') ? normalizeEmail(t) : null;
-  if (email) ways.push(sql`SELECT cs.id FROM counterparties cs WHERE cs.emails @> ARRAY[${email}]::text[]`);
+  if (email) {
+    ways.push(sql`SELECT cs.id FROM counterparties cs WHERE cs.emails @> ARRAY[${email}]::text[]`);
+    ways.push(sql`SELECT ct.counterparty_id FROM contacts ct WHERE ct.emails @> ARRAY[${email}]::text[] AND ct.counterparty_id IS NOT NULL AND ct.merged_into_id IS NULL`);
+  }
   ways.push(sql`SELECT cs.id FROM counterparties cs WHERE cs.name ILIKE ${'%' + escapeLike(t) + '%'}`);
   if (opts.fuzzy && t.length >= 4) ways.push(sql`SELECT cs.id FROM counterparties cs WHERE cs.name % ${t}`);
   return sql`${counterparties.id} IN (${sql.join(ways, sql` UNION `)})`;
@@ -306,19 +328,68 @@ export async function countCounterparties(ctx: ServiceContext, filter: Counterpa
   return t!.n;
 }
 
+export type SegmentTarget = { ids: number[] } | { filter: CounterpartyFilter };
+
+/** The rows a bulk segment assignment is about: the chosen ones or the filter's, live and visible to the actor. */
+async function segmentTargetConditions(ctx: ServiceContext, target: SegmentTarget): Promise<SQL[]> {
+  if ('ids' in target) {
+    const scope = counterpartyScope(ctx);
+    return [inArray(counterparties.id, target.ids.length ? target.ids : [-1]), isNull(counterparties.mergedIntoId), ...(scope ? [scope] : [])];
+  }
+  return counterpartyFilterConditions(ctx, target.filter);
+}
+
+export interface SegmentAssignmentPreview {
+  /** the chosen clients the actor may see */
+  total: number;
+  /** how many would move, and out of which segment (most first) */
+  leaving: { segmentId: number; name: string; count: number }[];
+  /** without a segment now: they get the new one */
+  withoutSegment: number;
+  /** already in the target segment: nothing changes for them */
+  alreadyThere: number;
+}
+
+/**
+ * What «Назначить сегмент рынка» would do, before it is confirmed (R7): how many of the chosen
+ * clients leave which segment, how many have none, how many are already there. One grouped count.
+ */
+export async function previewSegmentAssignment(ctx: ServiceContext, segmentId: number | null, target: SegmentTarget): Promise<SegmentAssignmentPreview> {
+  requireRole(ctx, 'admin', 'head');
+  const rows = await ctx.db
+    .select({ segmentId: counterparties.segmentId, name: segments.name, n: sql<number>`count(*)::int` })
+    .from(counterparties)
+    .leftJoin(segments, eq(segments.id, counterparties.segmentId))
+    .where(and(...(await segmentTargetConditions(ctx, target))))
+    .groupBy(counterparties.segmentId, segments.name);
+  const out: SegmentAssignmentPreview = { total: 0, leaving: [], withoutSegment: 0, alreadyThere: 0 };
+  for (const r of rows) {
+    const n = Number(r.n);
+    out.total += n;
+    if (r.segmentId === null) out.withoutSegment += n;
+    else if (r.segmentId === segmentId) out.alreadyThere += n;
+    else out.leaving.push({ segmentId: r.segmentId, name: r.name ?? `№${r.segmentId}`, count: n });
+  }
+  out.leaving.sort((a, b) => b.count - a.count || a.name.localeCompare(b.name, 'ru'));
+  return out;
+}
+
 /**
  * «Назначить сегмент рынка» (R7): to the given rows, or to every row the filter matches, in one
  * statement that also writes each changed counterparty's history (from which segment to which).
- * Only rows the actor may see are touched. Returns how many changed.
+ * Only rows the actor may see are touched; with `onlyWithoutSegment`, only those that have no
+ * segment yet (nobody is moved out of another). Returns how many changed.
  */
 export async function assignSegment(
   ctx: ServiceContext,
   segmentId: number | null,
-  target: { ids: number[] } | { filter: CounterpartyFilter },
+  target: SegmentTarget,
+  opts: { onlyWithoutSegment?: boolean } = {},
 ): Promise<number> {
   requireRole(ctx, 'admin', 'head');
   if (segmentId !== null) await checkRefs(ctx, { segmentId });
-  const conds = 'ids' in target ? [inArray(counterparties.id, target.ids.length ? target.ids : [-1]), isNull(counterparties.mergedIntoId)] : await counterpartyFilterConditions(ctx, target.filter);
+  const conds = await segmentTargetConditions(ctx, target);
+  if (opts.onlyWithoutSegment) conds.push(isNull(counterparties.segmentId));
   const now = ctx.clock.now().toISOString();
   const changed = await ctx.db.execute(sql`
     WITH old AS (

@@ -4,9 +4,9 @@ import { createCounterparty } from '../counterparties/counterparties.js';
 import { createContact, findContactByEmail, findContactByPhone, getContact } from '../contacts/contacts.js';
 import { parseInput } from '../shared/input.js';
 import { idField } from '../shared/fields.js';
-import { normalizePhone } from '../validation/phone.js';
+import { parsePhoneWithExtension } from '../validation/phone.js';
 import { normalizeEmail } from '../validation/email.js';
-import { createLead, type Lead } from './leads.js';
+import { createLead, leadSources, type Lead } from './leads.js';
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
@@ -16,7 +16,8 @@ export const manualLeadInput = z.object({
     blankToUndefined,
     z
       .string()
-      .transform((p, c) => normalizePhone(p) ?? (c.addIssue({ code: 'custom', message: 'неверный номер телефона' }), z.NEVER))
+      // kept as typed: the contact keeps «доб. 12» as the phone's extension
+      .transform((p, c) => (parsePhoneWithExtension(p) ? p.trim() : (c.addIssue({ code: 'custom', message: 'неверный номер телефона' }), z.NEVER)))
       .optional(),
   ),
   email: z.preprocess(
@@ -29,6 +30,8 @@ export const manualLeadInput = z.object({
   company: z.preprocess(blankToUndefined, z.string().trim().max(500).optional()),
   comment: z.preprocess(blankToUndefined, z.string().trim().max(5000).optional()),
   responsibleId: z.preprocess(blankToUndefined, idField.optional()),
+  /** how the client came (a call, a letter…); «вручную» when not said */
+  source: z.preprocess(blankToUndefined, z.enum(leadSources, 'неизвестный источник').optional()),
 });
 export type ManualLeadInput = z.input<typeof manualLeadInput>;
 
@@ -64,7 +67,7 @@ export async function createManualLead(ctx: ServiceContext, input: ManualLeadInp
       }));
     return createLead(tx, {
       title: data.company ? `${data.name} (${data.company})` : data.name,
-      source: 'manual',
+      source: data.source ?? 'manual',
       contactId: contact.id,
       counterpartyId: cp?.id ?? null,
       responsibleId: data.responsibleId ?? null,

@@ -9,6 +9,7 @@ export const contactWithCounterparty = {
   name: contacts.name,
   position: contacts.position,
   phones: contacts.phones,
+  phoneExtensions: contacts.phoneExtensions,
   emails: contacts.emails,
   counterpartyId: contacts.counterpartyId,
   counterpartyName: counterparties.name,

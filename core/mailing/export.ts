@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
 import type { ServiceContext } from '../context.js';
 import { contactScope } from '../access/scope.js';
-import { formatPhone } from '../validation/phone.js';
+import { formatPhoneWithExtension } from '../validation/phone.js';
 import { getMailingType } from './mailing-types.js';
 
 const PAGE = 2000;
@@ -19,6 +19,7 @@ interface ExportRow {
   name: string;
   position: string | null;
   phones: string[];
+  phone_extensions: Record<string, string> | string | null;
   emails: string[];
   email_count: number;
   cp_name: string | null;
@@ -27,13 +28,30 @@ interface ExportRow {
   cp_region: string | null;
 }
 
+export interface MailingExportOptions {
+  /** «только с e-mail» (on unless turned off): contacts without any e-mail are left out, and counted */
+  onlyWithEmail?: boolean;
+}
+
+export interface MailingExportResult {
+  /** contacts written */
+  rows: number;
+  /** left out: every address of theirs unsubscribed */
+  unsubscribed: number;
+  /** contacts with no e-mail at all: left out with «только с e-mail», written with a phone only otherwise */
+  withoutEmail: number;
+}
+
 /**
  * A mailing type's contacts as an .xlsx for a mass-mailing company (R19). Written with exceljs's
  * streaming writer page by page, each row committed as it is written, so 100,000 contacts take
  * bounded memory. Addresses that unsubscribed (from this type or from all mail) are left out,
- * and a contact left with no address is not exported. Only contacts the actor may see are listed.
+ * and a contact left with no address is not exported; with `onlyWithEmail` (the default) neither
+ * is a contact that never had one. A second sheet «Итог» says how many were written and how many
+ * had no e-mail. Only contacts the actor may see are listed.
  */
-export async function exportMailingTypeXlsx(ctx: ServiceContext, typeId: number, out: Writable): Promise<{ rows: number; unsubscribed: number }> {
+export async function exportMailingTypeXlsx(ctx: ServiceContext, typeId: number, out: Writable, opts: MailingExportOptions = {}): Promise<MailingExportResult> {
+  const onlyWithEmail = opts.onlyWithEmail ?? true;
   const type = await getMailingType(ctx, typeId);
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
   workbook.creator = 'Чат-CRM';
@@ -56,9 +74,10 @@ export async function exportMailingTypeXlsx(ctx: ServiceContext, typeId: number,
   let after = 0;
   let rows = 0;
   let unsubscribed = 0;
+  let withoutEmail = 0;
   for (;;) {
     const result = await ctx.db.execute(sql`
-      SELECT contacts.id, contacts.name, contacts.position, contacts.phones,
+      SELECT contacts.id, contacts.name, contacts.position, contacts.phones, contacts.phone_extensions,
         ARRAY(SELECT e FROM unnest(contacts.emails) AS e WHERE NOT EXISTS (
           SELECT 1 FROM unsubscribes u WHERE u.email = e AND (u.mailing_type_id IS NULL OR u.mailing_type_id = ${typeId}))) AS emails,
         cardinality(contacts.emails) AS email_count,
@@ -75,7 +94,12 @@ export async function exportMailingTypeXlsx(ctx: ServiceContext, typeId: number,
         unsubscribed++;
         continue;
       }
-      const phones = r.phones.map(formatPhone);
+      if (Number(r.email_count) === 0) {
+        withoutEmail++;
+        if (onlyWithEmail) continue;
+      }
+      const ext = (typeof r.phone_extensions === 'string' ? JSON.parse(r.phone_extensions) : (r.phone_extensions ?? {})) as Record<string, string>;
+      const phones = r.phones.map((p) => formatPhoneWithExtension(p, ext[p]));
       // exceljs stores a string as a text cell, never as a formula, so "=HYPERLINK(…)" from a card is
       // shown, not run, and needs no apostrophe here (it would show); a CSV does (imports/spreadsheet-cell.ts)
       sheet
@@ -97,6 +121,29 @@ export async function exportMailingTypeXlsx(ctx: ServiceContext, typeId: number,
     after = Number(page[page.length - 1]!.id);
   }
   await sheet.commit();
+  const summary = workbook.addWorksheet('Итог');
+  summary.columns = [
+    { header: 'Показатель', key: 'what', width: 48 },
+    { header: 'Контактов', key: 'n', width: 12 },
+  ];
+  summary.getRow(1).font = { bold: true };
+  summary.getRow(1).commit();
+  summary.addRow({ what: 'Выгружено', n: rows }).commit();
+  summary.addRow({ what: onlyWithEmail ? 'Без e-mail (не выгружены)' : 'Без e-mail (выгружены с телефоном)', n: withoutEmail }).commit();
+  summary.addRow({ what: 'Отписались от рассылки (не выгружены)', n: unsubscribed }).commit();
+  await summary.commit();
   await workbook.commit();
-  return { rows, unsubscribed };
+  return { rows, unsubscribed, withoutEmail };
+}
+
+/** Before the export: how many of the type's contacts (that the actor may see) have no e-mail at all. */
+export async function countMailingTypeWithoutEmail(ctx: ServiceContext, typeId: number): Promise<{ total: number; withoutEmail: number }> {
+  await getMailingType(ctx, typeId);
+  const scope = contactScope(ctx);
+  const result = await ctx.db.execute(sql`
+    SELECT count(*)::int AS total, count(*) FILTER (WHERE cardinality(contacts.emails) = 0)::int AS without_email
+    FROM contact_mailing_types cmt JOIN contacts ON contacts.id = cmt.contact_id
+    WHERE cmt.mailing_type_id = ${typeId} AND contacts.merged_into_id IS NULL ${scope ? sql`AND ${scope}` : sql``}`);
+  const [row] = (Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows) as { total: number; without_email: number }[];
+  return { total: Number(row?.total ?? 0), withoutEmail: Number(row?.without_email ?? 0) };
 }

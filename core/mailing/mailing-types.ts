@@ -148,6 +148,7 @@ export interface MailingContactRow {
   name: string;
   position: string | null;
   phones: string[];
+  phoneExtensions: Record<string, string>;
   emails: string[];
   counterpartyId: number | null;
   counterpartyName: string | null;
