@@ -100,8 +100,10 @@ describe('leads', () => {
     assert.match(String((await tg.ask(ANNA, '/newlead')).params.text), /Как зовут клиента/);
     assert.match(String((await tg.ask(ANNA, 'Иван Сидоров')).params.text), /Телефон/);
     assert.match(String((await tg.ask(ANNA, 'не скажу')).params.text), /Не похоже на номер/);
-    assert.match(String((await tg.ask(ANNA, '8 (999) 123-45-67')).params.text), /Компания/);
-    assert.match(String((await tg.ask(ANNA, 'ООО «Новые окна»')).params.text), /Комментарий/);
+    assert.match(String((await tg.ask(ANNA, '8 (999) 123-45-67')).params.text), /E-mail/);
+    assert.match(String((await tg.ask(ANNA, '-')).params.text), /Компания/);
+    assert.match(String((await tg.ask(ANNA, 'ООО «Новые окна»')).params.text), /Откуда клиент/);
+    assert.match(String((await tg.ask(ANNA, '-')).params.text), /Комментарий/);
     const done = await tg.ask(ANNA, 'Хочет 10 окон');
     assert.match(String(done.params.text), /Лид создан/);
     const [lead] = await s.database.rows<{ id: number; title: string; source: string; responsible_id: number; comment: string; phones: string[] }>(
@@ -125,12 +127,12 @@ describe('leads', () => {
     const card = await tg.ask(ANNA, `/lead ${lead.id}`);
     assert.match(String(card.params.text), /Окна в коттедж/);
     assert.match(String(card.params.text), /Кампания: yandex \/ zima/);
-    assert.deepEqual(buttons(card).map(([t]) => t), ['Взять', 'Участник +', 'В сделку', 'Работа', 'Закрыть']);
+    assert.deepEqual(buttons(card).map(([t]) => t), ['В работу', 'Участник +', 'В сделку', 'Работа +', 'Заметка', 'Закрыть']);
   });
 
   test('take, add a participant, convert to a deal; pressing convert twice acts once', async () => {
     const lead = await createLead(s.ctx(), { title: 'Лид для сделки', source: 'phone', responsibleId: anna.id, counterpartyId: northCp });
-    assert.match(String((await tg.pressAndWait(ANNA, `lead:take:${lead.id}`)).params.text), /теперь ваш/);
+    assert.match(String((await tg.pressAndWait(ANNA, `lead:take:${lead.id}`)).params.text), /в работе/);
     const who = await tg.pressAndWait(ANNA, `lead:addp:${lead.id}`);
     assert.ok(buttons(who).some(([t]) => t === 'Борис'));
     assert.match(String((await tg.pressAndWait(ANNA, `lead:addp:${lead.id}:${boris.id}`)).params.text), /Участник добавлен/);
@@ -147,8 +149,8 @@ describe('leads', () => {
 
   test('closing asks first', async () => {
     const lead = await createLead(s.ctx(), { title: 'Нецелевой', source: 'phone', responsibleId: anna.id });
-    assert.ok(buttons(await tg.pressAndWait(ANNA, `lead:close:${lead.id}`)).some(([, d]) => d === `lead:close!:${lead.id}`));
-    assert.match(String((await tg.pressAndWait(ANNA, `lead:close!:${lead.id}`)).params.text), /закрыт/);
+    const reason = buttons(await tg.pressAndWait(ANNA, `lead:close:${lead.id}`)).find(([, d]) => d.startsWith(`lead:close!:${lead.id}:`))!;
+    assert.match(String((await tg.pressAndWait(ANNA, reason[1])).params.text), /закрыт/);
   });
 });
 
@@ -176,8 +178,8 @@ describe('works', () => {
     const overdue = await createWork(s.ctx(), { actionId: call.id, deadline: new Date(Date.now() - 3600_000), counterpartyId: northCp, responsibleId: anna.id, comment: 'Перезвонить по КП' });
     const since = tg.calls.length;
     tg.say(ANNA, '/works');
-    const header = await tg.waitFor('sendMessage', (p) => p.chat_id === ANNA && /^<b>Работы на сегодня/.test(String(p.text)), { since });
-    assert.match(String(header.params.text), /просрочено: 1/);
+    const header = await tg.waitFor('sendMessage', (p) => p.chat_id === ANNA && /^<b>Мои работы/.test(String(p.text)), { since });
+    assert.match(String(header.params.text), /Просрочено: 1/);
     const line = await tg.waitFor('sendMessage', (p) => p.chat_id === ANNA && String(p.text).includes(`Позвонить</b> №${overdue.id}`), { since });
     assert.match(String(line.params.text), /просрочена/);
     const results = await tg.pressAndWait(ANNA, `work:done:${overdue.id}`);
@@ -209,7 +211,7 @@ describe('clients, search and plans', () => {
     assert.match(String((await tg.ask(ANNA, '/find Южный')).params.text), /ничего не нашлось/);
     const card = await tg.ask(ANNA, `/client ${northCp}`);
     assert.match(String(card.params.text), /ИНН 7707083893/);
-    assert.deepEqual(buttons(card).map(([t]) => t), ['Контакты', 'Работы', 'Лиды', 'Сделки', 'История', 'Работа +']);
+    assert.deepEqual(buttons(card).map(([t]) => t), ['Контакты', 'Работы', 'Лиды', 'Сделки', 'История', 'Работа +', 'Заметка', 'Новая сделка']);
     assert.match(String((await tg.pressAndWait(ANNA, `client:tab:${northCp}:contacts`)).params.text), /Ольга Петрова · \+7 912 000 11 23/);
     assert.match(String((await tg.pressAndWait(ANNA, `client:tab:${northCp}:leads`)).params.text), /Окна в коттедж/);
   });

@@ -1,10 +1,10 @@
 import { InlineKeyboard } from 'grammy';
 import { eq } from 'drizzle-orm';
-import type { BotContext } from './context.js';
+import type { BotContext, RecordRef } from './context.js';
 import { esc, html, leadSourceLabel, leadStatusLabel, money, phone, when } from './format.js';
 import { getLead, listLeadParticipants, type Lead } from '../../core/leads/leads.js';
 import { getDeal, listDealStages, type Deal } from '../../core/deals/deals.js';
-import { getContact } from '../../core/contacts/contacts.js';
+import { getContact, type Contact } from '../../core/contacts/contacts.js';
 import { getCounterparty } from '../../core/counterparties/counterparties.js';
 import { getHistory } from '../../core/history/history.js';
 import { getUser } from '../../core/users/users.js';
@@ -52,10 +52,16 @@ export async function leadCard(ctx: BotContext, leadId: number): Promise<{ text:
   const open = lead.status === 'new' || lead.status === 'in_progress';
   const kb = new InlineKeyboard();
   if (open) {
-    if (lead.responsibleId !== ctx.staff?.id || lead.status === 'new') kb.text('Взять', `lead:take:${lead.id}`);
+    if (lead.responsibleId !== ctx.staff?.id) kb.text('Взять', `lead:take:${lead.id}`);
+    else if (lead.status === 'new') kb.text('В работу', `lead:take:${lead.id}`);
     kb.text('Участник +', `lead:addp:${lead.id}`).row();
-    kb.text('В сделку', `lead:conv:${lead.id}`).text('Работа', `work:new:lead:${lead.id}`).row();
-    kb.text('Закрыть', `lead:close:${lead.id}`);
+    kb.text('В сделку', `lead:conv:${lead.id}`).text('Работа +', `work:new:lead:${lead.id}`).row();
+    kb.text('Заметка', `note:new:lead:${lead.id}`);
+    if (!lead.counterpartyId) kb.text('Контрагент', `lead:cp:${lead.id}`);
+    kb.row().text('Закрыть', `lead:close:${lead.id}`);
+    if (isHead(ctx)) kb.text('Передать', `lead:pass:${lead.id}`);
+  } else {
+    kb.text('Работа +', `work:new:lead:${lead.id}`).text('Заметка', `note:new:lead:${lead.id}`);
   }
   return { text: lines.join('\n') + (await historyLines(ctx, 'lead', lead.id)), keyboard: kb, lead };
 }
@@ -71,7 +77,10 @@ export async function dealCard(ctx: BotContext, dealId: number): Promise<{ text:
   }
   if (deal.leadId) lines.push(`Из лида №${deal.leadId}`);
   lines.push(`Ответственный: ${esc(await userName(ctx, deal.responsibleId))}`);
-  const kb = new InlineKeyboard().text('Стадия', `deal:stages:${deal.id}`).text('Сумма', `deal:amount:${deal.id}`).row().text('Работа', `work:new:deal:${deal.id}`);
+  if (deal.paidOn) lines.push(`Оплачена: ${deal.paidOn.slice(8)}.${deal.paidOn.slice(5, 7)}.${deal.paidOn.slice(0, 4)}`);
+  const kb = new InlineKeyboard().text('Стадия', `deal:stages:${deal.id}`).text('Сумма', `deal:amount:${deal.id}`).text('Изменить', `deal:edit:${deal.id}`).row();
+  kb.text('Работа +', `work:new:deal:${deal.id}`).text('Заметка', `note:new:deal:${deal.id}`).row();
+  if (!deal.closedAt) kb.text('Оплачена', `deal:won:${deal.id}`).text('Проиграна', `deal:lost:${deal.id}`);
   return { text: lines.join('\n') + (await historyLines(ctx, 'deal', deal.id)), keyboard: kb, deal };
 }
 
@@ -92,27 +101,70 @@ export async function clientCard(ctx: BotContext, id: number): Promise<{ text: s
     .text('Сделки', `client:tab:${cp.id}:deals`)
     .row()
     .text('История', `client:tab:${cp.id}:history`)
-    .text('Работа +', `work:new:cp:${cp.id}`);
+    .text('Работа +', `work:new:cp:${cp.id}`)
+    .row()
+    .text('Заметка', `note:new:cp:${cp.id}`)
+    .text('Новая сделка', `deal:new:cp:${cp.id}`);
   return { text: lines.join('\n'), keyboard: kb };
 }
+
+/** A contact on its own (a messenger client often has no company): who, how to reach, and what to do. */
+export async function contactCard(ctx: BotContext, id: number): Promise<{ text: string; keyboard: InlineKeyboard; contact: Contact }> {
+  const c = await getContact(ctx.crm, id);
+  const lines = [`<b>Контакт №${c.id}: ${esc(c.name)}</b>`];
+  if (c.position) lines.push(`Должность: ${esc(c.position)}`);
+  lines.push(`Тел.: ${c.phones.length ? c.phones.map(phone).join(', ') : '—'}`);
+  lines.push(`E-mail: ${c.emails.length ? c.emails.map(esc).join(', ') : '—'}`);
+  if (c.counterpartyId) {
+    const cp = await getCounterparty(ctx.crm, c.counterpartyId).catch(() => null);
+    if (cp) lines.push(`Компания: ${esc(cp.name)} (/client ${cp.id})`);
+  } else lines.push('Без компании');
+  if (c.comment) lines.push(`Комментарий: ${esc(c.comment)}`);
+  const kb = new InlineKeyboard()
+    .text('Имя', `contact:edit:${c.id}:name`)
+    .text('Телефон', `contact:edit:${c.id}:phone`)
+    .text('E-mail', `contact:edit:${c.id}:email`)
+    .row()
+    .text('Работа +', `work:new:contact:${c.id}`)
+    .text('Заметка', `note:new:contact:${c.id}`)
+    .row()
+    .text('Новая сделка', `deal:new:contact:${c.id}`);
+  return { text: lines.join('\n'), keyboard: kb, contact: c };
+}
+
+/** Head and admin: they see the whole team and may hand records over. */
+export const isHead = (ctx: BotContext) => ctx.staff?.role === 'head' || ctx.staff?.role === 'admin';
+
+/** Reads a record through its getX verb, so a refusal comes before any typing. */
+export async function requireVisible(ctx: BotContext, ref: RecordRef): Promise<void> {
+  if (ref.type === 'lead') await getLead(ctx.crm, ref.id);
+  else if (ref.type === 'deal') await getDeal(ctx.crm, ref.id);
+  else if (ref.type === 'contact') await getContact(ctx.crm, ref.id);
+  else await getCounterparty(ctx.crm, ref.id);
+}
+
+/** «лида №12», «сделки №7»: a record named in a reply. */
+export const recordWord: Record<RecordRef['type'], string> = { lead: 'лида', deal: 'сделки', contact: 'контакта', cp: 'контрагента' };
 
 export async function workLine(ctx: BotContext, work: Work): Promise<{ text: string; keyboard: InlineKeyboard }> {
   const actions = await listActions(ctx.crm);
   const action = actions.find((a) => a.id === work.actionId);
   const cp = work.counterpartyId ? await getCounterparty(ctx.crm, work.counterpartyId).catch(() => null) : null;
+  const contact = work.contactId ? await getContact(ctx.crm, work.contactId).catch(() => null) : null;
   const overdue = work.status === 'planned' && work.deadline < ctx.crm.clock.now();
   const text = [
     `<b>${esc(action?.name ?? 'Работа')}</b> №${work.id}${overdue ? ' ⚠️ просрочена' : ''}`,
     `Срок: ${when(ctx, work.deadline)}`,
     cp ? `Клиент: ${esc(cp.name)} (/client ${cp.id})` : '',
-    work.leadId ? `Лид №${work.leadId}` : '',
-    work.dealId ? `Сделка №${work.dealId}` : '',
+    contact ? `Контакт: ${esc(contact.name)} (/contact ${contact.id})` : '',
+    work.leadId ? `Лид №${work.leadId} (/lead ${work.leadId})` : '',
+    work.dealId ? `Сделка №${work.dealId} (/deal ${work.dealId})` : '',
     work.comment ? `Комментарий: ${esc(work.comment)}` : '',
   ]
     .filter(Boolean)
     .join('\n');
   const kb = new InlineKeyboard();
-  if (work.status === 'planned') kb.text('Выполнить', `work:done:${work.id}`);
+  if (work.status === 'planned') kb.text('Выполнить', `work:done:${work.id}`).text('Перенести', `work:move:${work.id}`).row().text('Отменить', `work:cancel:${work.id}`);
   kb.text('На основании', `work:follow:${work.id}`);
   return { text, keyboard: kb };
 }

@@ -1,20 +1,39 @@
 import type { Context, SessionFlavor } from 'grammy';
 import type { ServiceContext } from '../../core/context.js';
 import type { User } from '../../core/users/users.js';
+import type { LeadSource } from '../../core/leads/leads.js';
 
 /** A multi-step input in progress in one chat. */
 export type Flow =
-  | { kind: 'newlead'; step: 'name' | 'phone' | 'company' | 'comment'; data: { name?: string; phone?: string; company?: string } }
+  | {
+      kind: 'newlead';
+      step: 'name' | 'phone' | 'email' | 'company' | 'source' | 'comment';
+      data: { name?: string; phone?: string; email?: string; company?: string; source?: LeadSource };
+    }
   | { kind: 'work_deadline'; target: WorkTarget; actionId: number }
   | { kind: 'follow_up'; workId: number }
+  | { kind: 'work_move'; workId: number }
+  | { kind: 'work_cancel'; workId: number }
   | { kind: 'deal_amount'; dealId: number }
+  | { kind: 'deal_title'; dealId: number }
+  | { kind: 'deal_paid'; dealId: number }
+  | { kind: 'deal_lost'; dealId: number; lossReasonId: number }
+  | { kind: 'newdeal'; step: 'title' | 'amount' | 'client'; data: NewDealData }
+  | { kind: 'note'; target: RecordRef }
+  | { kind: 'lead_cp'; leadId: number; step: 'name' | 'inn' | 'search'; name?: string }
+  | { kind: 'lead_close'; leadId: number }
+  | { kind: 'contact_edit'; contactId: number; field: 'name' | 'phone' | 'email' }
   /** «Ответить» pressed at `at` (ISO): the next text or file goes to the client, for a few minutes */
   | { kind: 'reply'; conversationId: number; at?: string }
   | { kind: 'mail'; step: 'subject' | 'body'; target: MailTarget; subject?: string };
 
 export type MailTarget = { leadId?: number; counterpartyId?: number; contactId?: number; dealId?: number };
 
-export type WorkTarget = { type: 'lead' | 'deal' | 'cp'; id: number };
+/** A record a card shows: callback data spells the counterparty «cp». */
+export type RecordRef = { type: 'lead' | 'deal' | 'contact' | 'cp'; id: number };
+export type WorkTarget = RecordRef;
+
+export type NewDealData = { title?: string; amount?: string; counterpartyId?: number; contactId?: number; client?: string };
 
 export interface SessionData {
   flow?: Flow | undefined;

@@ -28,3 +28,21 @@ export function parseDeadline(input: string, now: Date, timeZone: string): Date 
   }
   return localTimeInZone(day, hh, mm, timeZone);
 }
+
+/**
+ * A calendar day typed by a person: «сегодня», «вчера», «25.11» (this year), «25.11.2026».
+ * 'YYYY-MM-DD', or null when it is not a date.
+ */
+export function parseDay(input: string, now: Date, timeZone: string): string | null {
+  const t = input.trim().toLowerCase();
+  if (t === 'сегодня') return dateInZone(now, timeZone);
+  if (t === 'вчера') return dateInZone(new Date(now.getTime() - 86_400_000), timeZone);
+  const m = /^(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?$/.exec(t);
+  if (!m) return null;
+  const year = m[3] ? Number(m[3]) : Number(dateInZone(now, timeZone).slice(0, 4));
+  const month = Number(m[2]);
+  const d = Number(m[1]);
+  const probe = new Date(Date.UTC(year, month - 1, d));
+  if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== d) return null;
+  return probe.toISOString().slice(0, 10);
+}

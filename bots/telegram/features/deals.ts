@@ -1,9 +1,17 @@
 import { Composer, InlineKeyboard } from 'grammy';
-import type { BotContext } from '../context.js';
+import type { BotContext, Flow, NewDealData } from '../context.js';
 import { dealCard } from '../cards.js';
 import { esc, html, money } from '../format.js';
 import { parseId } from '../ids.js';
-import { listDeals, listDealStages, setDealAmount, setDealStage } from '../../../core/deals/deals.js';
+import { createDeal, getDeal, listDeals, listDealStages, loseDeal, setDealAmount, setDealStage, updateDeal, winDeal } from '../../../core/deals/deals.js';
+import { listLossReasons } from '../../../core/deals/loss-reasons.js';
+import { getLead } from '../../../core/leads/leads.js';
+import { getContact } from '../../../core/contacts/contacts.js';
+import { getCounterparty, listCounterparties } from '../../../core/counterparties/counterparties.js';
+import { ServiceError } from '../../../core/errors.js';
+import { parseRoubles } from '../../../core/validation/money.js';
+import { dateInZone } from '../../../core/validation/time.js';
+import { parseDay } from '../dates.js';
 
 export const deals = new Composer<BotContext>();
 
@@ -33,7 +41,11 @@ deals.callbackQuery(/^deal:stages:(\d+)$/, async (ctx) => {
   await ctx.answerCallbackQuery();
   const card = await dealCard(ctx, id); // access check before offering stages
   const kb = new InlineKeyboard();
-  for (const s of await listDealStages(ctx.crm)) kb.text(s.id === card.deal.stageId ? `• ${s.name}` : s.name, `deal:stage:${id}:${s.id}`).row();
+  for (const s of await listDealStages(ctx.crm)) {
+    // a won stage asks the paid date, a lost one the reason
+    const data = s.id === card.deal.stageId ? `deal:stage:${id}:${s.id}` : s.isWon ? `deal:won:${id}` : s.isLost ? `deal:lost:${id}` : `deal:stage:${id}:${s.id}`;
+    kb.text(s.id === card.deal.stageId ? `• ${s.name}` : s.name, data).row();
+  }
   await ctx.reply(`Новая стадия сделки №${id}:`, { reply_markup: kb });
 });
 
@@ -63,4 +75,156 @@ export async function dealAmountStep(ctx: BotContext, dealId: number, text: stri
   if (!deal) return;
   ctx.session.flow = undefined;
   await ctx.reply(`Сумма сделки №${deal.id}: ${money(deal.amountKopecks, deal.currency)}.`);
+}
+
+const skip = (t: string) => ['-', '—', 'нет', 'пропустить'].includes(t.trim().toLowerCase());
+const tz = (ctx: BotContext) => ctx.staff?.timeZone ?? 'Europe/Moscow';
+const dayRu = (d: string) => d.split('-').reverse().join('.');
+
+/** «Изменить»: the title here; the amount has its own button. */
+deals.callbackQuery(/^deal:edit:(\d+)$/, async (ctx) => {
+  const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  const kb = new InlineKeyboard().text('Название', `deal:title:${deal.id}`).text('Сумма', `deal:amount:${deal.id}`);
+  await ctx.reply(`Что изменить в сделке №${deal.id}?`, { reply_markup: kb });
+});
+deals.callbackQuery(/^deal:title:(\d+)$/, async (ctx) => {
+  const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  ctx.session.flow = { kind: 'deal_title', dealId: deal.id };
+  await ctx.reply(`Новое название сделки №${deal.id}? Сейчас: «${esc(deal.title)}». /cancel — отменить`, html);
+});
+
+export async function dealTitleStep(ctx: BotContext, dealId: number, text: string): Promise<void> {
+  if (!text.trim()) return void (await ctx.reply('Название не может быть пустым. Новое название?'));
+  const deal = await updateDeal(ctx.crm, dealId, { title: text.trim() });
+  ctx.session.flow = undefined;
+  await ctx.reply(`Сделка №${deal.id} теперь называется «${esc(deal.title)}».`, html);
+}
+
+/** «Оплачена»: today, or the day the money came. */
+deals.callbackQuery(/^deal:won:(\d+)$/, async (ctx) => {
+  const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  const kb = new InlineKeyboard().text('Сегодня', `deal:won!:${deal.id}`).text('Другая дата', `deal:wondate:${deal.id}`);
+  await ctx.reply(`Когда оплачена сделка №${deal.id}?`, { reply_markup: kb });
+});
+deals.callbackQuery(/^deal:won!:(\d+)$/, async (ctx) => {
+  const deal = await winDeal(ctx.crm, Number(ctx.match[1]), { paidOn: dateInZone(ctx.crm.clock.now(), tz(ctx)) });
+  await ctx.answerCallbackQuery('Оплачена');
+  await ctx.reply(`Сделка №${deal.id} оплачена ${dayRu(deal.paidOn!)}. 🎉`);
+});
+deals.callbackQuery(/^deal:wondate:(\d+)$/, async (ctx) => {
+  const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  ctx.session.flow = { kind: 'deal_paid', dealId: deal.id };
+  await ctx.reply('Дата оплаты: например «25.11.2026», «25.11» или «вчера». /cancel — отменить');
+});
+
+export async function dealPaidStep(ctx: BotContext, dealId: number, text: string): Promise<void> {
+  const day = parseDay(text, ctx.crm.clock.now(), tz(ctx));
+  if (!day) return void (await ctx.reply('Не понял дату. Например: 25.11.2026, 25.11 или «вчера».'));
+  const deal = await winDeal(ctx.crm, dealId, { paidOn: day });
+  ctx.session.flow = undefined;
+  await ctx.reply(`Сделка №${deal.id} оплачена ${dayRu(deal.paidOn!)}. 🎉`);
+}
+
+/** «Проиграна»: a reason from the book, then an optional comment. */
+deals.callbackQuery(/^deal:lost:(\d+)$/, async (ctx) => {
+  const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  const kb = new InlineKeyboard();
+  for (const r of await listLossReasons(ctx.crm)) kb.text(r.name, `deal:lost!:${deal.id}:${r.id}`).row();
+  kb.text('Не проиграна', 'noop');
+  await ctx.reply(`Почему проиграна сделка №${deal.id}?`, { reply_markup: kb });
+});
+deals.callbackQuery(/^deal:lost!:(\d+):(\d+)$/, async (ctx) => {
+  const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
+  const reason = (await listLossReasons(ctx.crm)).find((r) => r.id === Number(ctx.match[2]));
+  if (!reason) throw new ServiceError('invalid', 'Этой причины уже нет в справочнике. Откройте сделку заново.');
+  await ctx.answerCallbackQuery();
+  ctx.session.flow = { kind: 'deal_lost', dealId: deal.id, lossReasonId: reason.id };
+  await ctx.reply(`Причина: «${esc(reason.name)}». Комментарий? (или «-» без комментария)`, html);
+});
+
+export async function dealLostStep(ctx: BotContext, flow: Extract<Flow, { kind: 'deal_lost' }>, text: string): Promise<void> {
+  const deal = await loseDeal(ctx.crm, flow.dealId, { lossReasonId: flow.lossReasonId, comment: skip(text) ? null : text.trim() });
+  ctx.session.flow = undefined;
+  await ctx.reply(`Сделка №${deal.id} проиграна.`);
+}
+
+/** `/newdeal`: a repeat sale; `/newdeal client 15`, `/newdeal contact 9`, `/newdeal lead 12` know the client already. */
+deals.command('newdeal', async (ctx) => {
+  const [kind, raw] = ctx.match.trim().split(/\s+/);
+  const data: NewDealData = {};
+  if (kind === 'client') data.counterpartyId = (await getCounterparty(ctx.crm, parseId(raw, '/newdeal client 15'))).id;
+  else if (kind === 'contact') Object.assign(data, await contactClient(ctx, parseId(raw, '/newdeal contact 9')));
+  else if (kind === 'lead') {
+    const lead = await getLead(ctx.crm, parseId(raw, '/newdeal lead 12'));
+    if (lead.counterpartyId) data.counterpartyId = lead.counterpartyId;
+    if (lead.contactId) data.contactId = lead.contactId;
+    data.client = `лида №${lead.id}`;
+  } else if (kind) throw new ServiceError('invalid', 'Новая сделка: /newdeal, /newdeal client 15, /newdeal contact 9 или /newdeal lead 12');
+  await startNewDeal(ctx, data);
+});
+
+async function contactClient(ctx: BotContext, contactId: number): Promise<NewDealData> {
+  const c = await getContact(ctx.crm, contactId);
+  return { contactId: c.id, ...(c.counterpartyId ? { counterpartyId: c.counterpartyId } : {}), client: c.name };
+}
+
+async function startNewDeal(ctx: BotContext, data: NewDealData) {
+  if (data.counterpartyId && !data.client) data.client = (await getCounterparty(ctx.crm, data.counterpartyId)).name;
+  ctx.session.flow = { kind: 'newdeal', step: 'title', data };
+  await ctx.reply(`Новая сделка${data.client ? ` (клиент: ${esc(data.client)})` : ''}. Название? (/cancel — отменить)`, html);
+}
+
+deals.callbackQuery(/^deal:new:(cp|contact):(\d+)$/, async (ctx) => {
+  const id = Number(ctx.match[2]);
+  const data: NewDealData = ctx.match[1] === 'cp' ? { counterpartyId: (await getCounterparty(ctx.crm, id)).id } : await contactClient(ctx, id);
+  await ctx.answerCallbackQuery();
+  await startNewDeal(ctx, data);
+});
+
+deals.callbackQuery(/^newdeal:cp:(\d+)$/, async (ctx) => {
+  const flow = ctx.session.flow;
+  if (flow?.kind !== 'newdeal' || flow.step !== 'client') return ctx.answerCallbackQuery({ text: 'Эта кнопка устарела: начните заново с /newdeal.' });
+  await ctx.answerCallbackQuery();
+  await finishNewDeal(ctx, { ...flow.data, counterpartyId: Number(ctx.match[1]) });
+});
+
+async function finishNewDeal(ctx: BotContext, data: NewDealData) {
+  const deal = await createDeal(ctx.crm, {
+    title: data.title!,
+    amount: data.amount ?? '0',
+    ...(data.counterpartyId ? { counterpartyId: data.counterpartyId } : {}),
+    ...(data.contactId ? { contactId: data.contactId } : {}),
+  });
+  ctx.session.flow = undefined;
+  const card = await dealCard(ctx, deal.id);
+  await ctx.reply(`Сделка создана.\n\n${card.text}`, { ...html, reply_markup: card.keyboard });
+}
+
+export async function newDealStep(ctx: BotContext, flow: Extract<Flow, { kind: 'newdeal' }>, text: string): Promise<void> {
+  const t = text.trim();
+  if (flow.step === 'title') {
+    if (!t) return void (await ctx.reply('Название не может быть пустым. Название сделки?'));
+    ctx.session.flow = { ...flow, step: 'amount', data: { ...flow.data, title: t } };
+    return void (await ctx.reply('Сумма в рублях? (например: 150 000,50; или «-», если пока неизвестна)'));
+  }
+  if (flow.step === 'amount') {
+    const kopecks = skip(t) ? 0n : parseRoubles(t);
+    if (kopecks === null || kopecks < 0n) return void (await ctx.reply('Не понял сумму. Напишите число, например: 150 000,50, или «-».'));
+    const data = { ...flow.data, amount: (kopecks / 100n).toString() + '.' + String(kopecks % 100n).padStart(2, '0') };
+    if (data.counterpartyId || data.contactId) return finishNewDeal(ctx, data);
+    ctx.session.flow = { ...flow, step: 'client', data };
+    return void (await ctx.reply('Клиент? Напишите название или ИНН для поиска, или «-» — без клиента.'));
+  }
+  if (skip(t)) return finishNewDeal(ctx, flow.data);
+  if (t.length < 2) return void (await ctx.reply('Напишите хотя бы 2 символа названия или ИНН, или «-».'));
+  const { items } = await listCounterparties(ctx.crm, { text: t }, { limit: 8 });
+  if (!items.length) return void (await ctx.reply(`По запросу «${esc(t)}» клиентов не нашлось. Напишите иначе или «-».`, html));
+  const kb = new InlineKeyboard();
+  for (const c of items) kb.text(`${c.name.slice(0, 40)}${c.inn ? ` · ${c.inn}` : ''}`, `newdeal:cp:${c.id}`).row();
+  await ctx.reply('Выберите клиента:', { reply_markup: kb });
 }

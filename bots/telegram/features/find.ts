@@ -4,6 +4,7 @@ import { clientCard } from '../cards.js';
 import { esc, html, leadStatusLabel, money, phone, when } from '../format.js';
 import { parseId } from '../ids.js';
 import { search } from '../../../core/search/search.js';
+import { findSalesRecords, readSalesQuery } from '../../../core/search/sales-records.js';
 import { listContacts } from '../../../core/contacts/contacts.js';
 import { listWorks } from '../../../core/works/works.js';
 import { listLeads } from '../../../core/leads/leads.js';
@@ -15,17 +16,33 @@ export const find = new Composer<BotContext>();
 
 find.command('find', async (ctx) => {
   const q = ctx.match.trim();
-  if (q.length < 2) return ctx.reply('Что искать? Например: /find Ромашка, /find 7707083893, /find 8 916 123-45-67, /find info@firma.ru');
-  const r = await search(ctx.crm, q, { limit: 8 });
-  if (!r.counterparties.length && !r.contacts.length) return ctx.reply(`По запросу «${q}» ничего не нашлось среди ваших клиентов.`);
+  if (q.length < 1 || (q.length < 2 && !/^\d$/.test(q))) {
+    return ctx.reply('Что искать? Например: /find Ромашка, /find 7707083893, /find 8 916 123-45-67, /find info@firma.ru, /find лид 12, /find сделка 7');
+  }
+  const sales = await findSalesRecords(ctx.crm, q, { limit: 8 });
+  const byNumber = !!readSalesQuery(q).id;
+  // a bare number is a lead or deal number first; an INN or a phone is digits too, so those are searched as well
+  const r = byNumber && q.replace(/\D/g, '').length < 4 ? { counterparties: [], contacts: [] } : await search(ctx.crm, q, { limit: 8 });
+  if (!r.counterparties.length && !r.contacts.length && !sales.leads.length && !sales.deals.length) {
+    return ctx.reply(`По запросу «${esc(q)}» ничего не нашлось среди ваших клиентов, лидов и сделок.`, html);
+  }
   const kb = new InlineKeyboard();
   const lines: string[] = [];
+  for (const l of sales.leads) {
+    lines.push(`📥 Лид №${l.id} · ${esc(l.title)} · ${leadStatusLabel[l.status]} — /lead ${l.id}`);
+    kb.text(`Лид №${l.id} ${l.title.slice(0, 40)}`, `lead:open:${l.id}`).row();
+  }
+  for (const d of sales.deals) {
+    lines.push(`💼 Сделка №${d.id} · ${esc(d.title)} · ${money(d.amountKopecks, d.currency)} — /deal ${d.id}`);
+    kb.text(`Сделка №${d.id} ${d.title.slice(0, 40)}`, `deal:open:${d.id}`).row();
+  }
   for (const c of r.counterparties) {
     lines.push(`🏢 ${esc(c.name)}${c.inn ? ` · ИНН ${c.inn}` : ''} — /client ${c.id}`);
     kb.text(c.name.slice(0, 50), `client:open:${c.id}`).row();
   }
   for (const c of r.contacts) {
-    lines.push(`👤 ${esc(c.name)}${c.phones[0] ? ` · ${phone(c.phones[0])}` : ''}${c.emails[0] ? ` · ${esc(c.emails[0])}` : ''}${c.counterpartyId ? ` — /client ${c.counterpartyId}` : ''}`);
+    lines.push(`👤 ${esc(c.name)}${c.phones[0] ? ` · ${phone(c.phones[0])}` : ''}${c.emails[0] ? ` · ${esc(c.emails[0])}` : ''} — /contact ${c.id}${c.counterpartyId ? `, /client ${c.counterpartyId}` : ''}`);
+    kb.text(`👤 ${c.name.slice(0, 48)}`, `contact:open:${c.id}`).row();
   }
   return ctx.reply(`<b>Найдено</b>\n${lines.join('\n')}`, { ...html, reply_markup: kb });
 });

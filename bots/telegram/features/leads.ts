@@ -1,9 +1,12 @@
 import { Composer, InlineKeyboard } from 'grammy';
-import type { BotContext } from '../context.js';
+import type { BotContext, Flow } from '../context.js';
+import { inTransaction } from '../../../core/context.js';
 import { dealCard, leadCard } from '../cards.js';
 import { esc, html, leadStatusLabel, when } from '../format.js';
 import { parseId } from '../ids.js';
-import { addLeadParticipant, closeLead, convertLeadToDeal, listLeads, takeLead } from '../../../core/leads/leads.js';
+import { addLeadParticipant, closeLead, convertLeadToDeal, getLead, listLeads, setLeadInProgress, takeLead, updateLead } from '../../../core/leads/leads.js';
+import { listLossReasons } from '../../../core/deals/loss-reasons.js';
+import { createCounterparty, listCounterparties } from '../../../core/counterparties/counterparties.js';
 import { listUsers } from '../../../core/users/users.js';
 
 const PAGE = 10;
@@ -39,21 +42,100 @@ leads.callbackQuery(/^lead:open:(\d+)$/, async (ctx) => {
 });
 
 leads.callbackQuery(/^lead:take:(\d+)$/, async (ctx) => {
-  const lead = await takeLead(ctx.crm, Number(ctx.match[1]));
-  await ctx.answerCallbackQuery('Лид ваш');
-  await ctx.reply(`Лид №${lead.id} теперь ваш и в работе.`);
+  const id = Number(ctx.match[1]);
+  const before = await getLead(ctx.crm, id);
+  // my own new lead just goes «В работу»; anyone else's is taken over
+  const lead = before.responsibleId === ctx.staff!.id ? await setLeadInProgress(ctx.crm, id) : await takeLead(ctx.crm, id);
+  await ctx.answerCallbackQuery(before.responsibleId === ctx.staff!.id ? 'В работе' : 'Лид ваш');
+  await ctx.reply(before.responsibleId === ctx.staff!.id ? `Лид №${lead.id} в работе.` : `Лид №${lead.id} теперь ваш и в работе.`);
 });
 
+/** «Закрыть»: why, from «Причины отказа», or in the manager's own words. */
 leads.callbackQuery(/^lead:close:(\d+)$/, async (ctx) => {
-  const id = Number(ctx.match[1]);
+  const lead = await getLead(ctx.crm, Number(ctx.match[1]));
   await ctx.answerCallbackQuery();
-  await ctx.reply(`Закрыть лид №${id}?`, { reply_markup: new InlineKeyboard().text('Да, закрыть', `lead:close!:${id}`).text('Нет', 'noop') });
+  const kb = new InlineKeyboard();
+  for (const r of await listLossReasons(ctx.crm)) kb.text(r.name, `lead:close!:${lead.id}:${r.id}`).row();
+  kb.text('Другое — написать', `lead:closew:${lead.id}`).row().text('Не закрывать', 'noop');
+  await ctx.reply(`Почему закрываем лид №${lead.id}?`, { reply_markup: kb });
 });
-leads.callbackQuery(/^lead:close!:(\d+)$/, async (ctx) => {
-  const lead = await closeLead(ctx.crm, Number(ctx.match[1]), 'закрыт из Telegram');
+// a button from before reasons existed closes without one
+leads.callbackQuery(/^lead:close!:(\d+)(?::(\d+))?$/, async (ctx) => {
+  const reasonId = ctx.match[2] ? Number(ctx.match[2]) : undefined;
+  const lead = await closeLead(ctx.crm, Number(ctx.match[1]), reasonId ? { lossReasonId: reasonId } : 'закрыт из Telegram');
   await ctx.answerCallbackQuery('Закрыт');
-  await ctx.reply(`Лид №${lead.id} закрыт.`);
+  const reason = reasonId ? (await listLossReasons(ctx.crm, { includeArchived: true })).find((r) => r.id === reasonId) : undefined;
+  await ctx.reply(`Лид №${lead.id} закрыт${reason ? `: ${esc(reason.name)}` : ''}.`, html);
 });
+leads.callbackQuery(/^lead:closew:(\d+)$/, async (ctx) => {
+  const lead = await getLead(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  ctx.session.flow = { kind: 'lead_close', leadId: lead.id };
+  await ctx.reply(`Напишите причину закрытия лида №${lead.id}. /cancel — не закрывать`);
+});
+
+export async function leadCloseStep(ctx: BotContext, leadId: number, text: string): Promise<void> {
+  if (!text.trim()) return void (await ctx.reply('Напишите причину или /cancel.'));
+  const other = (await listLossReasons(ctx.crm)).find((r) => r.name === 'Другое');
+  const lead = await closeLead(ctx.crm, leadId, { lossReasonId: other?.id ?? null, comment: text });
+  ctx.session.flow = undefined;
+  await ctx.reply(`Лид №${lead.id} закрыт: ${esc(text.trim())}.`, html);
+}
+
+/** «Контрагент»: a lead from a messenger gets its company, a new one or one already in the base. */
+leads.callbackQuery(/^lead:cp:(\d+)$/, async (ctx) => {
+  const lead = await getLead(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  const kb = new InlineKeyboard().text('Создать нового', `lead:cpnew:${lead.id}`).text('Найти в базе', `lead:cpfind:${lead.id}`);
+  await ctx.reply(`Контрагент для лида №${lead.id}: создать нового или найти в базе?`, { reply_markup: kb });
+});
+leads.callbackQuery(/^lead:cp(new|find):(\d+)$/, async (ctx) => {
+  const lead = await getLead(ctx.crm, Number(ctx.match[2]));
+  await ctx.answerCallbackQuery();
+  const creating = ctx.match[1] === 'new';
+  ctx.session.flow = { kind: 'lead_cp', leadId: lead.id, step: creating ? 'name' : 'search' };
+  await ctx.reply(creating ? 'Название контрагента? (/cancel — отменить)' : 'Название или ИНН для поиска? (/cancel — отменить)');
+});
+leads.callbackQuery(/^lead:cpset:(\d+):(\d+)$/, async (ctx) => {
+  const lead = await updateLead(ctx.crm, Number(ctx.match[1]), { counterpartyId: Number(ctx.match[2]) });
+  ctx.session.flow = undefined;
+  await ctx.answerCallbackQuery('Привязан');
+  await replyLinked(ctx, lead.id);
+});
+
+async function replyLinked(ctx: BotContext, leadId: number) {
+  const card = await leadCard(ctx, leadId);
+  await ctx.reply(`Контрагент привязан к лиду №${leadId}.\n\n${card.text}`, { ...html, reply_markup: card.keyboard });
+}
+
+const skip = (t: string) => ['-', '—', 'нет', 'пропустить'].includes(t.trim().toLowerCase());
+
+export async function leadCounterpartyStep(ctx: BotContext, flow: Extract<Flow, { kind: 'lead_cp' }>, text: string): Promise<void> {
+  const t = text.trim();
+  if (flow.step === 'search') {
+    if (t.length < 2) return void (await ctx.reply('Напишите хотя бы 2 символа названия или ИНН.'));
+    const { items } = await listCounterparties(ctx.crm, { text: t }, { limit: 8 });
+    if (!items.length) return void (await ctx.reply(`По запросу «${esc(t)}» контрагентов не нашлось. Напишите иначе или /cancel.`, html));
+    const kb = new InlineKeyboard();
+    for (const c of items) kb.text(`${c.name.slice(0, 40)}${c.inn ? ` · ${c.inn}` : ''}`, `lead:cpset:${flow.leadId}:${c.id}`).row();
+    return void (await ctx.reply(`Какого привязать к лиду №${flow.leadId}?`, { reply_markup: kb }));
+  }
+  if (flow.step === 'name') {
+    if (!t) return void (await ctx.reply('Название не может быть пустым. Название контрагента?'));
+    ctx.session.flow = { ...flow, step: 'inn', name: t };
+    return void (await ctx.reply('ИНН? (10 цифр у организации, 12 у ИП; или «-», если не знаете)'));
+  }
+  const inn = skip(t) ? undefined : t.replace(/\s/g, '');
+  if (inn !== undefined && !/^(\d{10}|\d{12})$/.test(inn)) return void (await ctx.reply('ИНН — это 10 или 12 цифр. Напишите ещё раз или «-».'));
+  // both or neither: a refused link leaves no stray counterparty behind
+  await inTransaction(ctx.crm, async (tx) => {
+    await getLead(tx, flow.leadId);
+    const cp = await createCounterparty(tx, { kind: inn?.length === 12 ? 'sole_proprietor' : 'legal_entity', name: flow.name!, ...(inn ? { inn } : {}) });
+    await updateLead(tx, flow.leadId, { counterpartyId: cp.id });
+  });
+  ctx.session.flow = undefined;
+  await replyLinked(ctx, flow.leadId);
+}
 
 leads.callbackQuery(/^lead:conv:(\d+)$/, async (ctx) => {
   const id = Number(ctx.match[1]);

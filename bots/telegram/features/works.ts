@@ -1,30 +1,31 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { BotContext, WorkTarget } from '../context.js';
-import { workLine } from '../cards.js';
+import { requireVisible, workLine } from '../cards.js';
 import { esc, html, when } from '../format.js';
 import { parseDeadline } from '../dates.js';
 import { allowedResults, listActions } from '../../../core/works/actions.js';
-import { completeWork, createFollowUpWork, createWork, getWork, listWorks } from '../../../core/works/works.js';
-import { dateInZone, startOfDayInZone } from '../../../core/validation/time.js';
-import { getLead } from '../../../core/leads/leads.js';
-import { getDeal } from '../../../core/deals/deals.js';
-import { getCounterparty } from '../../../core/counterparties/counterparties.js';
+import { cancelWork, completeWork, createFollowUpWork, createWork, getWork, rescheduleWork, worksAgenda } from '../../../core/works/works.js';
 
 export const works = new Composer<BotContext>();
 
 const tz = (ctx: BotContext) => ctx.staff?.timeZone ?? 'Europe/Moscow';
 const deadlineHint = 'Срок: например «завтра 10:00», «25.12 14:30» или «25.12.2026 14:30». /cancel — отменить';
 
+const SHOWN = 5;
+const bucketTitle = { overdue: '⚠️ Просрочено', today: 'Сегодня', week: 'На этой неделе', later: 'Позже' } as const;
+
+/** «Мои работы» as a to-do list: overdue, today, this week, later; the first few of each with their buttons. */
 works.command('works', async (ctx) => {
-  const now = ctx.crm.clock.now();
-  const tomorrow = dateInZone(new Date(now.getTime() + 86_400_000), tz(ctx));
-  const due = await listWorks(ctx.crm, { responsibleId: ctx.staff!.id, dueBefore: startOfDayInZone(tomorrow, tz(ctx)) }, { limit: 20 });
-  if (!due.length) return ctx.reply('На сегодня работ нет, просроченных тоже. 👍');
-  const overdue = due.filter((w) => w.deadline < now).length;
-  await ctx.reply(`<b>Работы на сегодня</b>: ${due.length}${overdue ? `, из них просрочено: ${overdue}` : ''}`, html);
-  for (const w of due) {
-    const line = await workLine(ctx, w);
-    await ctx.reply(line.text, { ...html, reply_markup: line.keyboard });
+  const agenda = await worksAgenda(ctx.crm, { responsibleId: ctx.staff!.id, timeZone: tz(ctx) });
+  const buckets = (Object.keys(bucketTitle) as (keyof typeof bucketTitle)[]).map((k) => ({ k, items: agenda[k] }));
+  if (buckets.every((b) => !b.items.length)) return ctx.reply('Запланированных работ нет. 👍');
+  const summary = buckets.map((b) => `${bucketTitle[b.k]}: ${b.items.length}${b.items.length > SHOWN ? ` (показаны первые ${SHOWN})` : ''}`);
+  await ctx.reply(`<b>Мои работы</b>\n${summary.join('\n')}`, html);
+  for (const b of buckets) {
+    for (const w of b.items.slice(0, SHOWN)) {
+      const line = await workLine(ctx, w);
+      await ctx.reply(`${bucketTitle[b.k]} · ${line.text}`, { ...html, reply_markup: line.keyboard });
+    }
   }
 });
 
@@ -52,19 +53,17 @@ works.callbackQuery(/^work:follow:(\d+)$/, async (ctx) => {
   await ctx.reply(`Новая работа на основании №${work.id} (то же действие, клиент и комментарий). ${deadlineHint}`);
 });
 
-works.callbackQuery(/^work:new:(lead|deal|cp):(\d+)$/, async (ctx) => {
+works.callbackQuery(/^work:new:(lead|deal|contact|cp):(\d+)$/, async (ctx) => {
   const target: WorkTarget = { type: ctx.match[1] as WorkTarget['type'], id: Number(ctx.match[2]) };
   // the record must be visible before offering to plan on it
-  if (target.type === 'lead') await getLead(ctx.crm, target.id);
-  else if (target.type === 'deal') await getDeal(ctx.crm, target.id);
-  else await getCounterparty(ctx.crm, target.id);
+  await requireVisible(ctx, target);
   await ctx.answerCallbackQuery();
   const kb = new InlineKeyboard();
   for (const a of await listActions(ctx.crm)) kb.text(a.name, `work:act:${target.type}:${target.id}:${a.id}`).row();
   await ctx.reply('Какое действие запланировать?', { reply_markup: kb });
 });
 
-works.callbackQuery(/^work:act:(lead|deal|cp):(\d+):(\d+)$/, async (ctx) => {
+works.callbackQuery(/^work:act:(lead|deal|contact|cp):(\d+):(\d+)$/, async (ctx) => {
   await ctx.answerCallbackQuery();
   ctx.session.flow = { kind: 'work_deadline', target: { type: ctx.match[1] as WorkTarget['type'], id: Number(ctx.match[2]) }, actionId: Number(ctx.match[3]) };
   await ctx.reply(deadlineHint);
@@ -77,7 +76,7 @@ function readDeadline(ctx: BotContext, text: string): Date | null {
 export async function workDeadlineStep(ctx: BotContext, target: WorkTarget, actionId: number, text: string) {
   const deadline = readDeadline(ctx, text);
   if (!deadline) return void (await ctx.reply(`Не понял срок. ${deadlineHint}`));
-  const link = target.type === 'lead' ? { leadId: target.id } : target.type === 'deal' ? { dealId: target.id } : { counterpartyId: target.id };
+  const link = { lead: { leadId: target.id }, deal: { dealId: target.id }, contact: { contactId: target.id }, cp: { counterpartyId: target.id } }[target.type];
   const work = await createWork(ctx.crm, { actionId, deadline, ...link });
   ctx.session.flow = undefined;
   await ctx.reply(`Работа №${work.id} запланирована на ${esc(when(ctx, work.deadline))}.`, html);
@@ -89,4 +88,35 @@ export async function followUpStep(ctx: BotContext, workId: number, text: string
   const work = await createFollowUpWork(ctx.crm, workId, { deadline });
   ctx.session.flow = undefined;
   await ctx.reply(`Работа №${work.id} на основании №${workId} запланирована на ${esc(when(ctx, work.deadline))}.`, html);
+}
+
+works.callbackQuery(/^work:move:(\d+)$/, async (ctx) => {
+  const work = await getWork(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  if (work.status !== 'planned') return ctx.reply(`Работа №${work.id} уже завершена.`);
+  ctx.session.flow = { kind: 'work_move', workId: work.id };
+  await ctx.reply(`Новый срок работы №${work.id} (сейчас ${esc(when(ctx, work.deadline))}). ${deadlineHint}`, html);
+});
+
+export async function workMoveStep(ctx: BotContext, workId: number, text: string) {
+  const deadline = readDeadline(ctx, text);
+  if (!deadline) return void (await ctx.reply(`Не понял срок. ${deadlineHint}`));
+  const work = await rescheduleWork(ctx.crm, workId, { deadline });
+  ctx.session.flow = undefined;
+  await ctx.reply(`Работа №${work.id} перенесена на ${esc(when(ctx, work.deadline))}.`, html);
+}
+
+works.callbackQuery(/^work:cancel:(\d+)$/, async (ctx) => {
+  const work = await getWork(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  if (work.status !== 'planned') return ctx.reply(`Работа №${work.id} уже завершена.`);
+  ctx.session.flow = { kind: 'work_cancel', workId: work.id };
+  await ctx.reply(`Почему отменяется работа №${work.id}? Напишите причину. /cancel — не отменять`);
+});
+
+export async function workCancelStep(ctx: BotContext, workId: number, text: string) {
+  if (!text.trim()) return void (await ctx.reply('Напишите причину отмены или /cancel.'));
+  const work = await cancelWork(ctx.crm, workId, { reason: text.trim() });
+  ctx.session.flow = undefined;
+  await ctx.reply(`Работа №${work.id} отменена: ${esc(text.trim())}.`, html);
 }
