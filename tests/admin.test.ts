@@ -378,7 +378,7 @@ describe('new lead by hand', () => {
     assert.equal(after!.n, before!.n);
 
     const known = await createContact(a.world.system, { name: 'Пётр Известный', counterpartyId: cpA, phones: ['+7 916 700-00-01'] });
-    const res = await c.post('/admin/leads', { name: 'Пётр', phone: '8 (916) 700-00-01', email: '', company: '', comment: 'звонил по прайсу' });
+    const res = await c.post('/admin/leads', { name: 'Пётр', phone: '8 (916) 700-00-01', email: '', company: '', comment: 'звонил по прайсу', confirmDuplicates: '1' }); // the known phone is shown first (R8), then confirmed
     assert.equal(res.statusCode, 303);
     const id = Number(/\/admin\/leads\/(\d+)$/.exec(String(res.headers.location))?.[1]);
     const [lead] = await a.world.database.rows<{ contact_id: number; counterparty_id: number; source: string; responsible_id: number; comment: string }>(
