@@ -174,11 +174,19 @@ describe('lead verbs', () => {
   test('a messenger lead attached to a counterparty takes its contact along', async () => {
     const person = await createContact(a.world.system, { name: 'Из WhatsApp', phones: ['+7 916 555-00-11'] });
     const lead = await createLead(a.world.system, { title: 'Вопрос из WhatsApp', source: 'whatsapp', contactId: person.id, responsibleId: petrov.id });
+    const call = (await listActions(a.world.system)).find((x) => x.name === 'Позвонить')!;
+    const work = await createWork(a.world.as(petrov), { actionId: call.id, deadline: clock.now(), leadId: lead.id });
+    await addNote(a.world.as(petrov), 'lead', lead.id, 'Пишет только в WhatsApp');
+    tick();
     const after = await updateLead(a.world.as(petrov), lead.id, { counterpartyId: cpA });
     assert.equal(after.counterpartyId, cpA);
     assert.equal((await getContact(a.world.system, person.id)).counterpartyId, cpA);
     const [top] = await getHistory(a.world.as(petrov), 'lead', lead.id);
     assert.equal(top!.title, 'Лид изменён: контрагент: — → «ООО «Заметки»»');
+    // what was done before the company was known is now in the company's history
+    const ofCompany = await getHistory(a.world.as(ivanova), 'counterparty', cpA);
+    assert.ok(ofCompany.some((i) => i.kind === 'work' && i.id === work.id));
+    assert.ok(ofCompany.some((i) => i.kind === 'note' && i.text === 'Пишет только в WhatsApp'));
   });
 
   test('«Взять в работу», then closing with a reason from the book and a comment; the old string form still closes', async () => {

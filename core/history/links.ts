@@ -43,7 +43,9 @@ export async function recordLinks(ctx: ServiceContext, entity: HistoryEntity, id
     const contactIds = sql`(SELECT id FROM contacts WHERE counterparty_id = ${cp.id})`;
     return {
       id: cp.id,
-      works: sql`w.counterparty_id = ${cp.id}`,
+      // as listWorks counts them: a messenger lead's works planned before it had a counterparty are the client's too
+      works: sql`w.counterparty_id = ${cp.id} OR w.lead_id IN (SELECT id FROM leads WHERE counterparty_id = ${cp.id})
+        OR w.deal_id IN (SELECT id FROM deals WHERE counterparty_id = ${cp.id}) OR w.contact_id IN ${contactIds}`,
       calls: sql`c.counterparty_id = ${cp.id} OR c.contact_id IN ${contactIds}`,
       messages: sql`cv.contact_id IN ${contactIds}`,
       emails: sql`em.counterparty_id = ${cp.id} OR em.contact_id IN ${contactIds}`,
@@ -56,7 +58,7 @@ export async function recordLinks(ctx: ServiceContext, entity: HistoryEntity, id
     const c = await getContact(ctx, id);
     return {
       id: c.id,
-      works: sql`w.contact_id = ${c.id}`,
+      works: sql`w.contact_id = ${c.id} OR w.lead_id IN (SELECT id FROM leads WHERE contact_id = ${c.id}) OR w.deal_id IN (SELECT id FROM deals WHERE contact_id = ${c.id})`,
       calls: sql`c.contact_id = ${c.id}`,
       messages: sql`cv.contact_id = ${c.id}`,
       emails: sql`em.contact_id = ${c.id}`,
