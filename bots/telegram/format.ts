@@ -12,12 +12,8 @@ export const phone = (p: string) => formatPhone(p);
 
 export { sourceLabel as leadSourceLabel } from '../../core/leads/leads.js';
 
-export const leadStatusLabel: Record<string, string> = {
-  new: 'новый',
-  in_progress: 'в работе',
-  converted: 'переведён в сделку',
-  closed: 'закрыт',
-};
+/** one label per status, shared with the panel */
+export { leadStatusLabel } from '../../core/leads/leads.js';
 
 /** ▓▓▓▓▓░░░░░ 50% */
 export function progressBar(actual: number, plan: number, width = 10): string {
