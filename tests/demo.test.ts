@@ -67,9 +67,9 @@ async function tableCounts(): Promise<Record<string, number>> {
 }
 
 describe(`demo data (${testEngine})`, () => {
-  test('loads a full data set quickly, and the summary matches the tables', async (t) => {
+  // how long loading takes is printed, not asserted: a loaded machine must not fail the suite
+  test('loads a full data set, and the summary matches the tables', async (t) => {
     t.diagnostic(`loaded in ${loadMs} ms: ${JSON.stringify(summary)}`);
-    assert.ok(loadMs < 30_000, `loading took ${loadMs} ms`);
     assert.deepEqual(summary, await tableCounts());
     assert.equal(summary.users, DEMO_TEAM.length);
     assert.ok(summary.segments! >= 4 && summary.segments! <= 5);
