@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { cancelWork, completeWork, createFollowUpWork, createWork, followUpDraft, getWork, listWorks, rescheduleWork, worksAgenda, type Work } from '../../core/works/works.js';
 import { localTimeInZone } from '../../core/validation/time.js';
 import { safeNext } from '../session.js';
-import { body, idParam, query, str } from '../forms.js';
+import { body, idParam, int, query, str } from '../forms.js';
 import { ctxOf, hasRole, render, withQuery } from '../render.js';
 import { formAction, parseForm } from '../form-action.js';
 import { PAGE_SIZE, pageOf } from '../lists.js';
@@ -71,7 +71,7 @@ export default async function workRoutes(app: FastifyInstance, deps: AdminDeps) 
     const q = query(req);
     const view = str(q, 'view') === 'done' ? 'done' : 'agenda';
     const canFilter = hasRole(req, 'admin', 'head');
-    const responsibleId = canFilter ? (Number(str(q, 'responsibleId')) || undefined) : req.adminUser!.id;
+    const responsibleId = canFilter ? int(q, 'responsibleId') : req.adminUser!.id;
     const fq = { view: view === 'done' ? 'done' : undefined, responsibleId: canFilter ? responsibleId : undefined };
     let data: Record<string, unknown>;
     if (view === 'agenda') {
@@ -151,6 +151,11 @@ export default async function workRoutes(app: FastifyInstance, deps: AdminDeps) 
     const ctx = ctxOf(deps, req);
     const work = await getWork(ctx, idParam(req.params));
     const draft = followUpDraft(work);
+    // a deadline already past is offered the same time on the next day still ahead
+    const now = ctx.clock.now().getTime();
+    let deadline = work.deadline.getTime();
+    if (deadline <= now) deadline += Math.ceil((now - deadline + 1) / 86_400_000) * 86_400_000;
+    draft.deadline = new Date(deadline);
     return render(deps, req, reply, 'sales/work-form', {
       title: `Работа на основании №${work.id}`,
       work,
