@@ -5,6 +5,8 @@ import { openAdminApp, openBrowser, screenshot, signIn, type AdminApp, type Brow
 import { randomInn, randomOgrn } from './helpers/world.js';
 import { createCounterparty } from '../core/counterparties/counterparties.js';
 import { createContact } from '../core/contacts/contacts.js';
+import { createLead } from '../core/leads/leads.js';
+import { createDeal } from '../core/deals/deals.js';
 import type { User } from '../core/users/users.js';
 
 /**
@@ -66,7 +68,8 @@ describe('in the browser', () => {
       { kind: 'individual', name: 'Сидоров Семён Семёнович', inn: randomInn('individual') },
       { kind: 'sole_proprietor', name: 'ИП Кузнецова Е.А.', inn: randomInn('sole_proprietor'), ogrn: randomOgrn('sole_proprietor') },
     ] as const;
-    for (const c of cases) {
+    // each with its own phone and e-mail: a repeated one is shown as a possible duplicate before saving
+    for (const [i, c] of cases.entries()) {
       await page.goto(`${a.url}/admin/counterparties/new`);
       await page.check(`input[name=kind][value=${c.kind}]`);
       assert.equal(await page.locator('[name=kpp]').isVisible(), c.kind === 'legal_entity', 'KPP only for a legal entity');
@@ -85,15 +88,15 @@ describe('in the browser', () => {
       await page.locator('[data-hint-for=inn].ok').waitFor();
       if ('ogrn' in c) await page.fill('[name=ogrn]', c.ogrn);
       if ('kpp' in c) await page.fill('[name=kpp]', c.kpp);
-      await page.fill('[name=phones]', '8 (916) 555-44-33');
-      await page.fill('[name=emails]', 'Client@Example.ru');
+      await page.fill('[name=phones]', `8 (916) 555-44-3${i}`);
+      await page.fill('[name=emails]', `Client${i}@Example.ru`);
       await page.selectOption('[name=segmentId]', String(segRetail));
       await Promise.all([page.waitForURL(/\/admin\/counterparties\/\d+$/), page.click('button:has-text("Сохранить")')]);
       assert.equal(await page.locator('h1').innerText(), c.name);
       const card = await page.locator('.card dl').innerText();
       assert.match(card, new RegExp(c.inn));
-      assert.match(card, /\+7 916 555 44 33/);
-      assert.match(card, /client@example\.ru/);
+      assert.match(card, new RegExp(`\\+7 916 555 44 3${i}`));
+      assert.match(card, new RegExp(`client${i}@example\\.ru`));
       const [row] = await a.world.database.rows<{ kind: string; ogrn: string | null }>(sql`SELECT kind, ogrn FROM counterparties WHERE name = ${c.name}`);
       assert.equal(row!.kind, c.kind);
       assert.equal(row!.ogrn, 'ogrn' in c ? c.ogrn : null);
@@ -182,22 +185,41 @@ describe('in the browser', () => {
     const { page, context } = await b.newPage({ width: 390, height: 844 });
     await signIn(page, a.url, admin.email, 'password123');
     const [cp] = await a.world.database.rows<{ id: number }>(sql`SELECT id FROM counterparties ORDER BY id LIMIT 1`);
-    const contact = await createContact(a.world.system, { name: 'Анна Контактова', counterpartyId: cp!.id, phones: ['+7 916 111-22-33'], emails: ['anna@client.ru'] });
+    const contact = await createContact(a.world.system, {
+      name: 'Анна Контактова',
+      counterpartyId: cp!.id,
+      phones: ['+7 916 111-22-33', '8 (495) 123-45-67 доб. 1234'],
+      emails: ['anna.kontaktova.zakupki@client-company-with-long-name.ru'],
+    });
+    const lead = await createLead(a.world.system, { title: 'Запрос цены на поставку оборудования для склада', source: 'manual', counterpartyId: cp!.id, contactId: contact.id });
+    const deal = await createDeal(a.world.system, { title: 'Поставка оборудования для склада', amount: '1250000', counterpartyId: cp!.id, contactId: contact.id });
     const pages = [
+      `/admin/leads/${lead.id}`, `/admin/deals/${deal.id}`, '/admin/deals/board', '/admin/deals/new',
       '/admin', '/admin/counterparties', `/admin/counterparties/${cp!.id}`, `/admin/counterparties/${cp!.id}?tab=history`, '/admin/counterparties/new',
       '/admin/contacts', `/admin/contacts/${contact.id}`, `/admin/counterparties/${cp!.id}?tab=works`, '/admin/mailing-types', '/admin/leads', '/admin/leads/new', '/admin/deals', '/admin/works', '/admin/plan', '/admin/plans',
       '/admin/imports', '/admin/segments', '/admin/managers', '/admin/actions', '/admin/stages', '/admin/campaigns', '/admin/lead-sources',
       '/admin/users', '/admin/api-keys', '/admin/integrations', '/admin/mailboxes', '/admin/mailouts', '/admin/mail/write', '/admin/account',
     ];
+    // the main lists stack their rows on a phone: not even their frame scrolls sideways
+    const lists = new Set(['/admin/counterparties', '/admin/contacts', '/admin/leads']);
     const wide: string[] = [];
     for (const url of pages) {
       const res = await page.goto(`${a.url}${url}`);
       assert.equal(res?.status(), 200, url);
-      const { scroll, view } = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, view: window.innerWidth })')) as { scroll: number; view: number };
+      const { scroll, view, frames } = (await page.evaluate(
+        `({ scroll: document.documentElement.scrollWidth, view: window.innerWidth,
+            frames: [...document.querySelectorAll('.table-wrap')].map((w) => w.scrollWidth - w.clientWidth) })`,
+      )) as { scroll: number; view: number; frames: number[] };
       if (scroll > view) wide.push(`${url}: ${scroll}px`);
+      if (lists.has(url) && frames.some((d) => d > 0)) wide.push(`${url}: the table scrolls by ${Math.max(...frames)}px`);
     }
+    await page.goto(`${a.url}/admin/counterparties`);
     await screenshot(page, 'phone-counterparties');
     assert.deepEqual(wide, [], 'pages wider than a 390 px phone');
+    // a phone on a phone is a link to call, the extension dialled after a pause
+    await page.goto(`${a.url}/admin/contacts`);
+    assert.equal(await page.locator('a[href="tel:+74951234567,1234"]').innerText(), '+7 495 123 45 67 доб. 1234');
+    assert.equal(await page.locator('a[href^="mailto:anna.kontaktova"]').count(), 1);
     await context.close();
   });
 });
