@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { eq } from 'drizzle-orm';
+import { leads } from '../db/schema/index.js';
 import { inTransaction, type ServiceContext } from '../context.js';
 import { createCounterparty } from '../counterparties/counterparties.js';
 import { createContact, findContactByEmail, findContactByPhone, getContact } from '../contacts/contacts.js';
@@ -65,13 +67,18 @@ export async function createManualLead(ctx: ServiceContext, input: ManualLeadInp
         emails: data.email ? [data.email] : [],
         counterpartyId: cp?.id ?? null,
       }));
-    return createLead(tx, {
+    // a contact made here without a company is a manager's to see only through this lead: it is linked once the lead exists
+    const linkLater = !existing && !cp;
+    const lead = await createLead(tx, {
       title: data.company ? `${data.name} (${data.company})` : data.name,
       source: data.source ?? 'manual',
-      contactId: contact.id,
+      contactId: linkLater ? null : contact.id,
       counterpartyId: cp?.id ?? null,
       responsibleId: data.responsibleId ?? null,
       comment: data.comment ?? null,
     });
+    if (!linkLater) return lead;
+    const [linked] = await tx.db.update(leads).set({ contactId: contact.id }).where(eq(leads.id, lead.id)).returning();
+    return linked!;
   });
 }
