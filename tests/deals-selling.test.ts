@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixedClock, openWorld, randomInn, type World } from './helpers/world.js';
 import { PanelClient, pageText as text } from './helpers/http-client.js';
-import { openAdminApp, type AdminApp } from './helpers/browser.js';
+import { openAdminApp, openBrowser, screenshot, signIn, type AdminApp } from './helpers/browser.js';
 import type { User } from '../core/users/users.js';
 import { createCounterparty } from '../core/counterparties/counterparties.js';
 import { createContact } from '../core/contacts/contacts.js';
@@ -407,5 +407,52 @@ describe('deals in the panel', () => {
     const res = await m.post('/admin/books/loss-reasons', { name: 'Моя причина' });
     assert.equal(res.statusCode, 303);
     assert.ok(!(await listLossReasons(a.world.system, { includeArchived: true })).some((x) => x.name === 'Моя причина'));
+  });
+});
+
+describe('deals in Chromium at 390 px', () => {
+  test('the board, the card and the forms fit a phone; dragging a card onto a column moves the deal (same form, strict CSP)', async () => {
+    const a = await openAdminApp({ admin: { loginRateLimit: { max: 1000, timeWindowMs: 60_000 } } });
+    const b = await openBrowser();
+    try {
+      const seg = await a.world.segment('Сегмент А');
+      const m = await a.world.user('manager', { name: 'Анна', segments: [seg] });
+      const cp = (await createCounterparty(a.world.system, { kind: 'legal_entity', name: 'ООО Очень Длинное Название Клиента Для Узкого Экрана', inn: randomInn('legal_entity'), segmentId: seg })).id;
+      const stages = await listDealStages(a.world.system);
+      const deal = await createDeal(a.world.system, { title: 'Перетаскиваемая сделка', amount: '12 345 678', counterpartyId: cp, responsibleId: m.id });
+      for (const [i, s] of stages.filter((x) => !x.isLost && !x.isWon).entries()) {
+        const d = await createDeal(a.world.system, { title: `Сделка ${i}`, amount: '1000', counterpartyId: cp, responsibleId: m.id });
+        await setDealStage(a.world.system, d.id, s.id);
+      }
+      const { page } = await b.newPage({ width: 390, height: 844 });
+      const cspErrors: string[] = [];
+      page.on('console', (msg) => {
+        if (/Content Security Policy/i.test(msg.text())) cspErrors.push(msg.text());
+      });
+      await signIn(page, a.url, m.email, 'password123');
+      for (const url of ['/admin/deals/board', `/admin/deals/${deal.id}`, `/admin/deals/new?counterpartyId=${cp}`, '/admin/deals']) {
+        await page.goto(a.url + url);
+        const { scroll, view } = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, view: window.innerWidth })')) as { scroll: number; view: number };
+        assert.ok(scroll <= view, `${url}: the page is ${scroll} px wide on a ${view} px screen`);
+        await screenshot(page, `deals-390${url.replace(/[^a-z0-9]+/gi, '-')}`);
+      }
+      await page.goto(a.url + '/admin/deals/board');
+      const target = stages.find((s) => s.name === 'Переговоры')!;
+      // the mouse as a person drags: press on the card, move a little, then over the next column's head
+      const from = (await page.locator(`[data-deal-id="${deal.id}"] .board-title`).boundingBox())!;
+      const to = (await page.locator(`.board-col[data-stage-id="${target.id}"] .board-head`).boundingBox())!;
+      await page.mouse.move(from.x + 5, from.y + from.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(from.x + 30, from.y + from.height / 2, { steps: 5 });
+      await page.mouse.move(to.x + 10, to.y + 10, { steps: 10 });
+      await page.mouse.up();
+      await page.locator('.flash').waitFor({ timeout: 15_000 });
+      assert.match(await page.locator('.flash').innerText(), /Переговоры/);
+      assert.equal((await getDeal(a.world.system, deal.id)).stageId, target.id);
+      assert.deepEqual(cspErrors, []);
+    } finally {
+      await b.close();
+      await a.close();
+    }
   });
 });
