@@ -264,6 +264,12 @@ describe('deals in the panel', () => {
     assert.match(text(form.body), /ООО Альфа/);
     assert.match(text(form.body), /Иван Альфин/, 'the company\'s contacts are offered');
 
+    // finding the client by name shows only the manager's own clients
+    const found = text((await c.get(`/admin/deals/new?find=${encodeURIComponent('ООО')}`)).body);
+    assert.match(found, /ООО Альфа/);
+    assert.doesNotMatch(found, /ООО Бета/);
+    assert.match(text((await c.get(`/admin/deals/new?find=${cpA}`)).body), /Иван Альфин/);
+
     const n = await dealCount();
     const empty = await c.post('/admin/deals', { counterpartyId: String(cpA), title: '', amount: '100' });
     assert.equal(empty.statusCode, 400);

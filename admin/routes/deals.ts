@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { createDeal, getDeal, listDeals, listDealStages, loseDeal, setDealStage, updateDeal, winDeal, type Deal } from '../../core/deals/deals.js';
 import { dealPipeline } from '../../core/deals/pipeline.js';
 import { listLossReasons } from '../../core/deals/loss-reasons.js';
-import { counterpartyNames, getCounterparty, type Counterparty } from '../../core/counterparties/counterparties.js';
+import { counterpartyNames, getCounterparty, listCounterparties, type Counterparty } from '../../core/counterparties/counterparties.js';
 import { getContact, listContacts, type Contact } from '../../core/contacts/contacts.js';
 import type { ServiceContext } from '../../core/context.js';
 import { isServiceError } from '../../core/errors.js';
@@ -143,7 +143,11 @@ export default async function dealRoutes(app: FastifyInstance, deps: AdminDeps) 
   const newDealPage = async (req: FastifyRequest, reply: FastifyReply, values: FormBody, errors: Record<string, string>, status = 200) => {
     const ctx = ctxOf(deps, req);
     const q = query(req);
-    const cpId = int(values, 'counterpartyId') ?? int(q, 'counterpartyId') ?? null;
+    // «Найти контрагента»: a number is the counterparty's №, anything else searches names, INN, phones (of the actor's clients only)
+    const find = str(q, 'find');
+    let cpId = int(values, 'counterpartyId') ?? int(q, 'counterpartyId') ?? null;
+    if (/^\d{1,9}$/.test(find)) cpId = Number(find);
+    const found = find && !/^\d{1,9}$/.test(find) ? (await listCounterparties(ctx, { text: find }, { limit: 10 })).items : null;
     const ctId = int(values, 'contactId') ?? int(q, 'contactId') ?? null;
     const [client, stages, n] = await Promise.all([clientChoice(ctx, cpId, ctId), listDealStages(ctx), userNames(ctx)]);
     return render(
@@ -156,6 +160,8 @@ export default async function dealRoutes(app: FastifyInstance, deps: AdminDeps) 
         values: { title: '', amount: '', comment: '', stageId: '', responsibleId: '', ...values },
         errors,
         client,
+        find,
+        found,
         stages: stages.filter((s) => !s.isLost),
         canAssign: hasRole(req, 'admin', 'head'),
         ...n,
