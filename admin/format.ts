@@ -1,6 +1,6 @@
 import { formatKopecks } from '../core/validation/money.js';
 import { formatPhone } from '../core/validation/phone.js';
-import { leadSourceLabels } from '../core/leads/sources.js';
+import { leadSourceLabels, leadStatusLabel } from '../core/leads/labels.js';
 import { attachmentKindLabel, channelLabel, type AttachmentKind } from '../core/channels/types.js';
 
 /** Russian labels of the closed sets the panel shows. */
@@ -8,7 +8,7 @@ export const labels = {
   kind: { legal_entity: 'Юридическое лицо', individual: 'Физическое лицо', sole_proprietor: 'Индивидуальный предприниматель' } as Record<string, string>,
   kindShort: { legal_entity: 'ЮЛ', individual: 'ФЛ', sole_proprietor: 'ИП' } as Record<string, string>,
   role: { admin: 'Администратор', head: 'Руководитель отдела продаж', manager: 'Менеджер' } as Record<string, string>,
-  leadStatus: { new: 'Новый', in_progress: 'В работе', converted: 'Переведён в сделку', closed: 'Закрыт' } as Record<string, string>,
+  leadStatus: leadStatusLabel as Record<string, string>,
   leadSource: leadSourceLabels as Record<string, string>,
   channel: channelLabel as Record<string, string>,
   workStatus: { planned: 'Запланирована', done: 'Выполнена', cancelled: 'Отменена' } as Record<string, string>,

@@ -19,7 +19,7 @@ export const adminNav: NavItem[] = [
   { href: '/admin/contacts', label: 'Контакты и рассылки', roles: everyone, group: 'work' },
   { href: '/admin/leads', label: 'Лиды', roles: everyone, group: 'work' },
   { href: '/admin/deals', label: 'Сделки', roles: everyone, group: 'work' },
-  { href: '/admin/works', label: 'Работы', roles: everyone, group: 'work' },
+  { href: '/admin/works', label: 'Мои работы', roles: everyone, group: 'work' },
   { href: '/admin/duplicates', label: 'Возможные дубликаты', roles: everyone, group: 'work' },
   { href: '/admin/plan', label: 'План и факт', roles: everyone, group: 'work' },
   { href: '/admin/imports', label: 'Загрузка клиентов', roles: staff, group: 'work' },

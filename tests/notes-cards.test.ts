@@ -159,7 +159,7 @@ describe('lead verbs', () => {
     const after = await updateLead(a.world.as(petrov), lead.id, { title: 'Окна на дачу', source: 'phone', campaignId: campaign!.id });
     assert.deepEqual([after.title, after.source, after.campaignId], ['Окна на дачу', 'phone', campaign!.id]);
     const [top] = await getHistory(a.world.as(petrov), 'lead', lead.id);
-    assert.equal(top!.title, 'Лид изменён: название «Заявка с сайта» → «Окна на дачу»; источник: сайт → звонок; кампания: — → «yandex / okna-vesna»');
+    assert.equal(top!.title, 'Лид изменён: название «Заявка с сайта» → «Окна на дачу»; источник: Сайт → Телефонный звонок; кампания: — → «yandex / okna-vesna»');
     assert.equal(top!.actor, 'Петров');
 
     await assert.rejects(updateLead(a.world.as(petrov), lead.id, { title: '  ' }), fieldError('title', /укажите название лида/));
@@ -293,7 +293,7 @@ describe('the cards in the panel', () => {
     assert.equal(card.statusCode, 200);
     for (const tab of ['Работы', 'Заметки', 'Почта', 'Звонки', 'Сообщения', 'Документы', 'История']) assert.match(text(card.body), new RegExp(tab));
     assert.match(card.body, /href="tel:\+79161112233"/);
-    assert.match(text(card.body), /Лид создан \(источник: сайт\)/, 'the lead opens on its history');
+    assert.match(text(card.body), /Лид создан \(источник: Сайт\)/, 'the lead opens on its history');
     assert.equal((await c.get(`/admin/leads/${lead.id}?tab=works`)).statusCode, 200);
 
     await c.get(`/admin/leads/${lead.id}?tab=notes`);
@@ -304,7 +304,7 @@ describe('the cards in the panel', () => {
     const edited = await c.submit(`/admin/leads/${lead.id}`, { title: 'Монтаж окон', source: 'phone', campaignId: String(campaign!.id), comment: 'перезвонить' });
     const page = text(edited.body);
     assert.match(page, /Лид сохранён/);
-    assert.match(page, /Лид изменён: название «Лид для карточки» → «Монтаж окон»; источник: сайт → звонок; кампания: — → «vk \/ leto»; комментарий: — → «перезвонить»/);
+    assert.match(page, /Лид изменён: название «Лид для карточки» → «Монтаж окон»; источник: Сайт → Телефонный звонок; кампания: — → «vk \/ leto»; комментарий: — → «перезвонить»/);
     assert.match(page, /Рекламная кампания vk \/ leto/);
 
     assert.match(text((await c.submit(`/admin/leads/${lead.id}/in-progress`, {})).body), /Лид в работе.*В работе/);

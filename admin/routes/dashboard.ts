@@ -3,9 +3,8 @@ import { listLeads } from '../../core/leads/leads.js';
 import { listDeals } from '../../core/deals/deals.js';
 import { listWorks } from '../../core/works/works.js';
 import { monthOf, planVsActual } from '../../core/plans/plans.js';
-import { listActions } from '../../core/works/actions.js';
 import { ctxOf, render } from '../render.js';
-import { counterpartyNames } from '../../core/counterparties/counterparties.js';
+import { workRowLookups } from '../works-block.js';
 import type { AdminDeps } from '../types.js';
 
 export default async function dashboardRoutes(app: FastifyInstance, deps: AdminDeps) {
@@ -21,7 +20,6 @@ export default async function dashboardRoutes(app: FastifyInstance, deps: AdminD
       planVsActual(ctx, monthOf(ctx.clock.now(), me.timeZone), manager ? { userId: me.id } : {}),
     ]);
     const shown = works.slice(0, 10);
-    const actions = await listActions(ctx);
     return render(deps, req, reply, 'dashboard', {
       title: 'Главная',
       leads: leads.items,
@@ -30,8 +28,8 @@ export default async function dashboardRoutes(app: FastifyInstance, deps: AdminD
       works: shown,
       worksCount: works.length,
       moreWorks: works.length > shown.length,
-      actionName: Object.fromEntries(actions.map((a) => [a.id, a.name])) as Record<number, string>,
-      cpName: await counterpartyNames(ctx, shown.map((w) => w.counterpartyId)),
+      // what each work is about: a work may hang on a lead or a contact without a counterparty
+      L: await workRowLookups(ctx, req, shown),
       now: ctx.clock.now(),
       plan,
       period: monthOf(ctx.clock.now(), me.timeZone),

@@ -10,10 +10,10 @@ export const when = (ctx: BotContext, d: Date | null | undefined) => (d ? format
 export const money = (k: bigint, currency = 'RUB') => formatKopecks(k, currency);
 export const phone = (p: string) => formatPhone(p);
 
-export { sourceLabel as leadSourceLabel } from '../../core/leads/leads.js';
+export { leadSourceLabels as leadSourceLabel } from '../../core/leads/labels.js';
 
 /** one label per status, shared with the panel */
-export { leadStatusLabel } from '../../core/leads/leads.js';
+export { leadStatusLabel } from '../../core/leads/labels.js';
 
 /** ▓▓▓▓▓░░░░░ 50% */
 export function progressBar(actual: number, plan: number, width = 10): string {

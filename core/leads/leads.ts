@@ -16,20 +16,11 @@ import { pickResponsible } from './routing.js';
 import { notify } from '../notifications/notify.js';
 import { reachableOrFallback } from '../notifications/reach.js';
 import type { LeadTracking } from '../db/schema/leads.js';
+import { leadSourceLabels, leadStatusLabel } from './labels.js';
+export { leadStatusLabel } from './labels.js';
 
 export type Lead = typeof leads.$inferSelect;
 
-export const sourceLabel: Record<Lead['source'], string> = {
-  manual: 'вручную',
-  website: 'сайт',
-  telegram: 'Telegram',
-  whatsapp: 'WhatsApp',
-  viber: 'Viber',
-  social: 'соцсети',
-  phone: 'звонок',
-  email: 'e-mail',
-  import: 'импорт',
-};
 export type LeadSource = Lead['source'];
 export type LeadStatus = Lead['status'];
 export const leadSources = ['manual', 'website', 'telegram', 'whatsapp', 'viber', 'social', 'phone', 'email', 'import'] as const;
@@ -102,7 +93,7 @@ export async function createLead(ctx: ServiceContext, input: LeadInput): Promise
       })
       .returning();
     await audit(tx, 'create', 'lead', lead!.id, created({ title: lead!.title, source: lead!.source, responsibleId }));
-    await recordHistory(tx, 'lead', lead!.id, 'created', `Лид создан (источник: ${sourceLabel[lead!.source]})`, { campaignId: campaign?.id ?? null });
+    await recordHistory(tx, 'lead', lead!.id, 'created', `Лид создан (источник: ${leadSourceLabels[lead!.source]})`, { campaignId: campaign?.id ?? null });
     // nobody needs to be told about a lead they just typed in themselves
     if (!(tx.actor.kind === 'user' && tx.actor.userId === responsibleId)) {
       // a lead always reaches a person: when the responsible cannot be told, the heads (or admins) are
@@ -110,7 +101,7 @@ export async function createLead(ctx: ServiceContext, input: LeadInput): Promise
       const whyFallback = responsibleId && recipients.includes(responsibleId) ? null : await unreachableReason(tx, responsibleId);
       const text = [
         `Новый лид №${lead!.id}: ${lead!.title}`,
-        `Источник: ${sourceLabel[lead!.source]}${campaign ? `, кампания: ${campaign.name}` : ''}`,
+        `Источник: ${leadSourceLabels[lead!.source]}${campaign ? `, кампания: ${campaign.name}` : ''}`,
         ...(lead!.comment ? [lead!.comment] : []),
         ...(whyFallback ? [`⚠️ ${whyFallback}`] : []),
       ].join('\n');
@@ -297,7 +288,6 @@ export async function closeLead(ctx: ServiceContext, leadId: number, input?: str
 }
 
 /** How the panel and the bot name a lead's status. */
-export const leadStatusLabel: Record<LeadStatus, string> = { new: 'Новый', in_progress: 'В работе', converted: 'Переведён в сделку', closed: 'Закрыт' };
 
 /** «Взять в работу»: a new lead becomes «В работе» (already in work: nothing changes). */
 export async function setLeadInProgress(ctx: ServiceContext, leadId: number): Promise<Lead> {
@@ -343,7 +333,7 @@ export async function updateLead(ctx: ServiceContext, leadId: number, patch: Lea
     };
 
     if (data.title !== undefined) change('title', cleanText(data.title), `название ${shown(lead.title)} → ${shown(cleanText(data.title))}`);
-    if (data.source !== undefined) change('source', data.source, `источник: ${sourceLabel[lead.source]} → ${sourceLabel[data.source]}`);
+    if (data.source !== undefined) change('source', data.source, `источник: ${leadSourceLabels[lead.source]} → ${leadSourceLabels[data.source]}`);
     if (data.campaignId !== undefined && data.campaignId !== lead.campaignId) {
       const to = data.campaignId === null ? null : await findCampaign(tx, data.campaignId);
       if (data.campaignId !== null && !to) throw invalid({ campaignId: 'нет такой рекламной кампании' });

@@ -3,19 +3,9 @@ import type { ServiceContext } from '../context.js';
 import { leads } from '../db/schema/index.js';
 import { leadScope } from '../access/scope.js';
 import { leadSources, type LeadSource } from './leads.js';
+import { leadSourceLabels } from './labels.js';
 
-/** «Источник лида»: a fixed list in the schema, shown as a read-only reference book. */
-export const leadSourceLabels: Record<LeadSource, string> = {
-  manual: 'Вручную',
-  website: 'Сайт',
-  telegram: 'Telegram',
-  whatsapp: 'WhatsApp',
-  viber: 'Viber',
-  social: 'Социальные сети',
-  phone: 'Телефонный звонок',
-  email: 'Электронная почта',
-  import: 'Загрузка из файла',
-};
+export { leadSourceLabels } from './labels.js';
 
 /** Each source with the number of leads from it that the actor may see. */
 export async function leadSourceCounts(ctx: ServiceContext): Promise<{ source: LeadSource; label: string; leads: number }[]> {

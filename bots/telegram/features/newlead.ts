@@ -5,7 +5,7 @@ import { html } from '../format.js';
 import { createManualLead } from '../../../core/leads/manual-lead.js';
 import { normalizePhone } from '../../../core/validation/phone.js';
 import { normalizeEmail } from '../../../core/validation/email.js';
-import { leadSourceLabels } from '../../../core/leads/sources.js';
+import { leadSourceLabels } from '../../../core/leads/labels.js';
 import type { LeadSource } from '../../../core/leads/leads.js';
 
 export const newlead = new Composer<BotContext>();
