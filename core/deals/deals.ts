@@ -5,7 +5,7 @@ import { contacts, counterparties, dealStages, deals, users } from '../db/schema
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
 import { audit, created, diff, recordHistory } from '../shared/audit.js';
-import { idField, kopecksField, optionalText } from '../shared/fields.js';
+import { dayField, idField, kopecksField, optionalText } from '../shared/fields.js';
 import { dealScope, requireRole } from '../access/scope.js';
 import { getCounterparty } from '../counterparties/counterparties.js';
 import { getContact } from '../contacts/contacts.js';
@@ -46,15 +46,6 @@ const isManager = (ctx: ServiceContext) => ctx.actor.kind === 'user' && ctx.acto
 /** '2026-11-25' → '25.11.2026' */
 const dayRu = (d: string) => d.split('-').reverse().join('.');
 const quoted = (s: string | null) => (s ? `«${s.length > 80 ? s.slice(0, 79) + '…' : s}»` : '—');
-
-const dayField = z
-  .string()
-  .trim()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'дата в формате ГГГГ-ММ-ДД')
-  .refine((d) => {
-    const t = Date.parse(d + 'T00:00:00Z');
-    return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === d;
-  }, 'нет такой даты');
 
 async function counterpartyName(ctx: ServiceContext, id: number | null): Promise<string> {
   if (!id) return '—';

@@ -4,7 +4,7 @@ import type { ServiceContext } from '../context.js';
 import { dealStages, deals } from '../db/schema/index.js';
 import { invalid } from '../errors.js';
 import { parseInput } from '../shared/input.js';
-import { idField } from '../shared/fields.js';
+import { dayField, idField } from '../shared/fields.js';
 import { dealScope } from '../access/scope.js';
 import { startOfDayInZone } from '../validation/time.js';
 import type { Deal, DealStage } from './deals.js';
@@ -19,19 +19,10 @@ export interface PipelineColumn {
   deals: Deal[];
 }
 
-const day = z
-  .string()
-  .trim()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'дата в формате ГГГГ-ММ-ДД')
-  .refine((d) => {
-    const t = Date.parse(d + 'T00:00:00Z');
-    return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === d;
-  }, 'нет такой даты');
-
 export const pipelineFilterInput = z.object({
   responsibleId: idField.optional(),
-  from: day.optional(),
-  to: day.optional(),
+  from: dayField.optional(),
+  to: dayField.optional(),
 });
 export type PipelineFilter = z.input<typeof pipelineFilterInput>;
 

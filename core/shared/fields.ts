@@ -55,3 +55,13 @@ export const pageInput = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
+
+/** A calendar day typed as YYYY-MM-DD that exists (no 31.02). */
+export const dayField = z
+  .string()
+  .trim()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'дата в формате ГГГГ-ММ-ДД')
+  .refine((d) => {
+    const t = Date.parse(d + 'T00:00:00Z');
+    return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === d;
+  }, 'нет такой даты');
