@@ -157,7 +157,7 @@ describe('importing clients and mailing lists in the browser', () => {
     await page.goto(`${a.url}/admin/mailing-types/${type.id}`);
     assert.match(await page.locator('h1 + .badge').innerText(), /3 контакта/);
     await screenshot(page, 'mailing-type');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('a:has-text("Выгрузить в Excel")')]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('.export-form button:has-text("Выгрузить в Excel")')]);
     assert.match(download.suggestedFilename(), /\.xlsx$/);
     const book = new ExcelJS.Workbook();
     await book.xlsx.readFile((await download.path())!);
