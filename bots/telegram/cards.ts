@@ -1,5 +1,4 @@
 import { InlineKeyboard } from 'grammy';
-import { eq } from 'drizzle-orm';
 import type { BotContext, RecordRef } from './context.js';
 import { esc, html, leadSourceLabel, leadStatusLabel, money, phone, when } from './format.js';
 import { getLead, listLeadParticipants, type Lead } from '../../core/leads/leads.js';
@@ -9,7 +8,7 @@ import { getCounterparty } from '../../core/counterparties/counterparties.js';
 import { getHistory } from '../../core/history/history.js';
 import { getUser } from '../../core/users/users.js';
 import { listActions } from '../../core/works/actions.js';
-import { campaigns } from '../../core/db/schema/index.js';
+import { findCampaign } from '../../core/leads/campaigns.js';
 import type { Work } from '../../core/works/works.js';
 
 const kindLabel = { legal_entity: 'юрлицо', individual: 'физлицо', sole_proprietor: 'ИП' } as const;
@@ -33,7 +32,7 @@ export async function leadCard(ctx: BotContext, leadId: number): Promise<{ text:
   const lead = await getLead(ctx.crm, leadId);
   const lines = [`<b>Лид №${lead.id}: ${esc(lead.title)}</b>`, `Статус: ${leadStatusLabel[lead.status]}`, `Источник: ${leadSourceLabel[lead.source]}${lead.tracking.network ? ` (${esc(lead.tracking.network)})` : ''}`];
   if (lead.campaignId) {
-    const [c] = await ctx.crm.db.select().from(campaigns).where(eq(campaigns.id, lead.campaignId));
+    const c = await findCampaign(ctx.crm, lead.campaignId);
     if (c) lines.push(`Кампания: ${esc(c.name)}${lead.tracking.utm_term ? `, ключ: ${esc(lead.tracking.utm_term)}` : ''}`);
   }
   if (lead.contactId) {
