@@ -283,6 +283,44 @@ describe('deals', () => {
     assert.match(text(await tg.ask(ANNA, 'Окна в офис, 2 этаж')), /теперь называется «Окна в офис, 2 этаж»/);
     assert.match(text(await tg.pressAndWait(BORIS, `deal:lost:${won.id}`)), /недоступна/);
   });
+
+  test('the head hands a deal to another manager from «Изменить»; a manager has no «Ответственный»', async () => {
+    const deal = await createDeal(s.ctx(), { title: 'Фасадное остекление', amount: '120000', counterpartyId: northCp, responsibleId: anna.id });
+    const annaMenu = await tg.pressAndWait(ANNA, buttonFor(await tg.ask(ANNA, `/deal ${deal.id}`), 'Изменить'));
+    assert.deepEqual(buttons(annaMenu).map(([t]) => t), ['Название', 'Сумма', 'Клиент', 'Контакт']);
+    assert.match(text(await tg.pressAndWait(ANNA, `deal:resp:${deal.id}`)), /руководитель/);
+
+    const menu = await tg.pressAndWait(HEAD, buttonFor(await tg.ask(HEAD, `/deal ${deal.id}`), 'Изменить'));
+    const who = await tg.pressAndWait(HEAD, buttonFor(menu, 'Ответственный'));
+    assert.ok(!buttons(who).some(([t]) => t === 'Анна'));
+    const changed = await tg.pressAndWait(HEAD, buttonFor(who, 'Вера'));
+    assert.match(text(changed), /ответственный сменён/);
+    assert.match(text(changed), /Ответственный: Вера/);
+    const [d] = await rows<{ responsible_id: number }>(sql`SELECT responsible_id FROM deals WHERE id = ${deal.id}`);
+    assert.equal(d!.responsible_id, vera.id);
+    const history = await getHistory(s.ctx(), 'deal', deal.id);
+    assert.ok(history.some((h) => h.title === 'Ответственный: Анна → Вера'), JSON.stringify(history.map((h) => h.title)));
+  });
+
+  test('a manager sets the client of a deal found by name, then its contact', async () => {
+    const deal = await createDeal(s.ctx(), { title: 'Без клиента пока', responsibleId: anna.id });
+    const menu = await tg.pressAndWait(ANNA, buttonFor(await tg.ask(ANNA, `/deal ${deal.id}`), 'Изменить'));
+    assert.match(text(await tg.pressAndWait(ANNA, buttonFor(menu, 'Контакт'))), /нет клиента/);
+    assert.match(text(await tg.pressAndWait(ANNA, buttonFor(menu, 'Клиент'))), /название или ИНН/);
+    assert.match(text(await tg.ask(ANNA, 'Южный')), /не нашлось/);
+    const found = await tg.ask(ANNA, 'Северное');
+    const set = await tg.pressAndWait(ANNA, buttons(found).find(([t]) => t.includes('Северное сияние'))![1]);
+    assert.match(text(set), /клиент указан/);
+    assert.match(text(set), /Клиент: ООО «Северное сияние»/);
+    const [d] = await rows<{ counterparty_id: number }>(sql`SELECT counterparty_id FROM deals WHERE id = ${deal.id}`);
+    assert.equal(d!.counterparty_id, northCp);
+
+    const c = await createContact(s.ctx(), { name: 'Ирина Закупщица', counterpartyId: northCp });
+    const contacts = await tg.pressAndWait(ANNA, `deal:contact:${deal.id}`);
+    assert.match(text(await tg.pressAndWait(ANNA, buttonFor(contacts, 'Ирина Закупщица'))), /контакт указан/);
+    const [withContact] = await rows<{ contact_id: number }>(sql`SELECT contact_id FROM deals WHERE id = ${deal.id}`);
+    assert.equal(withContact!.contact_id, c.id);
+  });
 });
 
 describe('find', () => {

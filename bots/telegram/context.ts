@@ -16,6 +16,8 @@ export type Flow =
   | { kind: 'work_cancel'; workId: number }
   | { kind: 'deal_amount'; dealId: number }
   | { kind: 'deal_title'; dealId: number }
+  /** «Изменить» → «Клиент»: the next text searches a counterparty for the deal */
+  | { kind: 'deal_cp'; dealId: number }
   | { kind: 'deal_paid'; dealId: number }
   | { kind: 'deal_lost'; dealId: number; lossReasonId: number }
   | { kind: 'newdeal'; step: 'title' | 'amount' | 'client'; data: NewDealData }

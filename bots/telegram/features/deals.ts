@@ -1,14 +1,16 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { BotContext, Flow, NewDealData } from '../context.js';
-import { dealCard } from '../cards.js';
+import { dealCard, isHead } from '../cards.js';
+import { counterpartyChoices } from './leads.js';
 import { esc, html, money } from '../format.js';
 import { parseId } from '../ids.js';
 import { createDeal, getDeal, listDeals, listDealStages, loseDeal, setDealAmount, setDealStage, updateDeal, winDeal } from '../../../core/deals/deals.js';
 import { listLossReasons } from '../../../core/deals/loss-reasons.js';
 import { getLead } from '../../../core/leads/leads.js';
-import { getContact } from '../../../core/contacts/contacts.js';
+import { getContact, listContacts } from '../../../core/contacts/contacts.js';
+import { listUsers } from '../../../core/users/users.js';
 import { getCounterparty, listCounterparties } from '../../../core/counterparties/counterparties.js';
-import { ServiceError } from '../../../core/errors.js';
+import { ServiceError, forbidden } from '../../../core/errors.js';
 import { parseRoubles } from '../../../core/validation/money.js';
 import { dateInZone } from '../../../core/validation/time.js';
 import { parseDay } from '../dates.js';
@@ -81,12 +83,82 @@ const skip = (t: string) => ['-', '—', 'нет', 'пропустить'].inclu
 const tz = (ctx: BotContext) => ctx.staff?.timeZone ?? 'Europe/Moscow';
 const dayRu = (d: string) => d.split('-').reverse().join('.');
 
-/** «Изменить»: the title here; the amount has its own button. */
+/** «Изменить»: the title, the amount, the client and its contact; the head also hands the deal over. */
 deals.callbackQuery(/^deal:edit:(\d+)$/, async (ctx) => {
   const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
   await ctx.answerCallbackQuery();
-  const kb = new InlineKeyboard().text('Название', `deal:title:${deal.id}`).text('Сумма', `deal:amount:${deal.id}`);
+  const kb = new InlineKeyboard().text('Название', `deal:title:${deal.id}`).text('Сумма', `deal:amount:${deal.id}`).row();
+  kb.text('Клиент', `deal:cp:${deal.id}`).text('Контакт', `deal:contact:${deal.id}`);
+  if (isHead(ctx)) kb.row().text('Ответственный', `deal:resp:${deal.id}`);
   await ctx.reply(`Что изменить в сделке №${deal.id}?`, { reply_markup: kb });
+});
+
+async function replyChanged(ctx: BotContext, dealId: number, what: string) {
+  const card = await dealCard(ctx, dealId);
+  await ctx.reply(`Сделка №${dealId}: ${what}.\n\n${card.text}`, { ...html, reply_markup: card.keyboard });
+}
+
+/** «Клиент»: searched by name or INN, as for a lead. */
+deals.callbackQuery(/^deal:cp:(\d+)$/, async (ctx) => {
+  const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  ctx.session.flow = { kind: 'deal_cp', dealId: deal.id };
+  await ctx.reply(`Клиент сделки №${deal.id}: название или ИНН для поиска? (/cancel — отменить)`);
+});
+// the bot's shared text dispatcher knows nothing of this flow: it is served here, before it
+deals.on('message:text', async (ctx, next) => {
+  const flow = ctx.session.flow;
+  if (flow?.kind !== 'deal_cp' || ctx.message.text.startsWith('/')) return next();
+  const kb = await counterpartyChoices(ctx, ctx.message.text, (cpId) => `deal:cpset:${flow.dealId}:${cpId}`);
+  if (kb) await ctx.reply(`Какого клиента указать в сделке №${flow.dealId}?`, { reply_markup: kb });
+});
+deals.callbackQuery(/^deal:cpset:(\d+):(\d+)$/, async (ctx) => {
+  const id = Number(ctx.match[1]);
+  const before = await getDeal(ctx.crm, id);
+  const counterpartyId = Number(ctx.match[2]);
+  // the old company's contact does not stay on the deal (the core would refuse it); a private one does
+  const contact = before.contactId ? await getContact(ctx.crm, before.contactId).catch(() => null) : null;
+  const dropContact = !!contact?.counterpartyId && contact.counterpartyId !== counterpartyId;
+  const deal = await updateDeal(ctx.crm, id, { counterpartyId, ...(dropContact ? { contactId: null } : {}) });
+  if (ctx.session.flow?.kind === 'deal_cp') ctx.session.flow = undefined;
+  await ctx.answerCallbackQuery('Клиент указан');
+  await replyChanged(ctx, deal.id, 'клиент указан');
+});
+
+/** «Контакт»: one of the client's contacts. */
+deals.callbackQuery(/^deal:contact:(\d+)$/, async (ctx) => {
+  const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  if (!deal.counterpartyId) return ctx.reply(`У сделки №${deal.id} нет клиента: сначала укажите клиента («Изменить» → «Клиент»).`);
+  const { items } = await listContacts(ctx.crm, { counterpartyId: deal.counterpartyId }, { limit: 30 });
+  if (!items.length) return ctx.reply(`У клиента сделки №${deal.id} нет контактов.`);
+  const kb = new InlineKeyboard();
+  for (const c of items) kb.text(c.id === deal.contactId ? `• ${c.name.slice(0, 40)}` : c.name.slice(0, 40), `deal:contactset:${deal.id}:${c.id}`).row();
+  if (deal.contactId) kb.text('Без контакта', `deal:contactset:${deal.id}:0`);
+  await ctx.reply(`Контакт сделки №${deal.id}:`, { reply_markup: kb });
+});
+deals.callbackQuery(/^deal:contactset:(\d+):(\d+)$/, async (ctx) => {
+  const contactId = Number(ctx.match[2]);
+  const deal = await updateDeal(ctx.crm, Number(ctx.match[1]), { contactId: contactId || null });
+  await ctx.answerCallbackQuery(contactId ? 'Контакт указан' : 'Контакт убран');
+  await replyChanged(ctx, deal.id, contactId ? 'контакт указан' : 'контакт убран');
+});
+
+/** «Ответственный»: head and admin hand the deal to a manager (the core refuses anyone else). */
+deals.callbackQuery(/^deal:resp:(\d+)$/, async (ctx) => {
+  if (!isHead(ctx)) throw forbidden('Сменить ответственного может руководитель');
+  const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  const people = (await listUsers(ctx.crm, { activeOnly: true })).filter((u) => u.id !== deal.responsibleId && u.role !== 'admin');
+  if (!people.length) return ctx.reply('Передать некому.');
+  const kb = new InlineKeyboard();
+  for (const u of people.slice(0, 30)) kb.text(u.name, `deal:respset:${deal.id}:${u.id}`).row();
+  await ctx.reply(`Кто будет ответственным за сделку №${deal.id}?`, { reply_markup: kb });
+});
+deals.callbackQuery(/^deal:respset:(\d+):(\d+)$/, async (ctx) => {
+  const deal = await updateDeal(ctx.crm, Number(ctx.match[1]), { responsibleId: Number(ctx.match[2]) });
+  await ctx.answerCallbackQuery('Передана');
+  await replyChanged(ctx, deal.id, 'ответственный сменён');
 });
 deals.callbackQuery(/^deal:title:(\d+)$/, async (ctx) => {
   const deal = await getDeal(ctx.crm, Number(ctx.match[1]));

@@ -108,17 +108,34 @@ async function replyLinked(ctx: BotContext, leadId: number) {
   await ctx.reply(`Контрагент привязан к лиду №${leadId}.\n\n${card.text}`, { ...html, reply_markup: card.keyboard });
 }
 
+/**
+ * Counterparties found by name or INN, as buttons whose data `data` spells; when the text is too short
+ * or nothing matches, says so itself and gives null.
+ */
+export async function counterpartyChoices(ctx: BotContext, text: string, data: (counterpartyId: number) => string): Promise<InlineKeyboard | null> {
+  const t = text.trim();
+  if (t.length < 2) {
+    await ctx.reply('Напишите хотя бы 2 символа названия или ИНН.');
+    return null;
+  }
+  const { items } = await listCounterparties(ctx.crm, { text: t }, { limit: 8 });
+  if (!items.length) {
+    await ctx.reply(`По запросу «${esc(t)}» контрагентов не нашлось. Напишите иначе или /cancel.`, html);
+    return null;
+  }
+  const kb = new InlineKeyboard();
+  for (const c of items) kb.text(`${c.name.slice(0, 40)}${c.inn ? ` · ${c.inn}` : ''}`, data(c.id)).row();
+  return kb;
+}
+
 const skip = (t: string) => ['-', '—', 'нет', 'пропустить'].includes(t.trim().toLowerCase());
 
 export async function leadCounterpartyStep(ctx: BotContext, flow: Extract<Flow, { kind: 'lead_cp' }>, text: string): Promise<void> {
   const t = text.trim();
   if (flow.step === 'search') {
-    if (t.length < 2) return void (await ctx.reply('Напишите хотя бы 2 символа названия или ИНН.'));
-    const { items } = await listCounterparties(ctx.crm, { text: t }, { limit: 8 });
-    if (!items.length) return void (await ctx.reply(`По запросу «${esc(t)}» контрагентов не нашлось. Напишите иначе или /cancel.`, html));
-    const kb = new InlineKeyboard();
-    for (const c of items) kb.text(`${c.name.slice(0, 40)}${c.inn ? ` · ${c.inn}` : ''}`, `lead:cpset:${flow.leadId}:${c.id}`).row();
-    return void (await ctx.reply(`Какого привязать к лиду №${flow.leadId}?`, { reply_markup: kb }));
+    const kb = await counterpartyChoices(ctx, t, (cpId) => `lead:cpset:${flow.leadId}:${cpId}`);
+    if (kb) await ctx.reply(`Какого привязать к лиду №${flow.leadId}?`, { reply_markup: kb });
+    return;
   }
   if (flow.step === 'name') {
     if (!t) return void (await ctx.reply('Название не может быть пустым. Название контрагента?'));
