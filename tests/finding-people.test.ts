@@ -170,6 +170,31 @@ describe('possible duplicates before saving (R8)', () => {
     assert.deepEqual((await getCounterparty(a.world.system, id)).emails, []);
   });
 
+  test('adding a contact on a card and editing a contact warn the same way before saving', async () => {
+    const c = await signedIn(head);
+    const home = await createCounterparty(a.world.system, { kind: 'legal_entity', name: 'ООО Куда добавляем' });
+    await c.get(`/admin/counterparties/${home.id}?tab=contacts`);
+    const form = { name: 'Семён Второй', position: '', phones: '8 903 100 00 02', emails: '' };
+    const warned = await c.post(`/admin/counterparties/${home.id}/contacts`, form);
+    assert.equal(warned.statusCode, 400);
+    assert.match(warned.body, new RegExp(`href="/admin/contacts/${taken.contactId}">Семён Занятов</a>`));
+    assert.equal((await rows(sql`SELECT id FROM contacts WHERE name = 'Семён Второй'`)).length, 0, 'nothing saved');
+    const saved = await c.post(`/admin/counterparties/${home.id}/contacts`, { ...form, confirmDuplicates: '1' });
+    assert.equal(saved.statusCode, 303);
+    const [added] = await rows<{ id: number }>(sql`SELECT id FROM contacts WHERE name = 'Семён Второй'`);
+    assert.ok(added, 'saved after confirming');
+
+    const other = await createContact(a.world.system, { name: 'Ольга Новая', counterpartyId: home.id, phones: ['+7 903 555-00-01'] });
+    await c.get(`/admin/contacts/${other.id}`);
+    const edit = { name: 'Ольга Новая', position: '', phones: '+7 903 555-00-01\n8 903 100 00 01', emails: '', comment: '' };
+    const editWarned = await c.post(`/admin/contacts/${other.id}`, edit);
+    assert.equal(editWarned.statusCode, 400);
+    assert.match(text(editWarned.body), /Похоже, такой клиент уже есть в базе/);
+    assert.deepEqual((await getContact(a.world.system, other.id)).phones, ['+79035550001'], 'nothing changed');
+    assert.equal((await c.post(`/admin/contacts/${other.id}`, { ...edit, confirmDuplicates: '1' })).statusCode, 303);
+    assert.deepEqual((await getContact(a.world.system, other.id)).phones, ['+79035550001', '+79031000001']);
+  });
+
   test('a manager learns the client is «уже есть у другого менеджера», not whose it is', async () => {
     const c = await signedIn(managerA);
     await c.get('/admin/counterparties/new');

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { getCounterparty } from '../../core/counterparties/counterparties.js';
 import { createContact } from '../../core/contacts/contacts.js';
 import { createLead } from '../../core/leads/leads.js';
-import { body, idParam, opt, query, splitList, str } from '../forms.js';
+import { body, bool, idParam, opt, query, splitList, str } from '../forms.js';
+import { findPossibleDuplicates } from '../../core/merge/possible-duplicates.js';
 import { ctxOf, render } from '../render.js';
 import { formAction } from '../form-action.js';
 import { lookups } from '../lists.js';
@@ -22,21 +23,23 @@ export default async function counterpartyCardRoutes(app: FastifyInstance, deps:
     return render(deps, req, reply, 'counterparties/card', { title: cp.name, cp, feed, ...books });
   });
 
+  // a contact added by hand is checked for the same phone or e-mail elsewhere first (R8): shown with links, saved with «Всё равно сохранить»
   app.post('/counterparties/:id/contacts', async (req, reply) => {
     const form = body(req);
     const id = idParam(req.params);
+    const ctx = ctxOf(deps, req);
+    const values = { name: str(form, 'name'), position: str(form, 'position'), phones: str(form, 'phones'), emails: str(form, 'emails') };
+    const phones = splitList(values.phones);
+    const emails = splitList(values.emails);
+    if (!bool(form, 'confirmDuplicates')) {
+      const duplicates = await findPossibleDuplicates(ctx, { phones, emails });
+      if (duplicates.length) return render(deps, req, reply, 'contacts/confirm-new', { title: 'Похоже, такой контакт уже есть', counterpartyId: id, values, duplicates }, 400);
+    }
     return formAction(
       deps,
       reply,
       `/admin/counterparties/${id}?tab=contacts`,
-      () =>
-        createContact(ctxOf(deps, req), {
-          name: str(form, 'name'),
-          position: opt(str(form, 'position')),
-          phones: splitList(str(form, 'phones')),
-          emails: splitList(str(form, 'emails')),
-          counterpartyId: id,
-        }),
+      () => createContact(ctx, { name: values.name, position: opt(values.position), phones, emails, counterpartyId: id }),
       () => ({ text: 'Контакт добавлен' }),
       'Контакт не добавлен: ',
     );
