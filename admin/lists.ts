@@ -16,6 +16,9 @@ export async function userNames(ctx: ServiceContext) {
   return { users, userName: Object.fromEntries(users.map((u) => [u.id, u.name])) as Record<number, string> };
 }
 
+/** The panel's path of each kind of record card: `/admin/${cardPath.deal}/7`. */
+export const cardPath = { counterparty: 'counterparties', contact: 'contacts', lead: 'leads', deal: 'deals' } as const;
+
 /** Segments and users for a counterparty's selects and rows. */
 export async function lookups(ctx: ServiceContext) {
   const [segments, n] = await Promise.all([listSegments(ctx), userNames(ctx)]);

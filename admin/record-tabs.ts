@@ -7,7 +7,7 @@ import { listContacts } from '../core/contacts/contacts.js';
 import { listLeads } from '../core/leads/leads.js';
 import { listDeals, listDealStages } from '../core/deals/deals.js';
 import { worksBlock, type WorkLink } from './works-block.js';
-import { userNames } from './lists.js';
+import { cardPath, userNames } from './lists.js';
 
 /** The cards that carry the working feed of tabs (R12). */
 export type RecordEntity = Extract<HistoryEntity, 'counterparty' | 'contact' | 'lead' | 'deal'>;
@@ -40,7 +40,6 @@ const tabsOf: Record<RecordEntity, Tab[]> = {
 const historyKind: Partial<Record<Tab, HistoryItem['kind']>> = { emails: 'email', calls: 'call', messages: 'message' };
 const emptyText: Partial<Record<Tab, string>> = { emails: 'Писем пока нет.', calls: 'Звонков пока нет.', messages: 'Сообщений пока нет.', history: 'История пуста.' };
 
-const pathOf: Record<RecordEntity, string> = { counterparty: 'counterparties', contact: 'contacts', lead: 'leads', deal: 'deals' };
 
 const workLink = (entity: RecordEntity, id: number): WorkLink =>
   entity === 'counterparty' ? { counterpartyId: id } : entity === 'contact' ? { contactId: id } : entity === 'lead' ? { leadId: id } : { dealId: id };
@@ -52,7 +51,7 @@ const workLink = (entity: RecordEntity, id: number): WorkLink =>
  * verb with the actor's access rules; only the open tab's data is read.
  */
 export async function recordTabs(ctx: ServiceContext, req: FastifyRequest, entity: RecordEntity, id: number, tabParam: string) {
-  const base = `/admin/${pathOf[entity]}/${id}`;
+  const base = `/admin/${cardPath[entity]}/${id}`;
   const keys = tabsOf[entity];
   const tab: Tab = (keys as string[]).includes(tabParam) ? (tabParam as Tab) : keys[0]!;
   const tabs: [string, string][] = keys.map((k) => [k, label[k]]);

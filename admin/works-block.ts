@@ -5,12 +5,11 @@ import { listActions, listResults } from '../core/works/actions.js';
 import { workEntityLabel, workSubjects, type WorkEntity } from '../core/works/subjects.js';
 import { dateInZone } from '../core/validation/time.js';
 import { hasRole } from './render.js';
-import { userNames } from './lists.js';
+import { cardPath, userNames } from './lists.js';
 
 /** The record a works block belongs to: exactly one is set. */
 export type WorkLink = { leadId?: number; dealId?: number; contactId?: number; counterpartyId?: number };
 
-const cardPath: Record<WorkEntity, string> = { deal: 'deals', lead: 'leads', contact: 'contacts', counterparty: 'counterparties' };
 
 /** A datetime-local input's value for an instant, in the person's zone: «2026-11-25T10:00». */
 export function datetimeLocal(at: Date, timeZone: string): string {

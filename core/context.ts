@@ -56,6 +56,9 @@ export function actorLabel(actor: Actor): string {
 
 export const actorUserId = (actor: Actor): number | null => (actor.kind === 'user' ? actor.userId : null);
 
+/** The zone whose days and hours a verb reads for this actor («сегодня», a paid date, a period); Moscow for the system. */
+export const actorTimeZone = (actor: Actor): string => (actor.kind === 'user' ? actor.timeZone : 'Europe/Moscow');
+
 /** The same context inside a transaction. */
 export const withDb = (ctx: ServiceContext, db: Db): ServiceContext => ({ ...ctx, db });
 

@@ -198,11 +198,13 @@ export default async function dealRoutes(app: FastifyInstance, deps: AdminDeps) 
   app.get('/deals/:id', async (req, reply) => {
     const ctx = ctxOf(deps, req);
     const deal = await getDeal(ctx, idParam(req.params));
-    const [stages, n, reasons, client] = await Promise.all([
+    const [stages, n, reasons, client, cpName, feed] = await Promise.all([
       listDealStages(ctx),
       userNames(ctx),
       listLossReasons(ctx, { includeArchived: true }),
       clientChoice(ctx, deal.counterpartyId, deal.contactId),
+      counterpartyNames(ctx, [deal.counterpartyId]),
+      recordTabs(ctx, req, 'deal', deal.id, str(query(req), 'tab')),
     ]);
     return render(deps, req, reply, 'sales/deal', {
       title: deal.title,
@@ -212,11 +214,11 @@ export default async function dealRoutes(app: FastifyInstance, deps: AdminDeps) 
       lossReasons: reasons.filter((r) => !r.archived),
       lossReasonName: Object.fromEntries(reasons.map((r) => [r.id, r.name])),
       client,
-      cpName: await counterpartyNames(ctx, [deal.counterpartyId]),
+      cpName,
       canAssign: hasRole(req, 'admin', 'head'),
       today: today(req, deps),
       loseStageId: int(query(req), 'lose') ?? null,
-      feed: await recordTabs(ctx, req, 'deal', deal.id, str(query(req), 'tab')),
+      feed,
       ...n,
     });
   });

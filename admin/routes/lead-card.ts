@@ -12,7 +12,7 @@ import {
   setLeadInProgress,
   updateLead,
 } from '../../core/leads/leads.js';
-import { findCampaign, listCampaigns } from '../../core/leads/campaigns.js';
+import { listCampaigns } from '../../core/leads/campaigns.js';
 import { listDealStages } from '../../core/deals/deals.js';
 import { listLossReasons } from '../../core/deals/loss-reasons.js';
 import { counterpartyNames } from '../../core/counterparties/counterparties.js';
@@ -56,7 +56,7 @@ export default async function leadCardRoutes(app: FastifyInstance, deps: AdminDe
       listLossReasons(ctx, { includeArchived: true }),
       recordTabs(ctx, req, 'lead', lead.id, str(query(req), 'tab')),
     ]);
-    const campaign = lead.campaignId ? await findCampaign(ctx, lead.campaignId) : null;
+    const campaign = campaigns.find((c) => c.id === lead.campaignId) ?? null;
     const contact = lead.contactId ? await getContact(ctx, lead.contactId).catch(() => null) : null;
     return render(deps, req, reply, 'sales/lead', {
       title: lead.title,

@@ -5,9 +5,9 @@ import { safeNext } from '../session.js';
 import { body, idParam, str } from '../forms.js';
 import { ctxOf } from '../render.js';
 import { formAction, parseForm } from '../form-action.js';
+import { cardPath } from '../lists.js';
 import type { AdminDeps } from '../types.js';
 
-const cardPath = { counterparty: 'counterparties', contact: 'contacts', lead: 'leads', deal: 'deals' } as const;
 
 const noteForm = z.object({
   entity: z.enum(noteEntities, 'заметку можно оставить у контрагента, контакта, лида или сделки'),

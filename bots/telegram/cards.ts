@@ -6,7 +6,7 @@ import { getDeal, listDealStages, type Deal } from '../../core/deals/deals.js';
 import { getContact, type Contact } from '../../core/contacts/contacts.js';
 import { getCounterparty } from '../../core/counterparties/counterparties.js';
 import { getHistory } from '../../core/history/history.js';
-import { getUser } from '../../core/users/users.js';
+import { getUser, listUsers } from '../../core/users/users.js';
 import { listActions } from '../../core/works/actions.js';
 import { findCampaign } from '../../core/leads/campaigns.js';
 import type { Work } from '../../core/works/works.js';
@@ -169,3 +169,15 @@ export async function workLine(ctx: BotContext, work: Work): Promise<{ text: str
 }
 
 export { html };
+
+/**
+ * «Передать»: a button per active user who could take a lead or deal over (not its current
+ * responsible, not an admin), each calling `data(userId)`; null when there is nobody.
+ */
+export async function handOverKeyboard(ctx: BotContext, currentId: number | null, data: (userId: number) => string): Promise<InlineKeyboard | null> {
+  const people = (await listUsers(ctx.crm, { activeOnly: true })).filter((u) => u.id !== currentId && u.role !== 'admin');
+  if (!people.length) return null;
+  const kb = new InlineKeyboard();
+  for (const u of people.slice(0, 30)) kb.text(u.name, data(u.id)).row();
+  return kb;
+}

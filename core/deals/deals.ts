@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { inTransaction, type ServiceContext } from '../context.js';
+import { actorTimeZone, inTransaction, type ServiceContext } from '../context.js';
 import { contacts, counterparties, dealStages, deals, users } from '../db/schema/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
@@ -41,7 +41,7 @@ async function stageOrDefault(ctx: ServiceContext, stageId?: number): Promise<De
   return stage;
 }
 
-const actorZone = (ctx: ServiceContext) => (ctx.actor.kind === 'user' ? ctx.actor.timeZone : 'Europe/Moscow');
+const actorZone = (ctx: ServiceContext) => actorTimeZone(ctx.actor);
 const isManager = (ctx: ServiceContext) => ctx.actor.kind === 'user' && ctx.actor.role === 'manager';
 /** '2026-11-25' → '25.11.2026' */
 const dayRu = (d: string) => d.split('-').reverse().join('.');

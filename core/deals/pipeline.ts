@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { ServiceContext } from '../context.js';
+import { actorTimeZone, type ServiceContext } from '../context.js';
 import { dealStages, deals } from '../db/schema/index.js';
 import { invalid } from '../errors.js';
 import { parseInput } from '../shared/input.js';
@@ -34,7 +34,7 @@ const nextDay = (d: string) => new Date(Date.parse(d + 'T00:00:00Z') + 86_400_00
  */
 export function dealPeriodCondition(ctx: ServiceContext, from?: string, to?: string): SQL | undefined {
   if (!from && !to) return undefined;
-  const tz = ctx.actor.kind === 'user' ? ctx.actor.timeZone : 'Europe/Moscow';
+  const tz = actorTimeZone(ctx.actor);
   const at = sql`coalesce(${deals.closedAt}, ${deals.createdAt})`;
   const conds: SQL[] = [];
   if (from) conds.push(sql`${at} >= ${startOfDayInZone(from, tz).toISOString()}::timestamptz`);

@@ -17,7 +17,6 @@ import { notify } from '../notifications/notify.js';
 import { reachableOrFallback } from '../notifications/reach.js';
 import type { LeadTracking } from '../db/schema/leads.js';
 import { leadSourceLabels, leadStatusLabel } from './labels.js';
-export { leadStatusLabel } from './labels.js';
 
 export type Lead = typeof leads.$inferSelect;
 
@@ -286,8 +285,6 @@ export async function closeLead(ctx: ServiceContext, leadId: number, input?: str
     return after!;
   });
 }
-
-/** How the panel and the bot name a lead's status. */
 
 /** «Взять в работу»: a new lead becomes «В работе» (already in work: nothing changes). */
 export async function setLeadInProgress(ctx: ServiceContext, leadId: number): Promise<Lead> {

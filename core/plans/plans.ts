@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { ServiceContext } from '../context.js';
+import { actorTimeZone, type ServiceContext } from '../context.js';
 import { dealStages, deals, plans, users, works } from '../db/schema/index.js';
 import { forbidden, invalid, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
@@ -100,7 +100,7 @@ export async function planVsActual(
     if (opts.userId && opts.userId !== ctx.actor.userId) throw forbidden('Менеджер видит только свой план');
     userIds = [ctx.actor.userId];
   }
-  const tz = opts.timeZone ?? (ctx.actor.kind === 'user' ? ctx.actor.timeZone : 'Europe/Moscow');
+  const tz = opts.timeZone ?? actorTimeZone(ctx.actor);
   const from = startOfDayInZone(p.periodStart, tz);
   const to = startOfDayInZone(nextDay(p.periodEnd), tz);
   const people = await ctx.db

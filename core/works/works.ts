@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { actorUserId, inTransaction, type ServiceContext } from '../context.js';
+import { actorTimeZone, actorUserId, inTransaction, type ServiceContext } from '../context.js';
 import { actionResults, actions, users, works } from '../db/schema/index.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
@@ -37,7 +37,7 @@ async function resultAllowed(ctx: ServiceContext, actionId: number, resultId: nu
   return !!row;
 }
 
-const actorZone = (ctx: ServiceContext) => (ctx.actor.kind === 'user' ? ctx.actor.timeZone : 'Europe/Moscow');
+const actorZone = (ctx: ServiceContext) => actorTimeZone(ctx.actor);
 
 /** «25.11 10:00» in a zone: how a moved deadline reads in the history. */
 function shortWhen(at: Date, timeZone: string): string {

@@ -3,7 +3,7 @@ import type { BotContext, Flow } from '../context.js';
 import { contactCard } from '../cards.js';
 import { esc, html, phone } from '../format.js';
 import { parseId } from '../ids.js';
-import { updateContact } from '../../../core/contacts/contacts.js';
+import { getContact, updateContact } from '../../../core/contacts/contacts.js';
 import { normalizePhone } from '../../../core/validation/phone.js';
 import { normalizeEmail } from '../../../core/validation/email.js';
 
@@ -28,7 +28,7 @@ const ask: Record<'name' | 'phone' | 'email', string> = {
 };
 
 contacts.callbackQuery(/^contact:edit:(\d+):(name|phone|email)$/, async (ctx) => {
-  const { contact } = await contactCard(ctx, Number(ctx.match[1]));
+  const contact = await getContact(ctx.crm, Number(ctx.match[1]));
   await ctx.answerCallbackQuery();
   const field = ctx.match[2] as 'name' | 'phone' | 'email';
   ctx.session.flow = { kind: 'contact_edit', contactId: contact.id, field };
@@ -40,7 +40,7 @@ const remove = (t: string) => ['-', '—', 'нет', 'убрать'].includes(t.
 
 export async function contactEditStep(ctx: BotContext, flow: Extract<Flow, { kind: 'contact_edit' }>, text: string): Promise<void> {
   const t = text.trim();
-  const { contact } = await contactCard(ctx, flow.contactId);
+  const contact = await getContact(ctx.crm, flow.contactId);
   let patch: Parameters<typeof updateContact>[2];
   if (flow.field === 'name') {
     if (!t) return void (await ctx.reply('Имя не может быть пустым. Новое имя контакта?'));

@@ -1,6 +1,6 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { BotContext, Flow, NewDealData } from '../context.js';
-import { dealCard, isHead } from '../cards.js';
+import { dealCard, handOverKeyboard, isHead } from '../cards.js';
 import { counterpartyChoices } from './leads.js';
 import { esc, html, money } from '../format.js';
 import { parseId } from '../ids.js';
@@ -8,7 +8,6 @@ import { createDeal, getDeal, listDeals, listDealStages, loseDeal, setDealAmount
 import { listLossReasons } from '../../../core/deals/loss-reasons.js';
 import { getLead } from '../../../core/leads/leads.js';
 import { getContact, listContacts } from '../../../core/contacts/contacts.js';
-import { listUsers } from '../../../core/users/users.js';
 import { getCounterparty, listCounterparties } from '../../../core/counterparties/counterparties.js';
 import { ServiceError, forbidden } from '../../../core/errors.js';
 import { parseRoubles } from '../../../core/validation/money.js';
@@ -149,10 +148,8 @@ deals.callbackQuery(/^deal:resp:(\d+)$/, async (ctx) => {
   if (!isHead(ctx)) throw forbidden('Сменить ответственного может руководитель');
   const deal = await getDeal(ctx.crm, Number(ctx.match[1]));
   await ctx.answerCallbackQuery();
-  const people = (await listUsers(ctx.crm, { activeOnly: true })).filter((u) => u.id !== deal.responsibleId && u.role !== 'admin');
-  if (!people.length) return ctx.reply('Передать некому.');
-  const kb = new InlineKeyboard();
-  for (const u of people.slice(0, 30)) kb.text(u.name, `deal:respset:${deal.id}:${u.id}`).row();
+  const kb = await handOverKeyboard(ctx, deal.responsibleId, (userId) => `deal:respset:${deal.id}:${userId}`);
+  if (!kb) return ctx.reply('Передать некому.');
   await ctx.reply(`Кто будет ответственным за сделку №${deal.id}?`, { reply_markup: kb });
 });
 deals.callbackQuery(/^deal:respset:(\d+):(\d+)$/, async (ctx) => {

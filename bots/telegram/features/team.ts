@@ -3,9 +3,9 @@ import type { BotContext } from '../context.js';
 import { esc, html } from '../format.js';
 import { teamOverview } from '../../../core/leads/team.js';
 import { assignLead, getLead } from '../../../core/leads/leads.js';
-import { listUsers } from '../../../core/users/users.js';
 import { forbidden } from '../../../core/errors.js';
-import { isHead } from '../cards.js';
+import { getUser } from '../../../core/users/users.js';
+import { handOverKeyboard, isHead } from '../cards.js';
 
 /** The head's day: who has what open, which chats wait for an answer, whose works are late; handing leads over. */
 export const team = new Composer<BotContext>();
@@ -27,16 +27,14 @@ team.callbackQuery(/^lead:pass:(\d+)$/, async (ctx) => {
   if (!isHead(ctx)) throw forbidden('Передать лид может руководитель');
   const lead = await getLead(ctx.crm, Number(ctx.match[1]));
   await ctx.answerCallbackQuery();
-  const people = (await listUsers(ctx.crm, { activeOnly: true })).filter((u) => u.id !== lead.responsibleId && u.role !== 'admin');
-  if (!people.length) return ctx.reply('Передать некому.');
-  const kb = new InlineKeyboard();
-  for (const u of people.slice(0, 30)) kb.text(u.name, `lead:passto:${lead.id}:${u.id}`).row();
+  const kb = await handOverKeyboard(ctx, lead.responsibleId, (userId) => `lead:passto:${lead.id}:${userId}`);
+  if (!kb) return ctx.reply('Передать некому.');
   await ctx.reply(`Кому передать лид №${lead.id}?`, { reply_markup: kb });
 });
 
 team.callbackQuery(/^lead:passto:(\d+):(\d+)$/, async (ctx) => {
   const lead = await assignLead(ctx.crm, Number(ctx.match[1]), Number(ctx.match[2]));
-  const [u] = (await listUsers(ctx.crm)).filter((x) => x.id === lead.responsibleId);
+  const u = lead.responsibleId ? await getUser(ctx.crm, lead.responsibleId) : null;
   await ctx.answerCallbackQuery('Передан');
   await ctx.reply(`Лид №${lead.id} передан: ${esc(u?.name ?? '')}.`, html);
 });
