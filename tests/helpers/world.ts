@@ -56,7 +56,21 @@ export async function openWorld(opts: { clock?: Clock } = {}): Promise<World> {
 }
 
 /** Valid INN/OGRN with fresh random digits, so tests never collide. */
+// Issued INNs are remembered so one test run never hands out the same one twice: a big import test draws
+// thousands, and with 8 random digits a repeat would otherwise come up in a few runs out of a hundred.
+const issuedInns = new Set<string>();
+
 export function randomInn(kind: 'legal_entity' | 'individual' | 'sole_proprietor'): string {
+  for (;;) {
+    const inn = drawInn(kind);
+    if (!issuedInns.has(inn)) {
+      issuedInns.add(inn);
+      return inn;
+    }
+  }
+}
+
+function drawInn(kind: 'legal_entity' | 'individual' | 'sole_proprietor'): string {
   const rnd = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 10));
   const check = (d: number[], w: number[]) => (w.reduce((s, x, i) => s + x * d[i]!, 0) % 11) % 10;
   if (kind === 'legal_entity') {

@@ -7,7 +7,7 @@ import { deals, leads } from './leads.js';
 import { mailboxes } from './mailing.js';
 import { users } from './users.js';
 
-export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key', 'mailing_type', 'mailbox']);
+export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key', 'mailing_type', 'mailbox', 'organization', 'product', 'document_template', 'loss_reason']);
 
 /**
  * Events on a record's timeline that are not rows of their own elsewhere: created, status or stage

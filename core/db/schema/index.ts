@@ -11,3 +11,4 @@ export * from './inbound.js';
 export * from './sessions.js';
 export * from './imports.js';
 export * from './mail.js';
+export * from './documents.js';

@@ -91,12 +91,20 @@ export const lossReasons = pgTable('loss_reasons', {
   archived: boolean('archived').notNull().default(false),
 });
 
+/**
+ * A deal stage can be entered by itself when a document is made or sent («КП отправлено» on
+ * 'proposal_sent', «Счёт выставлен» on 'invoice_made'): the setting on the stage book.
+ */
+export const stageDocumentEvent = pgEnum('stage_document_event', ['proposal_made', 'proposal_sent', 'invoice_made', 'invoice_sent']);
+
 export const dealStages = pgTable('deal_stages', {
   id: serial('id').primaryKey(),
   name: text('name').notNull().unique(),
   sortOrder: integer('sort_order').notNull().default(0),
   isWon: boolean('is_won').notNull().default(false),
   isLost: boolean('is_lost').notNull().default(false),
+  /** a deal at an earlier open stage moves here when this happens to one of its documents */
+  enterOn: stageDocumentEvent('enter_on').unique(),
 });
 
 export const deals = pgTable(
