@@ -20,6 +20,11 @@ import integrationRoutes from './integrations.js';
 import duplicateRoutes from './duplicates.js';
 import lossReasonRoutes from './loss-reasons.js';
 import noteRoutes from './notes.js';
+import organizationRoutes from './organizations.js';
+import productRoutes from './products.js';
+import dealLineRoutes from './deal-lines.js';
+import documentRoutes from './documents.js';
+import documentTemplateRoutes from './document-templates.js';
 
 /**
  * Every section of the panel is one routes file. A new section (e.g. the mailboxes of the e-mail
@@ -46,4 +51,9 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   integrationRoutes,
   duplicateRoutes,
   noteRoutes,
+  organizationRoutes,
+  productRoutes,
+  dealLineRoutes,
+  documentRoutes,
+  documentTemplateRoutes,
 ];
