@@ -1,0 +1,164 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'drizzle-orm';
+import { randomInn } from './helpers/world.js';
+import { openAdminApp, type AdminApp } from './helpers/browser.js';
+import { PanelClient, pageText } from './helpers/http-client.js';
+import type { User } from '../core/users/users.js';
+import { createCounterparty } from '../core/counterparties/counterparties.js';
+import { createDeal, getDeal, winDeal } from '../core/deals/deals.js';
+import { addDealLine, listDealLines, moveDealLine, removeDealLine, updateDealLine } from '../core/deals/lines.js';
+import { getHistory } from '../core/history/history.js';
+import { products } from '../core/db/schema/index.js';
+import { ServiceError } from '../core/errors.js';
+
+/** «Товары и услуги» of a deal: exact sums, the deal's amount following them, the panel's block. */
+
+const code = (c: string) => (e: unknown) => e instanceof ServiceError && e.code === c;
+const fieldError = (field: string, message: RegExp) => (e: unknown) => e instanceof ServiceError && e.code === 'invalid' && message.test(e.fields[field] ?? '');
+/** money as people read it, with ordinary spaces */
+const plain = (s: string) => s.replace(/\u00a0/g, ' ');
+
+let a: AdminApp;
+let manager: User, stranger: User;
+let cpA: number;
+let montage: number, cable: number;
+
+const titles = async (dealId: number) => (await getHistory(a.world.system, 'deal', dealId, { limit: 50 })).map((h) => plain(h.title));
+const count = async (table: string, dealId: number) =>
+  (await a.world.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${sql.raw(table)} WHERE ${sql.raw(table === 'deal_lines' ? 'deal_id' : 'entity_id')} = ${dealId}${sql.raw(table === 'history_events' ? " AND entity_type = 'deal'" : '')}`))[0]!.n;
+
+before(async () => {
+  a = await openAdminApp({ admin: { loginRateLimit: { max: 1000, timeWindowMs: 60_000 } } });
+  const segA = await a.world.segment('Сегмент А');
+  const segB = await a.world.segment('Сегмент Б');
+  manager = await a.world.user('manager', { name: 'Петров', segments: [segA] });
+  stranger = await a.world.user('manager', { name: 'Чужой', segments: [segB] });
+  cpA = (await createCounterparty(a.world.system, { kind: 'legal_entity', name: 'ООО «Позиции»', inn: randomInn('legal_entity'), segmentId: segA })).id;
+  // the products book is another part's work: rows straight into its table
+  const rows = await a.world.database.db
+    .insert(products)
+    .values([
+      { name: 'Монтаж', unit: 'час', priceKopecks: 150_000n, vatRate: 22 },
+      { name: 'Кабель ВВГ', unit: 'м', priceKopecks: 12_050n, vatRate: 10 },
+    ])
+    .returning();
+  montage = rows[0]!.id;
+  cable = rows[1]!.id;
+});
+after(() => a.close());
+
+describe('deal lines in core', () => {
+  test('adding lines: exact sums, VAT included, the deal amount follows and the history says what changed', async () => {
+    const as = a.world.as(manager);
+    const deal = await createDeal(as, { title: 'Электрика', counterpartyId: cpA, amount: '10 000' });
+
+    const first = await addDealLine(as, deal.id, { productId: montage, quantity: '2' });
+    assert.equal(first.name, 'Монтаж');
+    assert.equal(first.unit, 'час');
+    assert.equal(first.priceKopecks, 150_000n);
+    assert.equal(first.vatRate, 22);
+    assert.equal((await getDeal(as, deal.id)).amountKopecks, 300_000n, 'the lines replace the typed amount');
+    let t = await titles(deal.id);
+    assert.ok(t.includes('Добавлена позиция «Монтаж»: 2 час × 1 500,00 ₽ = 3 000,00 ₽'), t.join('\n'));
+    assert.ok(t.includes('Сумма сделки: 10 000,00 ₽ → 3 000,00 ₽'), t.join('\n'));
+
+    // 3 × 333,33 with 10 % off = 899,991 → 899,99; 1,5 час × 2 000,00 = 3 000,00
+    await addDealLine(as, deal.id, { name: 'Розетка', quantity: '3', unit: 'шт', price: '333,33', discount: '10', vatRate: 22 });
+    await addDealLine(as, deal.id, { name: 'Проектирование', quantity: '1,5', unit: 'час', price: '2 000', vatRate: '10' });
+    const list = await listDealLines(as, deal.id);
+    assert.equal(list.taxMode, 'osn');
+    assert.deepEqual(list.lines.map((l) => [l.no, l.name, l.sums.amountKopecks]), [
+      [1, 'Монтаж', 300_000n],
+      [2, 'Розетка', 89_999n],
+      [3, 'Проектирование', 300_000n],
+    ]);
+    assert.equal(list.lines[1]!.sums.discountKopecks, 10_000n);
+    // «в том числе НДС» by hand: 3000 × 22/122 = 540,98; 899,99 × 22/122 = 162,29; 3000 × 10/110 = 272,73
+    assert.equal(list.lines[0]!.sums.vatKopecks, 54_098n);
+    assert.equal(list.lines[1]!.sums.vatKopecks, 16_229n);
+    assert.equal(list.lines[2]!.sums.vatKopecks, 27_273n);
+    assert.equal(list.totals.totalKopecks, 689_999n);
+    assert.deepEqual(list.totals.vatByRate, [
+      { rate: 22, vatKopecks: 70_327n },
+      { rate: 10, vatKopecks: 27_273n },
+    ]);
+    assert.equal((await getDeal(as, deal.id)).amountKopecks, 689_999n);
+    t = await titles(deal.id);
+    assert.ok(t.includes('Добавлена позиция «Розетка»: 3 шт × 333,33 ₽, скидка 10 % = 899,99 ₽'), t.join('\n'));
+    assert.ok(t.includes('Сумма сделки: 3 899,99 ₽ → 6 899,99 ₽'), t.join('\n'));
+  });
+
+  test('changing, moving and removing lines; the last line gone leaves the amount as it was', async () => {
+    const as = a.world.as(manager);
+    const deal = await createDeal(as, { title: 'Кабель', counterpartyId: cpA });
+    const cableLine = await addDealLine(as, deal.id, { productId: cable, quantity: '10' });
+    const work = await addDealLine(as, deal.id, { productId: montage, quantity: '1', price: '1 000' });
+    assert.equal((await getDeal(as, deal.id)).amountKopecks, 220_500n);
+
+    await updateDealLine(as, work.id, { quantity: '2,5', discount: '12,5' });
+    // 2,5 × 1000 = 2500, −12,5 % = 2187,50
+    assert.equal((await getDeal(as, deal.id)).amountKopecks, 120_500n + 218_750n);
+    let t = await titles(deal.id);
+    assert.ok(t.includes('Изменена позиция «Монтаж»: 1 час × 1 000,00 ₽ = 1 000,00 ₽ → «Монтаж»: 2,5 час × 1 000,00 ₽, скидка 12,5 % = 2 187,50 ₽'), t.join('\n'));
+    assert.ok(t.includes('Сумма сделки: 2 205,00 ₽ → 3 392,50 ₽'), t.join('\n'));
+
+    await moveDealLine(as, work.id, 'up');
+    assert.deepEqual((await listDealLines(as, deal.id)).lines.map((l) => l.name), ['Монтаж', 'Кабель ВВГ']);
+    await moveDealLine(as, work.id, 'up'); // already first
+    assert.deepEqual((await listDealLines(as, deal.id)).lines.map((l) => l.name), ['Монтаж', 'Кабель ВВГ']);
+    await moveDealLine(as, work.id, 'down');
+    assert.deepEqual((await listDealLines(as, deal.id)).lines.map((l) => l.name), ['Кабель ВВГ', 'Монтаж']);
+
+    await removeDealLine(as, cableLine.id);
+    assert.equal((await getDeal(as, deal.id)).amountKopecks, 218_750n);
+    assert.deepEqual((await listDealLines(as, deal.id)).lines.map((l) => [l.no, l.position]), [[1, 1]]);
+    t = await titles(deal.id);
+    assert.ok(t.includes('Удалена позиция «Кабель ВВГ»: 10 м × 120,50 ₽ = 1 205,00 ₽'), t.join('\n'));
+    await removeDealLine(as, work.id);
+    assert.equal((await getDeal(as, deal.id)).amountKopecks, 218_750n, 'the amount stays and is typed by hand again');
+    assert.equal((await listDealLines(as, deal.id)).lines.length, 0);
+  });
+
+  test('bad input is refused in Russian and writes nothing', async () => {
+    const as = a.world.as(manager);
+    const deal = await createDeal(as, { title: 'Проверка ввода', counterpartyId: cpA });
+    const before = await count('history_events', deal.id);
+    await assert.rejects(addDealLine(as, deal.id, { name: 'Ноль', quantity: '0', price: '100' }), fieldError('quantity', /Количество — число больше нуля/));
+    await assert.rejects(addDealLine(as, deal.id, { name: 'Много знаков', quantity: '1,2345', price: '100' }), fieldError('quantity', /например 1,5/));
+    await assert.rejects(addDealLine(as, deal.id, { name: 'Минус', quantity: '1', price: '-5' }), fieldError('price', /отрицательной/));
+    await assert.rejects(addDealLine(as, deal.id, { name: 'Скидка', quantity: '1', price: '5', discount: '101' }), fieldError('discount', /от 0 до 100/));
+    await assert.rejects(addDealLine(as, deal.id, { name: 'НДС', quantity: '1', price: '5', vatRate: '18' }), fieldError('vatRate', /без НДС/));
+    await assert.rejects(addDealLine(as, deal.id, { quantity: '1', price: '5' }), fieldError('name', /наименование/));
+    assert.equal(await count('deal_lines', deal.id), 0);
+    assert.equal(await count('history_events', deal.id), before);
+  });
+
+  test('a manager who cannot see the deal gets «не найдена», and a closed deal refuses changes', async () => {
+    const as = a.world.as(manager);
+    const deal = await createDeal(as, { title: 'Чужие руки', counterpartyId: cpA });
+    const line = await addDealLine(as, deal.id, { name: 'Услуга', quantity: '1', price: '500' });
+    const history = await count('history_events', deal.id);
+    const other = a.world.as(stranger);
+    await assert.rejects(listDealLines(other, deal.id), code('not_found'));
+    await assert.rejects(addDealLine(other, deal.id, { name: 'Чужая', quantity: '1', price: '1' }), code('not_found'));
+    await assert.rejects(updateDealLine(other, line.id, { price: '1' }), code('not_found'));
+    await assert.rejects(moveDealLine(other, line.id, 'down'), code('not_found'));
+    await assert.rejects(removeDealLine(other, line.id), code('not_found'));
+    assert.equal(await count('deal_lines', deal.id), 1);
+    assert.equal(await count('history_events', deal.id), history);
+    assert.equal((await getDeal(as, deal.id)).amountKopecks, 50_000n);
+
+    await winDeal(as, deal.id);
+    const closed = await count('history_events', deal.id);
+    await assert.rejects(addDealLine(as, deal.id, { name: 'После оплаты', quantity: '1', price: '1' }), (e: unknown) => code('conflict')(e) && /Сделка закрыта/.test((e as Error).message));
+    await assert.rejects(updateDealLine(as, line.id, { price: '1' }), code('conflict'));
+    await assert.rejects(removeDealLine(as, line.id), code('conflict'));
+    assert.equal(await count('deal_lines', deal.id), 1);
+    assert.equal(await count('history_events', deal.id), closed);
+    assert.equal((await listDealLines(as, deal.id)).closed, true);
+  });
+});
+
+void PanelClient;
+void pageText;
