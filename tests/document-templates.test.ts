@@ -1,0 +1,245 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AlignmentType, Document, Packer, Paragraph, Table, TableCell, TableRow, TextRun, WidthType } from 'docx';
+import PizZip from 'pizzip';
+import { lineSums, totalsOf, type LineInput } from '../core/documents/money.js';
+import { builtInTemplate } from '../core/documents/templates/builtin.js';
+import { checkTemplate, fillTemplate } from '../core/documents/templates/fill.js';
+import { placeholderList, templateValues } from '../core/documents/templates/placeholders.js';
+import { isServiceError } from '../core/errors.js';
+import type { ContractData, DocumentLine, ProposalData, SellerData } from '../core/documents/types.js';
+
+const seller: SellerData = {
+  kind: 'legal_entity',
+  name: 'Общество с ограниченной ответственностью «Северный ветер»',
+  shortName: 'ООО «Северный ветер»',
+  inn: '7736207543',
+  kpp: '773601001',
+  ogrn: '1027700229193',
+  legalAddress: '119021, г. Москва, ул. Льва Толстого, д. 16',
+  postalAddress: null,
+  phone: '+74951234567',
+  email: 'sales@veter.example',
+  city: 'Москва',
+  bank: { bankName: 'ПАО Сбербанк', bik: '044525225', corrAccount: '30101810400000000225', account: '40702810938000012345' },
+  director: { name: 'Иванов Иван Иванович', position: 'Генеральный директор' },
+  directorBasis: 'Устава',
+  accountant: { name: 'Петрова Анна Сергеевна', position: 'Главный бухгалтер' },
+  taxMode: 'osn',
+  images: {},
+};
+
+const buyer = {
+  kind: 'legal_entity' as const,
+  name: 'ООО «Ромашка»',
+  inn: '7707083893',
+  kpp: '770701001',
+  ogrn: '1027700132195',
+  address: '117997, г. Москва, ул. Вавилова, д. 19',
+  phone: '+79161234567',
+  email: 'buy@romashka.example',
+  contactName: 'Смирнов Пётр Алексеевич',
+};
+
+const inputs: (LineInput & { name: string; unit: string })[] = [
+  { name: 'Кресло офисное «Комфорт»', unit: 'шт.', quantity: '4', priceKopecks: 1_250_000n, discountPercent: '0', vatRate: 22 },
+  { name: 'Стол письменный угловой', unit: 'шт.', quantity: '2', priceKopecks: 2_399_950n, discountPercent: '10', vatRate: 22 },
+  { name: 'Сборка и доставка', unit: 'усл.', quantity: '1,5', priceKopecks: 300_000n, discountPercent: '0', vatRate: 22 },
+];
+const lines: DocumentLine[] = inputs.map((l, i) => ({
+  ...lineSums(l),
+  n: i + 1,
+  name: l.name,
+  quantity: l.quantity,
+  unit: l.unit,
+  priceKopecks: l.priceKopecks,
+  discountPercent: l.discountPercent,
+}));
+const totals = totalsOf(lines);
+
+const contract: ContractData = {
+  number: 17,
+  date: '2026-12-02',
+  seller,
+  buyer,
+  lines,
+  totals,
+  dealTitle: 'Мебель для нового офиса',
+  manager: { name: 'Ольга Кузнецова', phone: '+79035554433', email: 'olga@veter.example' },
+  invoice: { number: 15, date: '2026-12-02' },
+};
+
+const proposal: ProposalData = {
+  ...contract,
+  version: 3,
+  validUntil: '2026-12-31',
+  intro: 'Благодарим за интерес к нашей мебели.\nПредлагаем комплект для кабинета руководителя.',
+  terms: 'Оплата 100% по счёту. Доставка по Москве бесплатно.',
+};
+
+/** The document's visible text: word/document.xml without tags, paragraphs on their own lines. */
+function docxText(docx: Buffer): string {
+  const xml = new PizZip(docx).file('word/document.xml')!.asText();
+  return xml
+    .replace(/<w:p[ >]/g, '\n$&')
+    .replace(/<w:(?:tab|br)\/>/g, ' ')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
+}
+
+/** pdftotext and Word both wrap: compare with all whitespace squeezed to single spaces. */
+const squeeze = (s: string) => s.replace(/\s+/g, ' ');
+
+function assertHasContract(text: string) {
+  const t = squeeze(text);
+  assert.match(t, /ДОГОВОР № 17/);
+  assert.match(t, /2 декабря 2026 г\./);
+  assert.match(t, /г\. Москва/);
+  for (const s of [seller.name, 'ИНН 7736207543', 'КПП 773601001', buyer.name, 'ИНН 7707083893', 'КПП 770701001', '40702810938000012345', '044525225']) {
+    assert.ok(t.includes(s), `no «${s}» in the contract`);
+  }
+  for (const l of inputs) assert.ok(t.includes(l.name), `no line «${l.name}»`);
+  // 4 × 12 500 + 2 × 23 999,50 − 10% + 1,5 × 3 000 = 50 000 + 43 199,10 + 4 500
+  assert.equal(totals.totalKopecks, 9_769_910n);
+  assert.ok(t.includes('97 699,10'), 'no total');
+  assert.ok(t.includes('43 199,10'), 'no discounted line sum');
+  assert.ok(t.includes('10%'), 'no discount');
+  assert.ok(t.includes(`в том числе НДС 22% — ${'17 617,87'} руб.`), 'no VAT');
+  assert.ok(/Девяносто семь тысяч шестьсот девяносто девять рублей 10 копеек/i.test(t), 'no total in words');
+  assert.ok(t.includes('№ 15 от 02.12.2026'), 'no invoice');
+  assert.ok(!t.includes('{{'), 'a placeholder left unfilled');
+  assert.ok(!t.includes('}}'), 'a placeholder left unfilled');
+}
+
+test('money of the sample: VAT 22% included in every line', () => {
+  assert.equal(totals.vatKopecks, 1_761_787n);
+});
+
+test('the built-in contract .docx has the parties, every line, the total, VAT and the total in words', async () => {
+  const docx = fillTemplate('contract', await builtInTemplate('contract'), templateValues('contract', contract));
+  const text = docxText(docx);
+  assertHasContract(text);
+  assert.match(squeeze(text), /именуемое в дальнейшем «Поставщик»/);
+  assert.match(squeeze(text), /7\. РЕКВИЗИТЫ И ПОДПИСИ СТОРОН/);
+  assert.match(squeeze(text), /Иванов И\. И\./);
+});
+
+function assertHasProposal(text: string) {
+  const t = squeeze(text);
+  for (const s of [
+    'КОММЕРЧЕСКОЕ ПРЕДЛОЖЕНИЕ',
+    '№ 3 от 2 декабря 2026 г.',
+    'ООО «Северный ветер»',
+    'ООО «Ромашка»',
+    'Смирнов Пётр Алексеевич',
+    'Благодарим за интерес к нашей мебели.',
+    'Предлагаем комплект для кабинета руководителя.',
+    'Оплата 100% по счёту. Доставка по Москве бесплатно.',
+    'Предложение действительно до 31 декабря 2026 г.',
+    'Ольга Кузнецова',
+    '+7 903 555 44 33',
+    'olga@veter.example',
+    '97 699,10',
+    'в том числе НДС 22% — 17 617,87 руб.',
+  ]) {
+    assert.ok(t.includes(s), `no «${s}» in the proposal`);
+  }
+  for (const l of inputs) assert.ok(t.includes(l.name), `no line «${l.name}»`);
+  assert.ok(!t.includes('{{') && !t.includes('}}'), 'a placeholder left unfilled');
+}
+
+test('the built-in proposal .docx has the version, validity, intro, terms, lines and the manager', async () => {
+  assertHasProposal(docxText(fillTemplate('proposal', await builtInTemplate('proposal'), templateValues('proposal', proposal))));
+});
+
+test('the placeholder list names every value the contract and the proposal fill', () => {
+  for (const kind of ['contract', 'proposal'] as const) {
+    const names = placeholderList(kind).map((p) => p.name);
+    for (const n of ['номер', 'дата', 'продавец.инн', 'покупатель.кпп', 'итого', 'ндс', 'сумма_прописью', '#строки', 'наименование', 'менеджер.email']) {
+      assert.ok(names.includes(n), `${kind}: ${n}`);
+    }
+    assert.ok(placeholderList(kind).every((p) => p.description.length > 3));
+  }
+  assert.ok(placeholderList('contract').some((p) => p.name === 'счёт.номер'));
+  assert.ok(placeholderList('proposal').some((p) => p.name === 'действительно_до'));
+});
+
+/** An admin's own template, as Word would save it: a few placeholders, a paragraph loop and a table loop. */
+async function customTemplate(extra = ''): Promise<Buffer> {
+  const cell = (text: string) => new TableCell({ children: [new Paragraph(text)], width: { size: 3000, type: WidthType.DXA } });
+  const doc = new Document({
+    sections: [
+      {
+        children: [
+          new Paragraph({ alignment: AlignmentType.CENTER, children: [new TextRun({ text: 'Договор {{номер}} от {{дата_цифрами}}', bold: true })] }),
+          new Paragraph('Покупатель: {{покупатель.наименование}}, ИНН {{покупатель.инн}}, счёт {{продавец.корр_счет}}' + extra),
+          new Paragraph('{{#строки}}'),
+          new Paragraph('{{номер}}. {{наименование}} — {{количество}} {{ед}} на {{сумма}} руб. (НДС {{ставка_ндс}}), {{продавец.краткое_наименование}}'),
+          new Paragraph('{{/строки}}'),
+          new Table({
+            columnWidths: [3000, 3000, 3000],
+            rows: [
+              new TableRow({ children: [cell('Что'), cell('Сколько'), cell('Сумма')] }),
+              new TableRow({ children: [cell('{{#строки}}{{наименование}}'), cell('{{количество}}'), cell('{{сумма}}{{/строки}}')] }),
+            ],
+          }),
+          new Paragraph('Итого {{итого}} ({{сумма_прописью}}), {{ндс}}.'),
+        ],
+      },
+    ],
+  });
+  return Packer.toBuffer(doc);
+}
+
+test('an admin\'s own .docx is filled: placeholders, ё written as е, a paragraph loop and a table loop', async () => {
+  const template = await customTemplate();
+  checkTemplate('contract', template);
+  const text = docxText(fillTemplate('contract', template, templateValues('contract', contract)));
+  const t = squeeze(text);
+  assert.ok(t.includes('Договор 17 от 02.12.2026'));
+  assert.ok(t.includes('Покупатель: ООО «Ромашка», ИНН 7707083893, счёт 30101810400000000225'));
+  assert.ok(t.includes('1. Кресло офисное «Комфорт» — 4 шт. на 50 000,00 руб. (НДС 22%), ООО «Северный ветер»'));
+  assert.ok(t.includes('2. Стол письменный угловой — 2 шт. на 43 199,10 руб.'));
+  assert.ok(t.includes('3. Сборка и доставка — 1,5 усл. на 4 500,00 руб.'));
+  assert.ok(t.includes('Сборка и доставка 1,5 4 500,00') && t.includes('Кресло офисное «Комфорт» 4 50 000,00'), 'the table row repeats per line');
+  assert.ok(t.includes('Итого 97 699,10 (Девяносто семь тысяч шестьсот девяносто девять рублей 10 копеек), в том числе НДС 22% — 17 617,87 руб.'));
+  assert.ok(!t.includes('{{'));
+});
+
+function refused(fn: () => void): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(isServiceError(e) && e.code === 'invalid', String(e));
+    return e.fields.template ?? '';
+  }
+  assert.fail('the template was accepted');
+}
+
+const simpleDocx = (text: string) => Packer.toBuffer(new Document({ sections: [{ children: [new Paragraph(text)] }] }));
+
+test('a template with an unknown placeholder is refused, naming it', async () => {
+  const template = await customTemplate(' {{покупатель.имя_несуществующее}}');
+  assert.match(refused(() => checkTemplate('contract', template)), /неизвестная метка \{\{покупатель\.имя_несуществующее\}\}/);
+  assert.throws(() => fillTemplate('contract', template, templateValues('contract', contract)), isServiceError);
+  // the proposal's own placeholders are not the contract's, and the other way round
+  const validity = await simpleDocx('Действует до {{действительно_до}}');
+  assert.match(refused(() => checkTemplate('contract', validity)), /неизвестная метка \{\{действительно_до\}\}/);
+  checkTemplate('proposal', validity);
+  assert.match(refused(() => checkTemplate('proposal', template)), /неизвестная метка \{\{(счёт|покупатель)\./);
+});
+
+test('a line placeholder outside {{#строки}}, a broken tag and a file that is not .docx are refused', async () => {
+  assert.match(refused(() => checkTemplate('contract', Buffer.from('x'))), /не похож на документ Word/);
+  const zipNotWord = new PizZip().file('readme.txt', 'hello').generate({ type: 'nodebuffer' });
+  assert.match(refused(() => checkTemplate('contract', zipNotWord)), /не похож на документ Word/);
+  const [lineOutside, unclosedTag, unclosedLoop] = await Promise.all(
+    ['Товар: {{наименование}}', 'Покупатель {{покупатель.инн', '{{#строки}}{{наименование}}'].map(simpleDocx),
+  );
+  assert.match(refused(() => checkTemplate('contract', lineOutside!)), /\{\{наименование\}\}.*только внутри/);
+  assert.match(refused(() => checkTemplate('contract', unclosedTag!)), /не закрыта/);
+  assert.match(refused(() => checkTemplate('contract', unclosedLoop!)), /не закрыт/);
+});
