@@ -160,5 +160,55 @@ describe('deal lines in core', () => {
   });
 });
 
-void PanelClient;
-void pageText;
+describe('deal lines in the panel', () => {
+  test('a line from the products book and a free-text line, with the totals; a bad quantity is a Russian flash and writes nothing', async () => {
+    const deal = await createDeal(a.world.as(manager), { title: 'Щиток', counterpartyId: cpA, amount: '100' });
+    const panel = new PanelClient(a.app);
+    await panel.signIn(manager.email);
+    const card = await panel.get(`/admin/deals/${deal.id}`);
+    assert.equal(card.statusCode, 200);
+    assert.match(pageText(card.body), /Товары и услуги/);
+    const back = `/admin/deals/${deal.id}/lines`;
+    let page = await panel.get(back);
+    assert.equal(page.statusCode, 200);
+    assert.match(pageText(page.body), /Позиций нет/);
+
+    page = await panel.submit(`/admin/deals/${deal.id}/lines`, { productId: String(montage), quantity: '2', back });
+    assert.match(plain(pageText(page.body)), /Позиция «Монтаж» добавлена/);
+    page = await panel.submit(`/admin/deals/${deal.id}/lines`, { productId: '', name: 'Выезд инженера', quantity: '1', unit: 'усл.', price: '2 500', discount: '', vatRate: '10', back });
+    const t = plain(pageText(page.body));
+    assert.match(t, /1\. Монтаж 2 час × час 1 500,00 ₽ = 3 000,00 ₽ НДС 22 %/);
+    assert.match(t, /2\. Выезд инженера 1 усл\. × усл\. 2 500,00 ₽ = 2 500,00 ₽ НДС 10 %/);
+    assert.match(t, /Итого 5 500,00 ₽/);
+    // 3000 × 22/122 = 540,98; 2500 × 10/110 = 227,27
+    assert.match(t, /в том числе НДС 22 % 540,98 ₽/);
+    assert.match(t, /в том числе НДС 10 % 227,27 ₽/);
+    assert.equal((await getDeal(a.world.system, deal.id)).amountKopecks, 550_000n);
+
+    const lines = await count('deal_lines', deal.id);
+    page = await panel.submit(`/admin/deals/${deal.id}/lines`, { productId: '', name: 'Кабель', quantity: 'два', price: '10', back });
+    assert.match(plain(pageText(page.body)), /Позиция не добавлена: Количество — число больше нуля, например 1,5/);
+    assert.equal(await count('deal_lines', deal.id), lines);
+
+    // change, move and remove through the row's forms; a form from another card cannot send one elsewhere
+    const [first, second] = (await listDealLines(a.world.system, deal.id)).lines;
+    page = await panel.submit(`/admin/deals/${deal.id}/lines/${second!.id}`, { name: 'Выезд инженера', quantity: '2', unit: 'усл.', price: '2 500', discount: '10', vatRate: '10', back });
+    assert.match(plain(pageText(page.body)), /Позиция «Выезд инженера» сохранена/);
+    assert.equal((await getDeal(a.world.system, deal.id)).amountKopecks, 300_000n + 450_000n);
+    await panel.submit(`/admin/deals/${deal.id}/lines/${second!.id}/up`, { back });
+    assert.deepEqual((await listDealLines(a.world.system, deal.id)).lines.map((l) => l.id), [second!.id, first!.id]);
+    const removed = await panel.post(`/admin/deals/${deal.id}/lines/${first!.id}/delete`, { back: 'https://evil.example/' });
+    assert.equal(removed.headers.location, `/admin/deals/${deal.id}#lines`);
+    assert.deepEqual((await listDealLines(a.world.system, deal.id)).lines.map((l) => l.id), [second!.id]);
+  });
+
+  test('the deal card shows its lines and totals', { todo: 'the card route (admin/routes/deals.ts) is to pass dealLines: await dealLinesBlock(…)' }, async () => {
+    const deal = await createDeal(a.world.as(manager), { title: 'Карточка', counterpartyId: cpA });
+    await addDealLine(a.world.as(manager), deal.id, { productId: montage, quantity: '1' });
+    const panel = new PanelClient(a.app);
+    await panel.signIn(manager.email);
+    const t = plain(pageText((await panel.get(`/admin/deals/${deal.id}`)).body));
+    assert.match(t, /1\. Монтаж 1 час/);
+    assert.match(t, /Итого 1 500,00 ₽/);
+  });
+});
