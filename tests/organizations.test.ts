@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
 import { openWorld, randomInn, randomOgrn, type World } from './helpers/world.js';
 import type { User } from '../core/users/users.js';
+import { PanelClient, pageText as text } from './helpers/http-client.js';
+import { openAdminApp, type AdminApp } from './helpers/browser.js';
 import { ServiceError } from '../core/errors.js';
 import { auditLog, organizations } from '../core/db/schema/index.js';
 import { isValidBik, isValidCorrAccount, isValidSettlementAccount } from '../core/validation/bank.js';
@@ -226,5 +228,73 @@ describe('«Наши организации» in core', () => {
     const { organizationId, seller } = await sellerFor(w.as(manager));
     assert.equal(organizationId, def!.id);
     assert.equal(seller.inn, def!.inn);
+  });
+});
+
+describe('«Наши организации» in the admin panel', () => {
+  let a: AdminApp;
+  let admin: User, manager: User;
+
+  before(async () => {
+    a = await openAdminApp({ admin: { loginRateLimit: { max: 1000, timeWindowMs: 60_000 } } });
+    admin = await a.world.user('admin', { name: 'Админ' });
+    manager = await a.world.user('manager', { name: 'Менеджер' });
+  });
+  after(() => a.close());
+
+  test('the admin adds an ООО, a bank account and a logo; a wrong account gets a Russian error and is not saved', async () => {
+    const c = new PanelClient(a.app);
+    await c.signIn(admin.email);
+    let page = await c.get('/admin/books/organizations');
+    assert.equal(page.statusCode, 200);
+    assert.match(text(page.body), /Пока нет ни одной организации/);
+    await c.get('/admin/books/organizations/new');
+
+    // a bad INN comes back with the form filled in
+    const inn = randomInn('legal_entity');
+    const form = { kind: 'legal_entity', name: 'Общество с ограниченной ответственностью «Панель»', shortName: 'ООО «Панель»', inn: typo(inn, 9), kpp: '770101001', ogrn: '', taxMode: 'osn', legalAddress: 'г. Москва' };
+    const refused = await c.post('/admin/books/organizations', form);
+    assert.equal(refused.statusCode, 400);
+    assert.match(text(refused.body), /ИНН не сходится по контрольной сумме/);
+    assert.match(refused.body, /value="Общество с ограниченной ответственностью «Панель»"|value="Общество с ограниченной ответственностью &laquo;Панель&raquo;"|Панель/);
+
+    page = await c.submit('/admin/books/organizations', { ...form, inn });
+    assert.match(text(page.body), /Организация "ООО "Панель"" добавлена|Организация «ООО «Панель»» добавлена/);
+    const [org] = await listOrganizations(a.world.system);
+    assert.equal(org!.inn, inn);
+    assert.equal(org!.isDefault, true);
+    const card = `/admin/books/organizations/${org!.id}`;
+
+    page = await c.submit(`${card}/accounts`, { ...SBER, account: typo(SBER.account) });
+    assert.match(text(page.body), /расчётный счёт не сходится с БИК: проверьте цифры/);
+    assert.equal((await getOrganization(a.world.system, org!.id)).bankAccounts.length, 0);
+
+    page = await c.submit(`${card}/accounts`, SBER);
+    assert.match(text(page.body), /Счёт 40702810938000000001 добавлен и стал основным/);
+    assert.match(page.body, /value="044525225"/);
+
+    const up = await c.postMultipart(`${card}/images/logo`, {}, [{ field: 'file', name: 'logo.png', type: 'image/png', data: PNG }]);
+    assert.equal(up.statusCode, 303);
+    page = await c.get(up.headers.location as string);
+    assert.match(text(page.body), /Логотип: картинка сохранена/);
+    const img = await c.get(`${card}/images/logo`);
+    assert.equal(img.statusCode, 200);
+    assert.equal(img.headers['content-type'], 'image/png');
+    assert.ok(img.rawPayload.equals(PNG));
+
+    const bad = await c.postMultipart(`${card}/images/stamp`, {}, [{ field: 'file', name: 'stamp.gif', type: 'image/gif', data: Buffer.from('GIF89a0000000000') }]);
+    page = await c.get(bad.headers.location as string);
+    assert.match(text(page.body), /нужна картинка PNG или JPEG/);
+
+    const { seller } = await sellerFor(a.world.system);
+    assert.equal(seller.shortName, 'ООО «Панель»');
+    assert.ok(seller.images.logo?.equals(PNG));
+  });
+
+  test('a manager does not open the book pages', async () => {
+    const c = new PanelClient(a.app);
+    await c.signIn(manager.email);
+    const page = await c.get('/admin/books/organizations');
+    assert.equal(page.statusCode, 403);
   });
 });
