@@ -2,12 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AlignmentType, Document, Packer, Paragraph, Table, TableCell, TableRow, TextRun, WidthType } from 'docx';
 import PizZip from 'pizzip';
+import { PNG } from 'pngjs';
 import { lineSums, totalsOf, type LineInput } from '../core/documents/money.js';
+import { docxToPdf } from '../core/documents/render/docx-pdf.js';
+import { renderContract } from '../core/documents/render/contract.js';
+import { renderProposal } from '../core/documents/render/proposal.js';
 import { builtInTemplate } from '../core/documents/templates/builtin.js';
 import { checkTemplate, fillTemplate } from '../core/documents/templates/fill.js';
 import { placeholderList, templateValues } from '../core/documents/templates/placeholders.js';
 import { isServiceError } from '../core/errors.js';
 import type { ContractData, DocumentLine, ProposalData, SellerData } from '../core/documents/types.js';
+import { pdfText } from './helpers/pdf.js';
 
 const seller: SellerData = {
   kind: 'legal_entity',
@@ -155,6 +160,48 @@ test('the built-in proposal .docx has the version, validity, intro, terms, lines
   assertHasProposal(docxText(fillTemplate('proposal', await builtInTemplate('proposal'), templateValues('proposal', proposal))));
 });
 
+/** A small opaque PNG, as an admin's scanned signature would be. */
+function png(width: number, height: number): Buffer {
+  const img = new PNG({ width, height });
+  for (let i = 0; i < img.data.length; i += 4) img.data.set([20, 40, 160, 255], i);
+  return PNG.sync.write(img);
+}
+
+const imagesIn = (pdf: Buffer) => pdf.toString('latin1').match(/\/Subtype \/Image/g)?.length ?? 0;
+
+test('the contract PDF, made without an office suite, reads the same as its .docx', async () => {
+  const files = await renderContract(contract, null);
+  assertHasContract(docxText(files.docx!));
+  assert.equal(files.pdf.subarray(0, 5).toString(), '%PDF-');
+  const text = await pdfText(files.pdf);
+  assertHasContract(text);
+  assert.match(squeeze(text), /7\. РЕКВИЗИТЫ И ПОДПИСИ СТОРОН/);
+  assert.equal(imagesIn(files.pdf), 0);
+});
+
+test('the seller\'s signature and stamp go into the PDF, not into the .docx', async () => {
+  const signed = { ...contract, seller: { ...seller, images: { directorSignature: png(120, 50), stamp: png(100, 100) } } };
+  const files = await renderContract(signed, null);
+  assert.ok(imagesIn(files.pdf) >= 2, 'the signature and the stamp are drawn');
+  assert.equal(Object.keys(new PizZip(files.docx!).files).filter((f) => f.startsWith('word/media/')).length, 0);
+});
+
+test('the proposal PDF has the version, validity, intro, terms, lines and the manager', async () => {
+  const files = await renderProposal(proposal, null);
+  assertHasProposal(docxText(files.docx!));
+  assertHasProposal(await pdfText(files.pdf));
+});
+
+test('a long contract flows onto more pages and repeats the table header', async () => {
+  const many: DocumentLine[] = Array.from({ length: 60 }, (_, i) => ({ ...lines[i % 3]!, n: i + 1, name: `Позиция номер ${i + 1} с длинным названием, которое переносится на вторую строку ячейки таблицы` }));
+  const files = await renderContract({ ...contract, lines: many, totals: totalsOf(many) }, null);
+  const text = await pdfText(files.pdf);
+  const pages = text.split('\f').filter((p) => p.trim());
+  assert.ok(pages.length >= 3, `${pages.length} pages`);
+  for (let i = 1; i <= 60; i++) assert.ok(squeeze(text).includes(`Позиция номер ${i} с длинным`), `line ${i}`);
+  assert.ok(squeeze(pages[1]!).includes('Наименование товара, услуги'), 'the header row on the second page');
+});
+
 test('the placeholder list names every value the contract and the proposal fill', () => {
   for (const kind of ['contract', 'proposal'] as const) {
     const names = placeholderList(kind).map((p) => p.name);
@@ -205,6 +252,10 @@ test('an admin\'s own .docx is filled: placeholders, ё written as е, a paragra
   assert.ok(t.includes('2. Стол письменный угловой — 2 шт. на 43 199,10 руб.'));
   assert.ok(t.includes('3. Сборка и доставка — 1,5 усл. на 4 500,00 руб.'));
   assert.ok(t.includes('Сборка и доставка 1,5 4 500,00') && t.includes('Кресло офисное «Комфорт» 4 50 000,00'), 'the table row repeats per line');
+  const pdf = squeeze(await pdfText(await docxToPdf(fillTemplate('contract', template, templateValues('contract', contract)))));
+  assert.ok(pdf.includes('Договор 17 от 02.12.2026'));
+  assert.ok(pdf.includes('3. Сборка и доставка — 1,5 усл. на 4 500,00 руб.'));
+  assert.ok(pdf.includes('Сборка и доставка 1,5 4 500,00'));
   assert.ok(t.includes('Итого 97 699,10 (Девяносто семь тысяч шестьсот девяносто девять рублей 10 копеек), в том числе НДС 22% — 17 617,87 руб.'));
   assert.ok(!t.includes('{{'));
 });

@@ -86,18 +86,18 @@ const small = (text: string, o: POptions = {}) => p(text, { size: 18, after: 0, 
 /** The goods and services: a header row, one row repeated per line ({{#строки}}…{{/строки}}), totals. */
 function linesTable(): Table {
   const cols: { title: string; width: number; value: string; align: POptions['align'] }[] = [
-    { title: '№', width: 450, value: 'номер', align: AlignmentType.CENTER },
-    { title: 'Наименование товара, услуги', width: 3588, value: 'наименование', align: AlignmentType.LEFT },
-    { title: 'Кол-во', width: 800, value: 'количество', align: AlignmentType.RIGHT },
-    { title: 'Ед.', width: 650, value: 'ед', align: AlignmentType.CENTER },
-    { title: 'Цена, руб.', width: 1250, value: 'цена', align: AlignmentType.RIGHT },
-    { title: 'Скидка', width: 800, value: 'скидка', align: AlignmentType.RIGHT },
-    { title: 'Сумма, руб.', width: 1350, value: 'сумма', align: AlignmentType.RIGHT },
-    { title: 'НДС', width: 750, value: 'ставка_ндс', align: AlignmentType.CENTER },
+    { title: '№', width: 400, value: 'номер', align: AlignmentType.CENTER },
+    { title: 'Наименование товара, услуги', width: 3338, value: 'наименование', align: AlignmentType.LEFT },
+    { title: 'Кол-во', width: 850, value: 'количество', align: AlignmentType.RIGHT },
+    { title: 'Ед.', width: 600, value: 'ед', align: AlignmentType.CENTER },
+    { title: 'Цена, руб.', width: 1300, value: 'цена', align: AlignmentType.RIGHT },
+    { title: 'Скидка', width: 850, value: 'скидка', align: AlignmentType.RIGHT },
+    { title: 'Сумма, руб.', width: 1450, value: 'сумма', align: AlignmentType.RIGHT },
+    { title: 'НДС', width: 850, value: 'ставка_ндс', align: AlignmentType.CENTER },
   ];
   const header = new TableRow({
     tableHeader: true,
-    children: cols.map((c) => cell(small(c.title, { bold: true, align: AlignmentType.CENTER }), { width: c.width, shade: true })),
+    children: cols.map((c) => cell(small(c.title, { bold: true, size: 16, align: AlignmentType.CENTER }), { width: c.width, shade: true })),
   });
   const last = cols.length - 1;
   const line = new TableRow({
@@ -119,18 +119,22 @@ function linesTable(): Table {
   return new Table({
     width: { size: CONTENT_WIDTH, type: WidthType.DXA },
     columnWidths: cols.map((c) => c.width),
+    // narrow cell margins, so «Кол-во» and «Скидка» fit their columns
+    margins: { left: 57, right: 57 },
     rows: [header, line, total, vat],
   });
 }
 
-/** Two columns without borders, e.g. the city on the left and the date on the right. */
-function twoColumns(left: Paragraph[], right: Paragraph[]): Table {
+/** Two columns without borders, e.g. the city on the left and the date on the right; one row per pair. */
+function twoColumns(...rows: [Paragraph[], Paragraph[]][]): Table {
   const half = CONTENT_WIDTH / 2;
   return new Table({
     width: { size: CONTENT_WIDTH, type: WidthType.DXA },
     columnWidths: [half, half],
     borders: { top: none, bottom: none, left: none, right: none, insideHorizontal: none, insideVertical: none },
-    rows: [new TableRow({ children: [cell(left, { width: half, borders: false }), cell(right, { width: half, borders: false })] })],
+    rows: rows.map(
+      ([left, right]) => new TableRow({ cantSplit: true, children: [cell(left, { width: half, borders: false }), cell(right, { width: half, borders: false })] }),
+    ),
   });
 }
 
@@ -187,7 +191,7 @@ function contract(): Document {
   const children = [
     p('ДОГОВОР № {{номер}}', { bold: true, size: 28, align: AlignmentType.CENTER, after: 60 }),
     p('поставки товаров и оказания услуг', { align: AlignmentType.CENTER, after: 200 }),
-    twoColumns([p('{{#продавец.город}}г. {{продавец.город}}{{/продавец.город}}')], [p('{{дата}}', { align: AlignmentType.RIGHT })]),
+    twoColumns([[p('{{#продавец.город}}г. {{продавец.город}}{{/продавец.город}}')], [p('{{дата}}', { align: AlignmentType.RIGHT })]]),
     p('', { after: 120 }),
     clause([
       b('{{продавец.наименование}}'),
@@ -208,7 +212,8 @@ function contract(): Document {
     p('', { after: 60 }),
     clause('1.3. Всего наименований {{всего_наименований}}, на сумму {{итого}} руб.'),
     heading('2. ЦЕНА И ПОРЯДОК РАСЧЁТОВ'),
-    clause('2.1. Общая стоимость Товаров и Услуг по Договору составляет {{итого}} руб. ({{сумма_прописью}}), {{ндс}}.'),
+    // {{ндс}} ends with «руб.» or is «НДС не облагается»: no full stop after it
+    clause('2.1. Общая стоимость Товаров и Услуг по Договору составляет {{итого}} руб. ({{сумма_прописью}}), {{ндс}}'),
     clause(
       '2.2. Покупатель оплачивает Товары и Услуги путём перечисления денежных средств на расчётный счёт Поставщика на основании счёта' +
         '{{#счёт.номер}} № {{счёт.номер}} от {{счёт.дата}}{{/счёт.номер}} в течение 5 (пяти) банковских дней с даты его выставления.',
@@ -233,7 +238,7 @@ function contract(): Document {
     clause('6.2. Изменения и дополнения к Договору действительны, если они совершены в письменной форме и подписаны обеими Сторонами.'),
     clause('6.3. Договор, документы и сообщения по нему, подписанные и переданные по электронной почте, имеют силу до обмена оригиналами. Договор составлен в двух экземплярах, имеющих равную юридическую силу, по одному для каждой из Сторон.'),
     heading('7. РЕКВИЗИТЫ И ПОДПИСИ СТОРОН'),
-    twoColumns([...sellerRequisites(), ...sellerSignature()], [...buyerRequisites(), ...buyerSignature()]),
+    twoColumns([sellerRequisites(), buyerRequisites()], [sellerSignature(), buyerSignature()]),
   ];
   return document(children);
 }
@@ -251,9 +256,9 @@ function proposal(): Document {
     p('{{вступление}}', { align: AlignmentType.JUSTIFIED, after: 200 }),
     linesTable(),
     p('', { after: 60 }),
-    p(['Всего наименований {{всего_наименований}}, на сумму ', b('{{итого}} руб.'), ' ({{сумма_прописью}}), {{ндс}}.'], { align: AlignmentType.JUSTIFIED, after: 200 }),
+    p(['Всего наименований {{всего_наименований}}, на сумму ', b('{{итого}} руб.'), ' ({{сумма_прописью}}), {{ндс}}'], { align: AlignmentType.JUSTIFIED, after: 200 }),
     ...when('условия', p('Условия', { bold: true, after: 60, keepNext: true }), p('{{условия}}', { align: AlignmentType.JUSTIFIED, after: 200 })),
-    ...when('действительно_до', p([b('Предложение действительно до {{действительно_до}}.')], { after: 300 })),
+    ...when('действительно_до', p([b('Предложение действительно до {{действительно_до}}')], { after: 300 })),
     p('С уважением,', { after: 0 }),
     p('{{менеджер.имя}}', { bold: true, after: 0 }),
     ...when('менеджер.телефон', p('Тел.: {{менеджер.телефон}}', { after: 0 })),
