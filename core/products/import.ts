@@ -113,7 +113,8 @@ export async function importProductsCsv(ctx: ServiceContext, data: Uint8Array): 
       const key = fields.name.toLowerCase();
       const before = existing.get(key);
       if (before) {
-        // a product already in the book: its fields take the file's values
+        // a product already in the book takes the file's values; its name keeps the book's spelling
+        fields = { ...fields, name: before.name };
         const changes = diff(before, fields);
         if (Object.keys(changes).length) {
           const [after] = await tx.db
