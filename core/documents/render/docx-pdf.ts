@@ -617,7 +617,17 @@ function readParagraph(p: XNode, ctx: Context): ParagraphBlock {
           const run = { ...rp, ...styleChain(ctx.styles, rStyle).rPr, ...readRunProps(child(c, 'w:rPr')) };
           if (run.vanish) break;
           for (const r of elements(c)) {
-            if (r.name === 'w:t') addText(r.children.filter((x) => typeof x === 'string').join(''), run);
+            if (r.name === 'w:t') {
+              // a tab character typed into the text works as <w:tab/>, as in Word
+              r.children
+                .filter((x) => typeof x === 'string')
+                .join('')
+                .split('\t')
+                .forEach((part, k) => {
+                  if (k > 0) pieces.push(make('tab', '', run));
+                  addText(part, run);
+                });
+            }
             else if (r.name === 'w:tab' || r.name === 'w:ptab') pieces.push(make('tab', '', run));
             else if (r.name === 'w:br' || r.name === 'w:cr') pieces.push(make(attr(r, 'w:type') === 'page' ? 'page' : 'break', '', run));
             else if (r.name === 'w:noBreakHyphen') addText('-', run);
