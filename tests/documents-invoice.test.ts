@@ -212,7 +212,7 @@ describe('«Счёт на оплату» PDF', () => {
   test('a 0% line under ОСН is printed as its own rate; a discount adds the «Скидка» column', async () => {
     const data = invoice([
       { name: 'Поставка на экспорт', quantity: '2', unit: 'шт', price: 1000000n, vatRate: 0 },
-      { name: 'Доставка', quantity: '1', unit: 'усл', price: 1220000n, discount: '10' },
+      { name: 'Доставка', quantity: '1', unit: 'усл', price: 1220000n, discount: '10.00' },
     ]);
     // 12 200,00 − 10% = 10 980,00; VAT 10 980,00 × 22 / 122 = 1 980,00
     const text = await pdfText(await renderInvoicePdf(data));

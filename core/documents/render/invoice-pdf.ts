@@ -48,6 +48,14 @@ export function invoicePaymentQr(data: InvoiceData): string {
   });
 }
 
+/** "12.50" → «12,5%», none → '' (the cell stays empty) */
+function percentText(input: string): string {
+  const hundredths = parsePercent(input) ?? 0n;
+  if (hundredths === 0n) return '';
+  const frac = (hundredths % 100n).toString().padStart(2, '0').replace(/0+$/, '');
+  return `${hundredths / 100n}${frac ? `,${frac}` : ''}%`;
+}
+
 const joinParts = (parts: (string | null | undefined | false)[]): string => parts.filter((p): p is string => !!p && p.trim() !== '').join(', ');
 
 export async function renderInvoicePdf(data: InvoiceData): Promise<Buffer> {
@@ -91,13 +99,13 @@ export async function renderInvoicePdf(data: InvoiceData): Promise<Buffer> {
 
   // --- lines
   const withDiscount = data.lines.some((l) => l.discountKopecks > 0n || (parsePercent(l.discountPercent) ?? 0n) > 0n);
-  const sumWidth = 76;
+  const sumWidth = 80;
   const columns: TableColumn[] = [
     { header: '№', width: 22, align: 'center' },
     { header: 'Товары (работы, услуги)', width: '*' },
     { header: 'Кол-во', width: 50, align: 'right' },
     { header: 'Ед.', width: 34, align: 'center' },
-    { header: 'Цена', width: 72, align: 'right' },
+    { header: 'Цена', width: 74, align: 'right' },
     ...(withDiscount ? [{ header: 'Скидка', width: 44, align: 'right' } as const] : []),
     { header: 'Сумма', width: sumWidth, align: 'right' },
   ];
@@ -107,7 +115,7 @@ export async function renderInvoicePdf(data: InvoiceData): Promise<Buffer> {
     l.quantity,
     l.unit,
     money(l.priceKopecks),
-    ...(withDiscount ? [(parsePercent(l.discountPercent) ?? 0n) > 0n ? `${l.discountPercent.replace('.', ',')}%` : ''] : []),
+    ...(withDiscount ? [percentText(l.discountPercent)] : []),
     money(l.amountKopecks),
   ]);
   y = drawTable(doc, y, columns, rows, { fontSize: 8.5 }) + mm(2);
@@ -147,7 +155,7 @@ export async function renderInvoicePdf(data: InvoiceData): Promise<Buffer> {
   y += mm(4);
 
   // --- QR code and signatures, kept together on one page
-  y = ensureSpace(doc, y, QR_SIZE + mm(12));
+  y = ensureSpace(doc, y, QR_SIZE + mm(14));
   paymentAndSignatures(doc, data, x0, y, W);
 
   addPageFooters(doc, (page, total) => `${title} · страница ${page} из ${total}`);
