@@ -14,6 +14,10 @@ import { monthOf, planVsActual } from '../core/plans/plans.js';
 import { isValidInn, isValidKpp, isValidOgrn } from '../core/validation/russian-ids.js';
 import { normalizePhone } from '../core/validation/phone.js';
 import { isServiceError } from '../core/errors.js';
+import { sellerFor } from '../core/organizations/seller.js';
+import { listProducts } from '../core/products/products.js';
+import { isValidCorrAccount, isValidSettlementAccount } from '../core/validation/bank.js';
+import { lineSums } from '../core/documents/money.js';
 import { createTestDatabase, testEngine } from './helpers/db.js';
 
 let database: Database;
@@ -62,7 +66,10 @@ async function tableCounts(): Promise<Record<string, number>> {
            (SELECT count(*)::int FROM leads) AS leads,
            (SELECT count(*)::int FROM deals) AS deals,
            (SELECT count(*)::int FROM works) AS works,
-           (SELECT count(*)::int FROM plans) AS plans`);
+           (SELECT count(*)::int FROM plans) AS plans,
+           (SELECT count(*)::int FROM organizations) AS organizations,
+           (SELECT count(*)::int FROM products) AS products,
+           (SELECT count(*)::int FROM deal_lines) AS "dealLines"`);
   return row!;
 }
 
@@ -202,6 +209,34 @@ describe(`demo data (${testEngine})`, () => {
            + (SELECT count(*) FROM works WHERE created_at > now() OR completed_at > now())
            + (SELECT count(*) FROM history_events WHERE at > now())::int AS n`);
     assert.equal(Number(future!.n), 0, 'nothing happens in the future');
+  });
+
+  test('the seller «ООО «Демо-Продажи»» with a valid bank account, a products book, and deals with line items summing to their amount', async () => {
+    const { seller } = await sellerFor(ctx);
+    assert.equal(seller.shortName, 'ООО «Демо-Продажи»');
+    assert.ok(isValidInn(seller.inn) && isValidKpp(seller.kpp!) && isValidOgrn(seller.ogrn!));
+    assert.equal(seller.taxMode, 'osn');
+    assert.ok(seller.director && seller.accountant && seller.legalAddress);
+    assert.ok(isValidCorrAccount(seller.bank.bik, seller.bank.corrAccount) && isValidSettlementAccount(seller.bank.bik, seller.bank.account));
+    const products = await listProducts(ctx);
+    assert.ok(products.length >= 8, `${products.length} products`);
+    assert.ok(products.some((p) => p.vatRate === null), 'one «без НДС»');
+    assert.ok(products.some((p) => p.unit === 'час') && products.some((p) => p.unit === 'шт'));
+    const lines = await database.rows<{ deal_id: number; quantity: string; price_kopecks: string | number; discount_percent: string; vat_rate: number | null; amount: string | number }>(sql`
+      SELECT l.deal_id, l.quantity::text, l.price_kopecks, l.discount_percent::text, l.vat_rate, d.amount_kopecks AS amount
+      FROM deal_lines l JOIN deals d ON d.id = l.deal_id ORDER BY l.deal_id, l.position`);
+    const byDeal = new Map<number, { sum: bigint; amount: bigint; n: number }>();
+    for (const l of lines) {
+      const e = byDeal.get(l.deal_id) ?? { sum: 0n, amount: BigInt(l.amount), n: 0 };
+      e.sum += lineSums({ quantity: l.quantity, priceKopecks: BigInt(l.price_kopecks), discountPercent: l.discount_percent, vatRate: l.vat_rate }).amountKopecks;
+      e.n++;
+      byDeal.set(l.deal_id, e);
+    }
+    assert.ok(byDeal.size >= 3, `${byDeal.size} deals with lines`);
+    for (const [id, e] of byDeal) {
+      assert.ok(e.n >= 1 && e.n <= 3, `deal ${id}: ${e.n} lines`);
+      assert.equal(e.amount, e.sum, `deal ${id}: the amount is the sum of its lines`);
+    }
   });
 
   test('loading twice is a conflict and adds nothing', async () => {

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { inTransaction, type ServiceContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import type { LeadTracking } from '../db/schema/leads.js';
@@ -14,6 +14,11 @@ import { cancelWork, completeWork, createFollowUpWork, createWork, type Work } f
 import { monthOf, setPlan } from '../plans/plans.js';
 import { dateInZone, startOfDayInZone } from '../validation/time.js';
 import { normalizePhone } from '../validation/phone.js';
+import { dealLines, deals as dealsTable } from '../db/schema/index.js';
+import { lineSums } from '../documents/money.js';
+import { createOrganization } from '../organizations/organizations.js';
+import { addBankAccount } from '../organizations/bank-accounts.js';
+import { createProduct, type Product } from '../products/products.js';
 import {
   COUNTERPARTY_COMMENTS,
   EMAIL_DOMAINS,
@@ -67,6 +72,52 @@ const TZ = 'Europe/Moscow';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+
+/** The demo seller: requisites that pass the checksums (INN, KPP, OGRN, and the account against Сбербанк's BIK). */
+const DEMO_SELLER = {
+  kind: 'legal_entity' as const,
+  name: 'Общество с ограниченной ответственностью «Демо-Продажи»',
+  shortName: 'ООО «Демо-Продажи»',
+  inn: '7709876545',
+  kpp: '770901001',
+  ogrn: '1177746123455',
+  legalAddress: '109004, г. Москва, ул. Николоямская, д. 40, стр. 1, офис 12',
+  postalAddress: '109004, г. Москва, ул. Николоямская, д. 40, стр. 1, офис 12',
+  phone: '+7 (495) 123-45-67',
+  email: 'sales@demo-prodazhi.ru',
+  city: 'г. Москва',
+  directorName: 'Соколов Андрей Викторович',
+  directorPosition: 'Генеральный директор',
+  directorBasis: 'Устава',
+  accountantName: 'Морозова Елена Сергеевна',
+  accountantPosition: 'Главный бухгалтер',
+  taxMode: 'osn' as const,
+};
+const DEMO_SELLER_BANK = { bankName: 'ПАО Сбербанк', bik: '044525225', corrAccount: '30101810400000000225', account: '40702810538000054321' };
+
+/** Services and goods with units, prices (VAT included) and rates; one «без НДС». */
+const DEMO_PRODUCTS = [
+  { name: 'Внедрение CRM: настройка под процессы компании', unit: 'усл.', price: '85000', vatRate: 22, code: 'SRV-001' },
+  { name: 'Консультация специалиста', unit: 'час', price: '3500', vatRate: 22, code: 'SRV-002' },
+  { name: 'Обучение сотрудников (группа до 10 человек)', unit: 'усл.', price: '24000', vatRate: 22, code: 'SRV-003' },
+  { name: 'Техническая поддержка', unit: 'мес.', price: '12000', vatRate: 22, code: 'SRV-004' },
+  { name: 'Лицензия на одного пользователя', unit: 'мес.', price: '1490', vatRate: 22, code: 'LIC-001' },
+  { name: 'Интеграция с 1С', unit: 'компл.', price: '45000', vatRate: 22, code: 'SRV-005' },
+  { name: 'Сканер штрихкодов', unit: 'шт', price: '6900', vatRate: 22, code: 'HW-001' },
+  { name: 'Термопринтер этикеток', unit: 'шт', price: '15400', vatRate: 22, code: 'HW-002' },
+  { name: 'Методическое пособие «Продажи в мессенджерах»', unit: 'шт', price: '990', vatRate: 10, code: 'BK-001' },
+  { name: 'Экспертиза базы клиентов', unit: 'усл.', price: '18000', vatRate: null, code: 'SRV-006' },
+];
+
+/** Lines of the open demo deals: [product index, quantity, discount %]. */
+const DEMO_DEAL_LINES: [number, string, string][][] = [
+  [[0, '1', '0'], [2, '1', '0'], [4, '12', '5']],
+  [[1, '6', '0']],
+  [[5, '1', '10'], [3, '3', '0']],
+  [[6, '4', '0'], [7, '2', '0']],
+  [[9, '1', '0'], [1, '2.5', '0']],
+  [[4, '25', '10'], [3, '12', '15'], [8, '25', '0']],
+];
 
 const COUNTS = { counterparties: 300, leads: 80, deals: 40, directDeals: 16, works: 150, followUps: 15 };
 
@@ -143,7 +194,7 @@ const DEMO_CANCEL_REASONS = ['Клиент попросил перенести �
 class DemoLoader {
   private readonly rnd = new Random(SEED);
   private readonly now: Date;
-  private readonly counts = { segments: 0, users: 0, counterparties: 0, contacts: 0, leads: 0, deals: 0, works: 0, plans: 0 };
+  private readonly counts = { segments: 0, users: 0, counterparties: 0, contacts: 0, leads: 0, deals: 0, works: 0, plans: 0, organizations: 0, products: 0, dealLines: 0 };
   private readonly segmentIds = new Map<SegmentKey, number>();
   private head!: User;
   private managers: User[] = [];
@@ -171,6 +222,7 @@ class DemoLoader {
     await this.createDealsAndLeads();
     await this.createWorks();
     await this.createPlans();
+    await this.createSellerAndProducts();
     return { ...this.counts };
   }
 
@@ -959,6 +1011,38 @@ class DemoLoader {
    * Targets in proportion to what each manager does in the data, so that plan vs actual looks like
    * a real month: the previous one roughly met, the current one in progress.
    */
+  // --- documents: the seller and the products book ----------------------------------------------
+
+  /**
+   * «Наши организации» and «Товары и услуги», and line items on a few open deals (their amount becomes
+   * the lines' sum). Done last and without the shared random sequence, so the rest of the data set
+   * stays the same as before these books existed.
+   */
+  private async createSellerAndProducts(): Promise<void> {
+    const ctx = this.at(new Date(this.now.getTime() - 90 * DAY), this.head);
+    const org = await createOrganization(ctx, DEMO_SELLER);
+    await addBankAccount(ctx, org.id, DEMO_SELLER_BANK);
+    this.counts.organizations++;
+    const products: Product[] = [];
+    for (const p of DEMO_PRODUCTS) {
+      products.push(await createProduct(ctx, p));
+      this.counts.products++;
+    }
+    const open = this.deals.filter((d) => d.open).slice(0, 8);
+    for (const [i, d] of open.entries()) {
+      const picks = DEMO_DEAL_LINES[i % DEMO_DEAL_LINES.length]!;
+      let total = 0n;
+      const rows = picks.map(([index, quantity, discountPercent], position) => {
+        const p = products[index]!;
+        total += lineSums({ quantity, priceKopecks: p.priceKopecks, discountPercent, vatRate: p.vatRate }).amountKopecks;
+        return { dealId: d.deal.id, position: position + 1, productId: p.id, name: p.name, quantity, unit: p.unit, priceKopecks: p.priceKopecks, discountPercent, vatRate: p.vatRate, createdAt: d.start };
+      });
+      await this.tx.db.insert(dealLines).values(rows);
+      await this.tx.db.update(dealsTable).set({ amountKopecks: total }).where(eq(dealsTable.id, d.deal.id));
+      this.counts.dealLines += rows.length;
+    }
+  }
+
   private async createPlans(): Promise<void> {
     const wonStages = new Set(this.stages.filter((s) => s.isWon).map((s) => s.id));
     for (const offset of [-1, 0]) {
