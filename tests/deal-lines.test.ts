@@ -11,6 +11,12 @@ import { addDealLine, listDealLines, moveDealLine, removeDealLine, updateDealLin
 import { getHistory } from '../core/history/history.js';
 import { products } from '../core/db/schema/index.js';
 import { ServiceError } from '../core/errors.js';
+import { FakeTelegram, buttons, type ApiCall } from './helpers/fake-telegram.js';
+import { openTestServices } from './helpers/services.js';
+import { startTestCrm, type TestCrm } from './helpers/crm.js';
+import type { Services } from '../core/services.js';
+import { createLinkCode, createUser } from '../core/users/users.js';
+import { createSegment, setUserSegments } from '../core/segments/segments.js';
 
 /** «Товары и услуги» of a deal: exact sums, the deal's amount following them, the panel's block. */
 
@@ -210,5 +216,84 @@ describe('deal lines in the panel', () => {
     const t = plain(pageText((await panel.get(`/admin/deals/${deal.id}`)).body));
     assert.match(t, /1\. Монтаж 1 час/);
     assert.match(t, /Итого 1 500,00 ₽/);
+  });
+});
+
+describe('deal lines in the Telegram bot', () => {
+  const ANNA = 7001;
+  let tg: FakeTelegram;
+  let s: Services;
+  let crm: TestCrm;
+  let dealId: number;
+  let productId: number;
+  const say = (c: ApiCall) => plain(String(c.params.text));
+  const buttonFor = (c: ApiCall, label: string | RegExp) => {
+    const b = buttons(c).find(([t]) => (typeof label === 'string' ? t === label : label.test(t)));
+    assert.ok(b, `no button «${label}» in ${JSON.stringify(buttons(c))}`);
+    return b[1];
+  };
+
+  before(async () => {
+    tg = await new FakeTelegram().start();
+    s = await openTestServices({ TELEGRAM_BOT_TOKEN: '123456:TEST-token', TELEGRAM_API_ROOT: tg.url });
+    const sys = s.ctx();
+    const seg = await createSegment(sys, { name: 'Север' });
+    const anna = await createUser(sys, { email: 'anna@lines.test', name: 'Анна', role: 'manager' });
+    await setUserSegments(sys, anna.id, [seg.id]);
+    const cp = await createCounterparty(sys, { kind: 'legal_entity', name: 'ООО «Бот и позиции»', segmentId: seg.id });
+    productId = (await s.database.db.insert(products).values({ name: 'Монтаж розеток', unit: 'шт', priceKopecks: 45_000n, vatRate: 22 }).returning())[0]!.id;
+    const as = s.ctx({ kind: 'user', userId: anna.id, role: 'manager', name: anna.name, timeZone: 'Europe/Moscow' });
+    dealId = (await createDeal(as, { title: 'Электрика в офисе', counterpartyId: cp.id })).id;
+    for (let i = 1; i <= 11; i++) await addDealLine(as, dealId, { name: `Кабель ${i}`, quantity: '10', unit: 'м', price: '100' });
+    crm = await startTestCrm(s, {}, { skipWorkerJobs: ['mail'] });
+    await tg.waitFor('setMyCommands', () => true, { timeoutMs: 60_000 });
+    const { code } = await createLinkCode(sys, anna.id);
+    assert.match(say(await tg.ask(ANNA, `/start ${code}`)), /Telegram привязан/);
+  });
+  after(async () => {
+    await crm?.close();
+    await s?.close();
+    await tg?.stop();
+  });
+
+  test('/deal shows the lines briefly with the total and VAT; «Позиции» → «Добавить позицию» adds a product with its price', async () => {
+    const card = await tg.ask(ANNA, `/deal ${dealId}`);
+    const t = say(card);
+    assert.match(t, /Товары и услуги/);
+    assert.match(t, /1\. Кабель 1 — 10 м × 100,00 ₽ = 1 000,00 ₽/);
+    assert.match(t, /10\. Кабель 10/);
+    assert.doesNotMatch(t, /11\. Кабель 11/);
+    assert.match(t, /и ещё 1/);
+    // the VAT is the sum of the lines' own: 1 000 × 22/122 = 180,33, × 11 = 1 983,63
+    assert.match(t, /Итого: <b>11 000,00 ₽<\/b>, в т\. ч\. НДС 22 %: 1 983,63 ₽/);
+    assert.equal(buttonFor(card, 'КП'), `ddoc:cp:${dealId}`);
+    assert.equal(buttonFor(card, 'Счёт и договор'), `ddoc:inv:${dealId}`);
+
+    const list = await tg.pressAndWait(ANNA, buttonFor(card, 'Позиции'));
+    assert.match(say(list), /11\. Кабель 11/);
+    assert.ok(buttons(list).some(([label]) => /^Удалить 11\./.test(label)));
+    assert.match(say(await tg.pressAndWait(ANNA, buttonFor(list, 'Добавить позицию'))), /Что добавить/);
+    const found = await tg.ask(ANNA, 'монтаж');
+    assert.equal(buttonFor(found, /^Монтаж розеток/), `dl:prod:${dealId}:${productId}`);
+    assert.match(say(await tg.pressAndWait(ANNA, `dl:prod:${dealId}:${productId}`)), /Количество\?/);
+    assert.match(say(await tg.ask(ANNA, 'ноль')), /Количество — число больше нуля, например 1,5/);
+    assert.match(say(await tg.ask(ANNA, '4')), /Цена за шт: 450,00 ₽ по справочнику/);
+    assert.match(say(await tg.ask(ANNA, 'дёшево')), /Цена — число рублей/);
+    const added = say(await tg.ask(ANNA, '+'));
+    assert.match(added, /Позиция «Монтаж розеток» добавлена/);
+    assert.match(added, /Итого: <b>12 800,00 ₽<\/b>/);
+    assert.equal((await getDeal(s.ctx(), dealId)).amountKopecks, 1_280_000n);
+    const [line] = (await listDealLines(s.ctx(), dealId)).lines.slice(-1);
+    assert.deepEqual([line!.name, line!.quantity, line!.priceKopecks, line!.productId], ['Монтаж розеток', '4.000', 45_000n, productId]);
+
+    // a free-text line, and «Удалить» from the list
+    await tg.pressAndWait(ANNA, `dl:add:${dealId}`);
+    assert.match(say(await tg.ask(ANNA, 'Выезд мастера')), /добавлю как есть/);
+    assert.match(say(await tg.ask(ANNA, '1')), /Цена за шт в рублях/);
+    assert.match(say(await tg.ask(ANNA, '1 500')), /Позиция «Выезд мастера» добавлена/);
+    assert.equal((await getDeal(s.ctx(), dealId)).amountKopecks, 1_430_000n);
+    const first = (await listDealLines(s.ctx(), dealId)).lines[0]!;
+    assert.match(say(await tg.pressAndWait(ANNA, `dl:del:${dealId}:${first.id}`)), /Позиция «Кабель 1» удалена/);
+    assert.equal((await getDeal(s.ctx(), dealId)).amountKopecks, 1_330_000n);
   });
 });

@@ -1,7 +1,8 @@
 import { and, asc, eq, ilike, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, type ServiceContext } from '../context.js';
-import { dealLines, deals, organizations, products } from '../db/schema/index.js';
+import { dealLines, deals, products } from '../db/schema/index.js';
+import { defaultTaxMode } from '../organizations/organizations.js';
 import { conflict, invalid, isServiceError, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
 import { audit, created, diff, recordHistory } from '../shared/audit.js';
@@ -119,16 +120,6 @@ export type DealLineInput = {
   vatRate?: number | string | null;
 };
 export type DealLinePatch = Omit<DealLineInput, 'productId'>;
-
-/** The default organisation's tax mode (ОСН when none is set up yet): it decides the VAT the lines show. */
-export async function defaultTaxMode(ctx: ServiceContext): Promise<TaxMode> {
-  const [org] = await ctx.db
-    .select({ taxMode: organizations.taxMode })
-    .from(organizations)
-    .where(and(eq(organizations.isDefault, true), eq(organizations.archived, false)))
-    .limit(1);
-  return org?.taxMode ?? 'osn';
-}
 
 /** The products a line can be made from (active, by name); `q` narrows by name or article. */
 export async function productChoices(ctx: ServiceContext, q?: string, limit = 200) {

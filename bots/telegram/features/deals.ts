@@ -13,8 +13,12 @@ import { ServiceError, forbidden } from '../../../core/errors.js';
 import { parseRoubles } from '../../../core/validation/money.js';
 import { dateInZone } from '../../../core/validation/time.js';
 import { parseDay } from '../dates.js';
+import { dealCardWithLines, dealLines } from './deal-lines.js';
+import { dealHasLines } from '../../../core/deals/has-lines.js';
 
 export const deals = new Composer<BotContext>();
+// «Позиции» of the deal card: its own callbacks and the «Добавить позицию» dialogue
+deals.use(dealLines);
 
 deals.command('deals', async (ctx) => {
   const { items } = await listDeals(ctx.crm, { responsibleId: ctx.staff!.id, open: true }, { limit: 30 });
@@ -27,7 +31,7 @@ deals.command('deals', async (ctx) => {
 });
 
 async function sendDeal(ctx: BotContext, id: number) {
-  const card = await dealCard(ctx, id);
+  const card = await dealCardWithLines(ctx, id);
   await ctx.reply(card.text, { ...html, reply_markup: card.keyboard });
 }
 
@@ -61,11 +65,19 @@ deals.callbackQuery(/^deal:amount:(\d+)$/, async (ctx) => {
   const id = Number(ctx.match[1]);
   await dealCard(ctx, id);
   await ctx.answerCallbackQuery();
+  if (await dealHasLines(ctx.crm, id)) return ctx.reply(linesDecideAmount(id), { reply_markup: new InlineKeyboard().text('Позиции', `dl:list:${id}`) });
   ctx.session.flow = { kind: 'deal_amount', dealId: id };
   await ctx.reply(`Новая сумма сделки №${id} в рублях (например: 150 000,50). /cancel — отменить`);
 });
 
+/** While a deal has lines its amount is their sum: a typed one would be overwritten by the next line change. */
+const linesDecideAmount = (id: number) => `Сумма сделки №${id} считается по позициям: измените их через «Позиции».`;
+
 export async function dealAmountStep(ctx: BotContext, dealId: number, text: string) {
+  if (await dealHasLines(ctx.crm, dealId)) {
+    ctx.session.flow = undefined;
+    return void (await ctx.reply(linesDecideAmount(dealId)));
+  }
   const deal = await setDealAmount(ctx.crm, dealId, text).catch(async (e) => {
     if (e?.code === 'invalid') {
       await ctx.reply('Не понял сумму. Напишите число, например: 150 000,50');
@@ -93,7 +105,7 @@ deals.callbackQuery(/^deal:edit:(\d+)$/, async (ctx) => {
 });
 
 async function replyChanged(ctx: BotContext, dealId: number, what: string) {
-  const card = await dealCard(ctx, dealId);
+  const card = await dealCardWithLines(ctx, dealId);
   await ctx.reply(`Сделка №${dealId}: ${what}.\n\n${card.text}`, { ...html, reply_markup: card.keyboard });
 }
 
@@ -270,7 +282,7 @@ async function finishNewDeal(ctx: BotContext, data: NewDealData) {
     ...(data.contactId ? { contactId: data.contactId } : {}),
   });
   ctx.session.flow = undefined;
-  const card = await dealCard(ctx, deal.id);
+  const card = await dealCardWithLines(ctx, deal.id);
   await ctx.reply(`Сделка создана.\n\n${card.text}`, { ...html, reply_markup: card.keyboard });
 }
 
