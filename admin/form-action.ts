@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import { invalid, isServiceError } from '../core/errors.js';
+import { invalid, isServiceError, type FixTarget } from '../core/errors.js';
+import { cardPath } from './lists.js';
 import { redirectWith } from './render.js';
 import type { FormBody } from './forms.js';
 import type { AdminDeps } from './types.js';
@@ -12,6 +13,13 @@ const flashable = new Set(['invalid', 'conflict', 'forbidden', 'not_found']);
 export function userErrorText(e: unknown): string | null {
   if (!isServiceError(e) || !flashable.has(e.code)) return null;
   return Object.values(e.fields).join('; ') || e.message;
+}
+
+/** The panel's page where the user fills in what an error names. */
+export function fixLink(fix: FixTarget): { href: string; label: string } {
+  if (fix.entity === 'organizations') return { href: '/admin/books/organizations', label: 'Открыть «Наши организации»' };
+  const label = { deal: 'Открыть сделку', counterparty: 'Открыть карточку контрагента', contact: 'Открыть карточку контакта' }[fix.entity];
+  return { href: `/admin/${cardPath[fix.entity]}/${fix.id}`, label };
 }
 
 /**
@@ -33,7 +41,8 @@ export async function formAction<T>(
   } catch (e) {
     const text = userErrorText(e);
     if (text === null) throw e;
-    return redirectWith(deps, reply, back, { type: 'error', text: failPrefix + text });
+    const fix = isServiceError(e) && e.fix ? fixLink(e.fix) : undefined;
+    return redirectWith(deps, reply, back, { type: 'error', text: failPrefix + text, ...(fix ? { link: fix } : {}) });
   }
   const { text, to } = done(result);
   return redirectWith(deps, reply, to ?? back, { type: 'ok', text });

@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../core/context.js';
 import { getHistory, type HistoryEntity, type HistoryItem } from '../core/history/history.js';
 import { listDocuments } from '../core/history/documents.js';
+import { listMadeDocuments } from '../core/documents/documents.js';
+import { listOrganizations } from '../core/organizations/organizations.js';
 import { listNotes } from '../core/notes/notes.js';
 import { listContacts } from '../core/contacts/contacts.js';
 import { listLeads } from '../core/leads/leads.js';
@@ -65,7 +67,14 @@ export async function recordTabs(ctx: ServiceContext, req: FastifyRequest, entit
     // the author edits and deletes a note; the head and admins may too (the verb checks again)
     return { ...feed, notes: notes.map((n) => ({ ...n, canEdit: !!me && (n.authorUserId === me.id || me.role !== 'manager') })) };
   }
-  if (tab === 'documents') return { ...feed, documents: await listDocuments(ctx, entity, id) };
+  if (tab === 'documents') {
+    const [documents, made, organizations] = await Promise.all([
+      listDocuments(ctx, entity, id),
+      listMadeDocuments(ctx, entity, id),
+      entity === 'deal' ? listOrganizations(ctx) : Promise.resolve([]),
+    ]);
+    return { ...feed, documents, made, organizations };
+  }
   if (tab === 'contacts') return { ...feed, contacts: (await listContacts(ctx, { counterpartyId: id }, { limit: 200 })).items };
   if (tab === 'leads') {
     const filter = entity === 'contact' ? { contactId: id } : { counterpartyId: id };

@@ -8,7 +8,8 @@ import type { AdminDeps } from './types.js';
 
 const FLASH_COOKIE = 'crm_flash';
 
-export type Flash = { type: 'ok' | 'error'; text: string };
+/** A message shown once after a redirect; an error that says where to fix it carries a link there. */
+export type Flash = { type: 'ok' | 'error'; text: string; link?: { href: string; label: string } };
 
 /** The ServiceContext of the signed-in user: every verb a page calls applies their access rules. */
 export function ctxOf(deps: AdminDeps, req: FastifyRequest): ServiceContext {

@@ -4,6 +4,7 @@ import { createAction, createResult, deleteAction, deleteResult, listActions, li
 import { renameResult } from '../../core/works/results.js';
 import { createDealStage, deleteDealStage, listDealStages } from '../../core/deals/deals.js';
 import { updateDealStage } from '../../core/deals/stages.js';
+import { documentEventLabels } from '../../core/documents/stage-moves.js';
 import { createCampaign, editCampaign, listCampaignBook, removeCampaign } from '../../core/leads/campaign-book.js';
 import { leadSourceCounts } from '../../core/leads/sources.js';
 import { listUsers } from '../../core/users/users.js';
@@ -102,13 +103,14 @@ export default async function bookRoutes(app: FastifyInstance, deps: AdminDeps) 
   // Стадии сделок
   app.get('/stages', async (req, reply) => {
     requireRoles(req, 'admin', 'head');
-    return render(deps, req, reply, 'books/stages', { title: 'Стадии сделок', stages: await listDealStages(ctxOf(deps, req)) });
+    return render(deps, req, reply, 'books/stages', { title: 'Стадии сделок', stages: await listDealStages(ctxOf(deps, req)), documentEvents: documentEventLabels });
   });
   const stageInput = (form: ReturnType<typeof body>) => ({
     name: str(form, 'name'),
     sortOrder: str(form, 'sortOrder') || '100',
     isWon: str(form, 'outcome') === 'won',
     isLost: str(form, 'outcome') === 'lost',
+    enterOn: str(form, 'enterOn'),
   });
   app.post('/stages', async (req, reply) =>
     change(deps, reply, '/admin/stages', 'Стадия добавлена', () => createDealStage(ctxOf(deps, req), stageInput(body(req)) as never)),

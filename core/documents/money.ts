@@ -18,11 +18,11 @@ export const taxModeLabels: Record<TaxMode, string> = {
   usn_vat7: 'УСН, НДС 7%',
 };
 
-/** The rate printed on a line: ОСН keeps the line's own rate (22% when it has none), УСН prints its mode's. */
+/** The rate printed on a line: ОСН keeps the line's own rate (null: «без НДС», an exempt service), УСН prints its mode's. */
 export function effectiveVatRate(mode: TaxMode, lineRate: number | null | undefined): number | null {
   switch (mode) {
     case 'osn':
-      return lineRate ?? GENERAL_VAT_RATE;
+      return lineRate ?? null;
     case 'usn_no_vat':
       return null;
     case 'usn_vat5':

@@ -87,7 +87,7 @@ const common: Placeholder<AnyData>[] = [
     value: (d) => d.seller.directorBasis ?? (d.seller.kind === 'sole_proprietor' ? 'свидетельства о регистрации' : 'Устава'),
   },
   { name: 'продавец.главный_бухгалтер', description: 'ФИО главного бухгалтера', value: (d) => d.seller.accountant?.name ?? '' },
-  { name: 'продавец.город', description: 'Город нашей организации: «Москва»', value: (d) => d.seller.city ?? '' },
+  { name: 'продавец.город', description: 'Город нашей организации: «Москва»', value: (d) => (d.seller.city ?? '').replace(/^г\.\s*/i, '') }, // the template prints «г.» itself; the book may hold «г. Москва»
   { name: 'покупатель.наименование', description: 'Наименование или ФИО покупателя', value: (d) => d.buyer.name },
   { name: 'покупатель.инн', description: 'ИНН покупателя', value: (d) => d.buyer.inn ?? '' },
   { name: 'покупатель.кпп', description: 'КПП покупателя', value: (d) => d.buyer.kpp ?? '' },

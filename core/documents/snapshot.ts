@@ -1,0 +1,77 @@
+import { asc, eq } from 'drizzle-orm';
+import type { ServiceContext } from '../context.js';
+import { contacts, dealLines, users } from '../db/schema/index.js';
+import { needsFix } from '../errors.js';
+import { getCounterparty } from '../counterparties/counterparties.js';
+import type { Deal } from '../deals/deals.js';
+import { formatKopecks } from '../validation/money.js';
+import { formatQuantity, GENERAL_VAT_RATE, lineSums, parseQuantity, totalsOf, type TaxMode, type Totals } from './money.js';
+import type { BuyerData, DocumentLine, ManagerContacts } from './types.js';
+
+
+/**
+ * The buyer: the deal's counterparty. A contract and an invoice are made out to a company or a
+ * person with requisites, so a deal without a counterparty (a messenger lead's) is told to get one,
+ * and a company or ИП without an INN is told to add it.
+ */
+export async function buyerOf(ctx: ServiceContext, deal: Deal, opts: { needsInn: boolean }): Promise<{ counterpartyId: number; buyer: BuyerData }> {
+  if (!deal.counterpartyId) throw needsFix({ entity: 'deal', id: deal.id }, { counterpartyId: `у сделки «${deal.title}» нет контрагента: укажите его в сделке` });
+  const cp = await getCounterparty(ctx, deal.counterpartyId);
+  if (opts.needsInn && cp.kind !== 'individual' && !cp.inn) {
+    throw needsFix({ entity: 'counterparty', id: cp.id }, { inn: `у контрагента «${cp.name}» нет ИНН: укажите его в карточке контрагента` });
+  }
+  const [contact] = deal.contactId ? await ctx.db.select({ name: contacts.name }).from(contacts).where(eq(contacts.id, deal.contactId)) : [];
+  return {
+    counterpartyId: cp.id,
+    buyer: {
+      kind: cp.kind,
+      name: cp.name,
+      inn: cp.inn,
+      kpp: cp.kpp,
+      ogrn: cp.ogrn,
+      address: cp.address,
+      phone: cp.phones[0] ?? null,
+      email: cp.emails[0] ?? null,
+      contactName: contact?.name ?? null,
+    },
+  };
+}
+
+/**
+ * The lines printed: the deal's line items under the seller's tax mode, or, for a deal with an amount
+ * and no lines, one line named after the deal at the general rate. A deal with neither is told to add them.
+ */
+export async function linesOf(ctx: ServiceContext, deal: Deal, mode: TaxMode): Promise<{ lines: DocumentLine[]; totals: Totals }> {
+  const rows = await ctx.db.select().from(dealLines).where(eq(dealLines.dealId, deal.id)).orderBy(asc(dealLines.position), asc(dealLines.id));
+  const source = rows.length
+    ? rows.map((r) => ({ name: r.name, quantity: r.quantity, unit: r.unit, priceKopecks: r.priceKopecks, discountPercent: r.discountPercent, vatRate: r.vatRate }))
+    : deal.amountKopecks > 0n
+      ? [{ name: deal.title, quantity: '1', unit: 'усл.', priceKopecks: deal.amountKopecks, discountPercent: '0', vatRate: GENERAL_VAT_RATE }]
+      : [];
+  if (!source.length) throw needsFix({ entity: 'deal', id: deal.id }, { lines: `в сделке «${deal.title}» нет ни товаров и услуг, ни суммы: добавьте позиции` });
+  const lines = source.map((s, i): DocumentLine => {
+    const sums = lineSums(s, mode);
+    return { n: i + 1, name: s.name, quantity: formatQuantity(parseQuantity(s.quantity)!), unit: s.unit, priceKopecks: s.priceKopecks, discountPercent: s.discountPercent, ...sums };
+  });
+  return { lines, totals: totalsOf(lines) };
+}
+
+/** The deal's responsible (or whoever makes the document) as the КП's contact person. */
+export async function managerOf(ctx: ServiceContext, deal: Deal): Promise<ManagerContacts> {
+  const id = deal.responsibleId ?? (ctx.actor.kind === 'user' ? ctx.actor.userId : null);
+  const [u] = id ? await ctx.db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, id)) : [];
+  return { name: u?.name ?? '', phone: null, email: u?.email ?? null };
+}
+
+/** «в т.ч. НДС 22% — 1 000,00 ₽» or «НДС не облагается», for a payment purpose or a history line. */
+export function vatPhrase(totals: Totals): string {
+  if (totals.withoutVat) return 'НДС не облагается';
+  return totals.vatByRate.map((v) => `в т.ч. НДС ${v.rate}% — ${formatKopecks(v.vatKopecks)}`).join(', ');
+}
+
+/** `documents.data`: the snapshot as JSON (bigint as text, images left out: they stay with the organisation). */
+export function storedSnapshot(data: object): Record<string, unknown> {
+  return JSON.parse(
+    JSON.stringify(data, (key, v) => (typeof v === 'bigint' ? v.toString() : key === 'images' ? undefined : v)),
+  ) as Record<string, unknown>;
+}

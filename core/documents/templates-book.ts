@@ -1,0 +1,84 @@
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { actorUserId, type ServiceContext } from '../context.js';
+import { documentTemplates } from '../db/schema/index.js';
+import { invalid } from '../errors.js';
+import { requireRole } from '../access/scope.js';
+import { audit } from '../shared/audit.js';
+import { parseInput } from '../shared/input.js';
+import { builtInTemplate } from './templates/builtin.js';
+import { checkTemplate } from './templates/fill.js';
+import { placeholderList } from './templates/placeholders.js';
+import { builtInProposalTexts, proposalDefaults } from './proposal-texts.js';
+
+export type TemplateKind = 'contract' | 'proposal';
+export const templateKinds: TemplateKind[] = ['contract', 'proposal'];
+export const templateKindLabels: Record<TemplateKind, string> = { contract: 'Договор', proposal: 'Коммерческое предложение' };
+
+const MAX_TEMPLATE_BYTES = 5 * 1024 * 1024;
+
+export interface TemplateState {
+  kind: TemplateKind;
+  /** the admin's own file, or null while the built-in template is used */
+  custom: { fileName: string; updatedAt: Date } | null;
+  placeholders: { name: string; description: string }[];
+}
+
+/** «Шаблоны документов»: what each template is now, its placeholders, and the КП's default texts. */
+export async function documentTemplateStates(ctx: ServiceContext): Promise<{ templates: TemplateState[]; proposalTexts: { intro: string; terms: string } }> {
+  requireRole(ctx, 'admin', 'head');
+  const rows = await ctx.db
+    .select({ kind: documentTemplates.kind, fileName: documentTemplates.fileName, updatedAt: documentTemplates.updatedAt, hasFile: documentTemplates.docx })
+    .from(documentTemplates);
+  return {
+    templates: templateKinds.map((kind) => {
+      const row = rows.find((r) => r.kind === kind && r.hasFile);
+      return { kind, custom: row ? { fileName: row.fileName ?? `${kind}.docx`, updatedAt: row.updatedAt } : null, placeholders: placeholderList(kind) };
+    }),
+    proposalTexts: await proposalDefaults(ctx),
+  };
+}
+
+/** The template in use as a .docx: the admin's own, or the built-in one to start a new one from. */
+export async function templateFile(ctx: ServiceContext, kind: TemplateKind): Promise<{ fileName: string; data: Buffer }> {
+  requireRole(ctx, 'admin', 'head');
+  const [row] = await ctx.db.select().from(documentTemplates).where(eq(documentTemplates.kind, kind));
+  if (row?.docx) return { fileName: row.fileName ?? `${kind}.docx`, data: row.docx };
+  return { fileName: kind === 'contract' ? 'Договор — шаблон.docx' : 'КП — шаблон.docx', data: await builtInTemplate(kind) };
+}
+
+/** An admin's own .docx replaces the built-in template; a bad placeholder is named and nothing changes. */
+export async function uploadTemplate(ctx: ServiceContext, kind: TemplateKind, file: { fileName: string; data: Buffer }): Promise<void> {
+  requireRole(ctx, 'admin');
+  if (!templateKinds.includes(kind)) throw invalid({ kind: 'нет такого шаблона' });
+  if (!file.data.length) throw invalid({ template: 'выберите файл .docx' });
+  if (file.data.length > MAX_TEMPLATE_BYTES) throw invalid({ template: 'файл больше 5 МБ' });
+  checkTemplate(kind, file.data);
+  const now = ctx.clock.now();
+  await ctx.db
+    .insert(documentTemplates)
+    .values({ kind, fileName: file.fileName, docx: file.data, updatedBy: actorUserId(ctx.actor), updatedAt: now })
+    .onConflictDoUpdate({ target: documentTemplates.kind, set: { fileName: file.fileName, docx: file.data, updatedBy: actorUserId(ctx.actor), updatedAt: now } });
+  await audit(ctx, 'upload_template', 'document_template', templateKinds.indexOf(kind) + 1, { [kind]: { from: null, to: file.fileName } });
+}
+
+/** Back to the built-in template. */
+export async function resetTemplate(ctx: ServiceContext, kind: TemplateKind): Promise<void> {
+  requireRole(ctx, 'admin');
+  await ctx.db.update(documentTemplates).set({ docx: null, fileName: null, updatedBy: actorUserId(ctx.actor), updatedAt: ctx.clock.now() }).where(eq(documentTemplates.kind, kind));
+  await audit(ctx, 'reset_template', 'document_template', templateKinds.indexOf(kind) + 1, { [kind]: { from: 'custom', to: 'built-in' } });
+}
+
+export const proposalTextsInput = z.object({
+  intro: z.string().trim().max(20_000, 'слишком длинное вступление'),
+  terms: z.string().trim().max(20_000, 'слишком длинные условия'),
+});
+
+/** The КП's default intro and terms (empty: the built-in ones). */
+export async function setProposalTexts(ctx: ServiceContext, input: z.input<typeof proposalTextsInput>): Promise<void> {
+  requireRole(ctx, 'admin', 'head');
+  const data = parseInput(proposalTextsInput, input);
+  const values = { introText: data.intro || null, termsText: data.terms || null, updatedBy: actorUserId(ctx.actor), updatedAt: ctx.clock.now() };
+  await ctx.db.insert(documentTemplates).values({ kind: 'proposal', ...values }).onConflictDoUpdate({ target: documentTemplates.kind, set: values });
+  await audit(ctx, 'set_proposal_texts', 'document_template', 2, { intro: { from: null, to: data.intro || builtInProposalTexts.intro.slice(0, 40) } });
+}
