@@ -4,7 +4,8 @@ import { eq } from 'drizzle-orm';
 import { openWorld, randomInn, randomOgrn, type World } from './helpers/world.js';
 import type { User } from '../core/users/users.js';
 import { PanelClient, pageText as text } from './helpers/http-client.js';
-import { openAdminApp, type AdminApp } from './helpers/browser.js';
+import { openAdminApp, openBrowser, signIn, type AdminApp } from './helpers/browser.js';
+import { createProduct } from '../core/products/products.js';
 import { ServiceError } from '../core/errors.js';
 import { auditLog, organizations } from '../core/db/schema/index.js';
 import { isValidBik, isValidCorrAccount, isValidSettlementAccount } from '../core/validation/bank.js';
@@ -289,6 +290,27 @@ describe('«Наши организации» in the admin panel', () => {
     const { seller } = await sellerFor(a.world.system);
     assert.equal(seller.shortName, 'ООО «Панель»');
     assert.ok(seller.images.logo?.equals(PNG));
+  });
+
+  test('the books\' pages fit a 390 px phone: they never scroll sideways', async () => {
+    const [org] = await listOrganizations(a.world.system);
+    const p = await createProduct(a.world.system, { name: 'Внедрение системы учёта с длинным наименованием услуги для проверки переноса строк', unit: 'компл.', price: '1250000', code: 'SRV-LONG-0001' });
+    const b = await openBrowser();
+    try {
+      const { page, context } = await b.newPage({ width: 390, height: 844 });
+      await signIn(page, a.url, admin.email, 'password123');
+      const wide: string[] = [];
+      for (const url of ['/admin/books/organizations', '/admin/books/organizations/new', `/admin/books/organizations/${org!.id}`, '/admin/books/products', `/admin/books/products/${p.id}`]) {
+        const res = await page.goto(`${a.url}${url}`);
+        assert.equal(res?.status(), 200, url);
+        const { scroll, view } = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, view: window.innerWidth })')) as { scroll: number; view: number };
+        if (scroll > view) wide.push(`${url}: ${scroll}px`);
+      }
+      assert.deepEqual(wide, [], 'pages wider than a 390 px phone');
+      await context.close();
+    } finally {
+      await b.close();
+    }
   });
 
   test('a manager does not open the book pages', async () => {
