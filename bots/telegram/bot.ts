@@ -18,6 +18,7 @@ import { plan } from './features/plan.js';
 import { chats } from './features/chats.js';
 import { mail, mailStep } from './features/mail.js';
 import { clientChat } from './features/client-chat.js';
+import { dealDocuments } from './features/deal-documents.js';
 import { inboundSink } from '../../core/channels/sink.js';
 import { attachmentsDirFor } from '../../core/channels/attachments.js';
 
@@ -74,6 +75,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   const replies = chats({ apiRoot: deps.apiRoot, token: deps.token, attachmentsDir: attachmentsDirFor(services.config.DATA_DIR) });
   staff.use(replies.routing);
   staff.use(help, leads, newlead, deals, works, notes, contacts, team, find, plan, replies.features, mail, ...(deps.staffFeatures ?? []));
+  staff.use(dealDocuments({ dataDir: services.config.DATA_DIR, publicUrl: services.config.PUBLIC_URL }));
   staff.on('message:text', async (ctx) => {
     const flow = ctx.session.flow;
     const text = ctx.message.text;
