@@ -40,6 +40,9 @@ let conversationId: number;
 let silentDeal: number;
 /** a messenger lead's deal: no counterparty */
 let bareDeal: number;
+/** a company entered without its INN */
+let noInnDeal: number;
+let noInnCp: number;
 
 const text = (c: ApiCall) => String(c.params.text ?? c.params.caption ?? '');
 const rows = <T>(q: ReturnType<typeof sql>) => s.database.rows<T>(q);
@@ -101,6 +104,8 @@ before(async () => {
   const quiet = await createCounterparty(sys, { kind: 'legal_entity', name: 'ООО «Тишина»', segmentId: north.id, inn: randomInn('legal_entity') });
   silentDeal = (await createDeal(sys, { title: 'Двери', amount: '30000', counterpartyId: quiet.id, responsibleId: anna.id })).id;
   bareDeal = (await createDeal(sys, { title: 'Заявка из мессенджера', amount: '12000', responsibleId: anna.id })).id;
+  noInnCp = (await createCounterparty(sys, { kind: 'legal_entity', name: 'ООО «Без ИНН»', segmentId: north.id })).id;
+  noInnDeal = (await createDeal(sys, { title: 'Жалюзи', amount: '5000', counterpartyId: noInnCp, responsibleId: anna.id })).id;
 
   // a mailbox to send from; the mail jobs do not run here, so the letter stays queued
   await createMailbox(sys, mailEnv(s), { name: 'Продажи', service: 'yandex', login: 'sales@romashka.test', password: 'app-password' });
@@ -185,6 +190,15 @@ describe('«Счёт и договор» from the deal card', () => {
     assert.ok(answer.includes(`Заполните в панели: ${PANEL}/admin/deals/${bareDeal}`), answer);
     assert.equal((await documentsOf(bareDeal)).length, 0);
     assert.ok(!tg.calls.slice(since).some((c) => c.method === 'sendDocument' && Number(c.params.chat_id) === ANNA));
+  });
+
+  test('a buyer without an INN: the answer names it and links the counterparty\'s card; nothing is made', async () => {
+    const since = tg.calls.length;
+    tg.press(ANNA, `ddoc:inv:${noInnDeal}`);
+    const answer = text(await reply(ANNA, since, /нет ИНН/));
+    assert.match(answer, /у контрагента «ООО «Без ИНН»» нет ИНН/);
+    assert.ok(answer.includes(`Заполните в панели: ${PANEL}/admin/counterparties/${noInnCp}`), answer);
+    assert.equal((await documentsOf(noInnDeal)).length, 0);
   });
 
   test('another segment\'s manager cannot make documents on the deal', async () => {
