@@ -14,6 +14,7 @@ import { formAction, parseForm, userErrorText } from '../form-action.js';
 import { PAGE_SIZE, pageOf, userNames } from '../lists.js';
 import { recordTabs } from '../record-tabs.js';
 import type { AdminDeps } from '../types.js';
+import { dealLinesBlock } from './deal-lines.js';
 
 /** A record number typed into a form: '' is none. */
 const recordNo = (message: string) =>
@@ -198,13 +199,14 @@ export default async function dealRoutes(app: FastifyInstance, deps: AdminDeps) 
   app.get('/deals/:id', async (req, reply) => {
     const ctx = ctxOf(deps, req);
     const deal = await getDeal(ctx, idParam(req.params));
-    const [stages, n, reasons, client, cpName, feed] = await Promise.all([
+    const [stages, n, reasons, client, cpName, feed, dealLines] = await Promise.all([
       listDealStages(ctx),
       userNames(ctx),
       listLossReasons(ctx, { includeArchived: true }),
       clientChoice(ctx, deal.counterpartyId, deal.contactId),
       counterpartyNames(ctx, [deal.counterpartyId]),
       recordTabs(ctx, req, 'deal', deal.id, str(query(req), 'tab')),
+      dealLinesBlock(ctx, deal.id, `/admin/deals/${deal.id}#lines`),
     ]);
     return render(deps, req, reply, 'sales/deal', {
       title: deal.title,
@@ -219,6 +221,7 @@ export default async function dealRoutes(app: FastifyInstance, deps: AdminDeps) 
       today: today(req, deps),
       loseStageId: int(query(req), 'lose') ?? null,
       feed,
+      dealLines,
       ...n,
     });
   });
