@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'drizzle-orm';
 import { randomInn } from './helpers/world.js';
-import { openAdminApp, type AdminApp } from './helpers/browser.js';
+import { openAdminApp, openBrowser, screenshot, signIn, type AdminApp } from './helpers/browser.js';
 import { PanelClient, pageText } from './helpers/http-client.js';
 import type { User } from '../core/users/users.js';
 import { createCounterparty } from '../core/counterparties/counterparties.js';
@@ -206,6 +206,26 @@ describe('deal lines in the panel', () => {
     const removed = await panel.post(`/admin/deals/${deal.id}/lines/${first!.id}/delete`, { back: 'https://evil.example/' });
     assert.equal(removed.headers.location, `/admin/deals/${deal.id}#lines`);
     assert.deepEqual((await listDealLines(a.world.system, deal.id)).lines.map((l) => l.id), [second!.id]);
+  });
+
+  test('the lines fit a phone at 390 px: each line one block, the forms without sideways scroll', async () => {
+    const deal = await createDeal(a.world.as(manager), { title: 'Узкий экран', counterpartyId: cpA });
+    await addDealLine(a.world.as(manager), deal.id, { productId: montage, quantity: '12,375', discount: '7,5' });
+    await addDealLine(a.world.as(manager), deal.id, { name: 'Очень длинное наименование услуги по проектированию и согласованию электроснабжения объекта', quantity: '1', price: '1 234 567,89', vatRate: 'none' });
+    const b = await openBrowser();
+    try {
+      const { page } = await b.newPage({ width: 390, height: 844 });
+      await signIn(page, a.url, manager.email, 'password123');
+      for (const url of [`/admin/deals/${deal.id}/lines`, `/admin/deals/${deal.id}`]) {
+        await page.goto(a.url + url);
+        await page.locator('.line-edit summary').first().click().catch(() => {});
+        const { scroll, view } = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, view: window.innerWidth })')) as { scroll: number; view: number };
+        assert.ok(scroll <= view, `${url}: the page is ${scroll} px wide on a ${view} px screen`);
+        await screenshot(page, `deal-lines-390${url.replace(/[^a-z0-9]+/gi, '-')}`);
+      }
+    } finally {
+      await b.close();
+    }
   });
 
   test('the deal card shows its lines and totals', { todo: 'the card route (admin/routes/deals.ts) is to pass dealLines: await dealLinesBlock(…)' }, async () => {

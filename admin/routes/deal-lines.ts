@@ -67,6 +67,7 @@ export async function dealLinesBlock(ctx: ServiceContext, dealId: number, back: 
       discount: percentRu(l.discountPercent),
       amountKopecks: l.sums.amountKopecks,
       vat: l.sums.vatRate === null ? 'без НДС' : `${l.sums.vatRate} %`,
+      withVat: l.sums.vatRate !== null,
       vatKopecks: l.sums.vatKopecks,
       vatValue: vatValue(l.vatRate),
       first: l.no === 1,
