@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import PizZip from 'pizzip';
 import { and, eq, sql } from 'drizzle-orm';
 import { Document, Packer, Paragraph, TextRun } from 'docx';
-import { fixedClock, randomInn, randomOgrn } from './helpers/world.js';
+import { fixedClock, randomInn } from './helpers/world.js';
+import { makeSeller, SBER, SBER_ACCOUNTS } from './helpers/seller.js';
 import { openAdminApp, type AdminApp } from './helpers/browser.js';
 import { PanelClient, pageText } from './helpers/http-client.js';
 import { pdfQrCodes, pdfText } from './helpers/pdf.js';
@@ -12,7 +13,6 @@ import { createCounterparty } from '../core/counterparties/counterparties.js';
 import { createContact } from '../core/contacts/contacts.js';
 import { createDeal, getDeal, listDealStages } from '../core/deals/deals.js';
 import { createOrganization, updateOrganization } from '../core/organizations/organizations.js';
-import { addBankAccount } from '../core/organizations/bank-accounts.js';
 import { makeInvoiceAndContract, makeProposal } from '../core/documents/make.js';
 import { listMadeDocuments, readDocumentFile } from '../core/documents/documents.js';
 import { emailDocuments, messageDocuments } from '../core/documents/send.js';
@@ -39,8 +39,6 @@ const docxText = (docx: Buffer) =>
 const invalidField = (field: string, message?: RegExp) => (e: unknown) =>
   e instanceof ServiceError && e.code === 'invalid' && field in e.fields && (!message || message.test(e.fields[field]!));
 
-// Сбербанк, Москва: a real BIK and correspondent account; the settlement accounts pass the control key
-const BANK = { bankName: 'ПАО Сбербанк', bik: '044525225', corrAccount: '30101810400000000225' };
 
 let a: AdminApp;
 let admin: User, petrov: User, stranger: User;
@@ -85,24 +83,24 @@ before(async () => {
   const sys = a.world.system;
   const as = a.world.as(admin);
   orgId = (
-    await createOrganization(as, {
-      kind: 'legal_entity',
+    await makeSeller(as, {
       name: 'Общество с ограниченной ответственностью «Светлые окна»',
       shortName: 'ООО «Светлые окна»',
       inn: sellerInn,
       kpp: '771001001',
-      ogrn: randomOgrn('legal_entity'),
       legalAddress: '115035, г. Москва, ул. Садовническая, д. 5',
       city: 'г. Москва',
       directorName: 'Соколов Андрей Викторович',
-      directorPosition: 'Генеральный директор',
       accountantName: 'Белова Ирина Сергеевна',
-      taxMode: 'osn',
     })
   ).id;
-  await addBankAccount(as, orgId, { ...BANK, account: '40702810938000000001' });
-  org2Id = (await createOrganization(as, { kind: 'sole_proprietor', name: 'Индивидуальный предприниматель Орлов Олег Олегович', shortName: 'ИП Орлов О. О.', inn: ipInn, taxMode: 'usn_vat5' })).id;
-  await addBankAccount(as, org2Id, { ...BANK, account: '40802810438000000003' });
+  org2Id = (
+    await makeSeller(
+      as,
+      { kind: 'sole_proprietor', name: 'Индивидуальный предприниматель Орлов Олег Олегович', shortName: 'ИП Орлов О. О.', inn: ipInn, kpp: null, ogrn: null, taxMode: 'usn_vat5' },
+      SBER_ACCOUNTS.soleProprietor,
+    )
+  ).id;
   cpId = (await createCounterparty(sys, { kind: 'legal_entity', name: 'ООО «Покупатель»', inn: buyerInn, kpp: '772801001', address: 'г. Москва, ул. Профсоюзная, д. 1', segmentId: seg, emails: ['buy@buyer.example'] })).id;
   contactId = (await createContact(sys, { name: 'Анна Закупкина', counterpartyId: cpId, emails: ['anna@buyer.example'] })).id;
 });
@@ -136,13 +134,13 @@ describe('«Счёт и договор»', () => {
     assert.match(pdf, /Один миллион двести тысяч рублей 50 копеек/);
     assert.match(pdf, /Основание: Договор № 1 от 2 декабря 2026 г\./, 'the invoice names its contract');
     assert.match(pdf, /044525225/);
-    assert.match(pdf, /40702810938000000001/);
+    assert.match(pdf, new RegExp(SBER.account));
 
     const [qr] = await pdfQrCodes((await readDocumentFile(a.world.as(petrov), invoice.id, 'pdf')).data);
     assert.ok(qr, 'a payment QR code on the invoice');
     assert.ok(qr.startsWith('ST00012|'), qr);
     const fields = Object.fromEntries(qr.split('|').slice(1).map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
-    assert.equal(fields.PersonalAcc, '40702810938000000001');
+    assert.equal(fields.PersonalAcc, SBER.account);
     assert.equal(fields.BIC, '044525225');
     assert.equal(fields.CorrespAcc, '30101810400000000225');
     assert.equal(fields.PayeeINN, sellerInn);

@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
 import { openWorld, randomInn, randomOgrn, type World } from './helpers/world.js';
+import { SBER, sellerInput } from './helpers/seller.js';
 import type { User } from '../core/users/users.js';
 import { PanelClient, pageText as text } from './helpers/http-client.js';
 import { openAdminApp, openBrowser, signIn, type AdminApp } from './helpers/browser.js';
@@ -17,7 +18,6 @@ import {
   restoreOrganization,
   setDefaultOrganization,
   updateOrganization,
-  type OrganizationInput,
 } from '../core/organizations/organizations.js';
 import { addBankAccount, removeBankAccount, setDefaultBankAccount, updateBankAccount } from '../core/organizations/bank-accounts.js';
 import { readOrganizationImage, removeOrganizationImage, setOrganizationImage } from '../core/organizations/images.js';
@@ -27,8 +27,6 @@ const code = (c: string) => (e: unknown) => e instanceof ServiceError && e.code 
 const invalidField = (field: string, text?: RegExp) => (e: unknown) =>
   e instanceof ServiceError && e.code === 'invalid' && field in e.fields && (!text || text.test(e.fields[field]!));
 
-/** Сбербанк, Москва: published requisites */
-const SBER = { bankName: 'ПАО Сбербанк', bik: '044525225', corrAccount: '30101810400000000225', account: '40702810938000000001' };
 /** Альфа-Банк, Москва */
 const ALFA = { bankName: 'АО «Альфа-Банк»', bik: '044525593', corrAccount: '30101810200000000593', account: '40702810801300000001' };
 
@@ -37,22 +35,6 @@ const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x4
 
 /** One digit changed */
 const typo = (s: string, at = s.length - 2) => s.slice(0, at) + String((Number(s[at]) + 1) % 10) + s.slice(at + 1);
-
-export function ooo(over: Partial<OrganizationInput> = {}): OrganizationInput {
-  return {
-    kind: 'legal_entity',
-    name: 'Общество с ограниченной ответственностью «Ромашка»',
-    shortName: 'ООО «Ромашка»',
-    inn: randomInn('legal_entity'),
-    kpp: '770101001',
-    ogrn: randomOgrn('legal_entity'),
-    legalAddress: '125009, г. Москва, ул. Тверская, д. 1',
-    directorName: 'Иванов Иван Иванович',
-    directorPosition: 'Генеральный директор',
-    taxMode: 'osn',
-    ...over,
-  };
-}
 
 describe('bank requisites by the Central Bank control key', () => {
   test('published BIKs and accounts pass; one digit changed fails', () => {
@@ -92,11 +74,11 @@ describe('«Наши организации» in core', () => {
 
   test('bad INN, KPP, OGRN are refused naming the field, and nothing is written', async () => {
     const n = await orgCount();
-    await assert.rejects(createOrganization(w.as(admin), ooo({ inn: typo(randomInn('legal_entity'), 9) })), invalidField('inn', /контрольной сумме/));
-    await assert.rejects(createOrganization(w.as(admin), ooo({ inn: randomInn('sole_proprietor') })), invalidField('inn', /10 цифр/));
-    await assert.rejects(createOrganization(w.as(admin), ooo({ kpp: '' })), invalidField('kpp', /укажите КПП/));
-    await assert.rejects(createOrganization(w.as(admin), ooo({ kpp: '77010' })), invalidField('kpp'));
-    await assert.rejects(createOrganization(w.as(admin), ooo({ ogrn: typo(randomOgrn('legal_entity'), 12) })), invalidField('ogrn', /ОГРН/));
+    await assert.rejects(createOrganization(w.as(admin), sellerInput({ inn: typo(randomInn('legal_entity'), 9) })), invalidField('inn', /контрольной сумме/));
+    await assert.rejects(createOrganization(w.as(admin), sellerInput({ inn: randomInn('sole_proprietor') })), invalidField('inn', /10 цифр/));
+    await assert.rejects(createOrganization(w.as(admin), sellerInput({ kpp: '' })), invalidField('kpp', /укажите КПП/));
+    await assert.rejects(createOrganization(w.as(admin), sellerInput({ kpp: '77010' })), invalidField('kpp'));
+    await assert.rejects(createOrganization(w.as(admin), sellerInput({ ogrn: typo(randomOgrn('legal_entity'), 12) })), invalidField('ogrn', /ОГРН/));
     await assert.rejects(
       createOrganization(w.as(admin), { kind: 'sole_proprietor', name: 'ИП Петров', inn: randomInn('sole_proprietor'), kpp: '770101001' }),
       invalidField('kpp', /у ИП нет КПП/),
@@ -113,7 +95,7 @@ describe('«Наши организации» in core', () => {
   });
 
   test('an ООО and an ИП; the first is the default by itself; one default at a time; every change audited', async () => {
-    const romashka = await createOrganization(w.as(admin), ooo({ taxMode: 'osn' }));
+    const romashka = await createOrganization(w.as(admin), sellerInput({ taxMode: 'osn' }));
     assert.equal(romashka.isDefault, true, 'the first organisation is the default');
     const ip = await createOrganization(w.as(head), {
       kind: 'sole_proprietor',
@@ -133,7 +115,7 @@ describe('«Наши организации» in core', () => {
     assert.equal(list[0]!.id, ip.id, 'the default comes first');
     assert.equal(await defaultTaxMode(w.system), 'usn_no_vat');
 
-    const renamed = await updateOrganization(w.as(admin), romashka.id, ooo({ inn: romashka.inn, ogrn: romashka.ogrn, shortName: 'ООО «Ромашка-2»' }));
+    const renamed = await updateOrganization(w.as(admin), romashka.id, sellerInput({ inn: romashka.inn, ogrn: romashka.ogrn, shortName: 'ООО «Ромашка-2»' }));
     assert.equal(renamed.shortName, 'ООО «Ромашка-2»');
     const actions = (await w.system.db.select().from(auditLog).where(eq(auditLog.entityType, 'organization'))).map((a) => a.action);
     for (const a of ['organization.created', 'organization.made_default', 'organization.updated']) assert.ok(actions.includes(a), a);
@@ -152,7 +134,7 @@ describe('«Наши организации» in core', () => {
   });
 
   test('bank accounts: wrong BIK or accounts refused naming the field; the first is the default; sellerFor needs one', async () => {
-    const org = await createOrganization(w.as(admin), ooo({ shortName: 'ООО «Счета»' }));
+    const org = await createOrganization(w.as(admin), sellerInput({ shortName: 'ООО «Счета»' }));
     await assert.rejects(sellerFor(w.as(manager), org.id), invalidField('organization', /У организации «ООО «Счета»» нет расчётного счёта: добавьте его в «Наших организациях»/));
 
     await assert.rejects(addBankAccount(w.as(admin), org.id, { ...SBER, account: typo(SBER.account) }), (e: unknown) =>
@@ -187,7 +169,7 @@ describe('«Наши организации» in core', () => {
   });
 
   test('images: PNG and JPEG by their bytes, at most 2 MB; they reach the seller', async () => {
-    const org = await createOrganization(w.as(admin), ooo({ shortName: 'ООО «Картинки»' }));
+    const org = await createOrganization(w.as(admin), sellerInput({ shortName: 'ООО «Картинки»' }));
     await addBankAccount(w.as(admin), org.id, SBER);
     await setOrganizationImage(w.as(admin), org.id, 'logo', { mime: 'image/png', data: PNG });
     await setOrganizationImage(w.as(head), org.id, 'stamp', { mime: 'image/png', data: JPEG });
@@ -214,8 +196,8 @@ describe('«Наши организации» in core', () => {
     assert.ok(any);
     await getOrganization(w.as(manager), any.id);
     const n = await orgCount();
-    await assert.rejects(createOrganization(w.as(manager), ooo()), code('forbidden'));
-    await assert.rejects(updateOrganization(w.as(manager), any.id, ooo()), code('forbidden'));
+    await assert.rejects(createOrganization(w.as(manager), sellerInput()), code('forbidden'));
+    await assert.rejects(updateOrganization(w.as(manager), any.id, sellerInput()), code('forbidden'));
     await assert.rejects(setDefaultOrganization(w.as(manager), any.id), code('forbidden'));
     await assert.rejects(archiveOrganization(w.as(manager), any.id), code('forbidden'));
     await assert.rejects(addBankAccount(w.as(manager), any.id, SBER), code('forbidden'));

@@ -4,7 +4,8 @@ import { sql } from 'drizzle-orm';
 import { FakeTelegram, buttons, type ApiCall } from './helpers/fake-telegram.js';
 import { openTestServices } from './helpers/services.js';
 import { startTestCrm, type TestCrm } from './helpers/crm.js';
-import { randomInn, randomOgrn } from './helpers/world.js';
+import { randomInn } from './helpers/world.js';
+import { makeSeller } from './helpers/seller.js';
 import { waitFor } from './helpers/wait.js';
 import type { Services } from '../core/services.js';
 import { createUser, type User } from '../core/users/users.js';
@@ -13,8 +14,6 @@ import { createCounterparty } from '../core/counterparties/counterparties.js';
 import { createContact } from '../core/contacts/contacts.js';
 import { createDeal } from '../core/deals/deals.js';
 import { addDealLine } from '../core/deals/lines.js';
-import { createOrganization } from '../core/organizations/organizations.js';
-import { addBankAccount } from '../core/organizations/bank-accounts.js';
 import { createMailbox } from '../core/mail/mailboxes.js';
 import { mailEnv } from '../core/mail/env.js';
 
@@ -79,19 +78,7 @@ before(async () => {
   await s.database.db.execute(sql`UPDATE users SET telegram_id = ${ANNA} WHERE id = ${anna.id}`);
   await s.database.db.execute(sql`UPDATE users SET telegram_id = ${BORIS} WHERE id = ${boris.id}`);
 
-  const org = await createOrganization(sys, {
-    kind: 'legal_entity',
-    name: 'Общество с ограниченной ответственностью «Ромашка»',
-    shortName: 'ООО «Ромашка»',
-    inn: randomInn('legal_entity'),
-    kpp: '770101001',
-    ogrn: randomOgrn('legal_entity'),
-    legalAddress: '125009, г. Москва, ул. Тверская, д. 1',
-    directorName: 'Иванов Иван Иванович',
-    directorPosition: 'Генеральный директор',
-    taxMode: 'osn',
-  });
-  await addBankAccount(sys, org.id, { bankName: 'ПАО Сбербанк', bik: '044525225', corrAccount: '30101810400000000225', account: '40702810938000000001' });
+  await makeSeller(sys);
 
   const cp = await createCounterparty(sys, { kind: 'legal_entity', name: 'ООО «Северное сияние»', segmentId: north.id, inn: randomInn('legal_entity'), emails: ['buh@siyanie.test'] });
   const maria = await createContact(sys, { name: 'Мария Петрова', counterpartyId: cp.id });

@@ -13,14 +13,13 @@ import { createCounterparty } from '../../core/counterparties/counterparties.js'
 import { createDeal, getDeal } from '../../core/deals/deals.js';
 import { sellerFor } from '../../core/organizations/seller.js';
 import { buyerOf, linesOf, managerOf } from '../../core/documents/snapshot.js';
-import { createOrganization } from '../../core/organizations/organizations.js';
-import { addBankAccount } from '../../core/organizations/bank-accounts.js';
 import { makeInvoiceAndContract } from '../../core/documents/make.js';
 import { renderInvoicePdf } from '../../core/documents/render/invoice-pdf.js';
 import { dealLines } from '../../core/db/schema/index.js';
 import { createUser, userActor } from '../../core/users/users.js';
 import { createTestDatabase, testEngine } from '../helpers/db.js';
-import { randomInn, randomOgrn } from '../helpers/world.js';
+import { randomInn } from '../helpers/world.js';
+import { makeSeller } from '../helpers/seller.js';
 
 const TOTAL = Number(process.env.BENCH_DOCUMENTS ?? 1000);
 const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
@@ -35,20 +34,7 @@ async function main(): Promise<void> {
   try {
     const admin = await createUser(ctx(), { email: 'bench-admin@crm.test', name: 'Админ', role: 'admin', password: 'password123' });
     const as = ctx(userActor(admin));
-    const org = await createOrganization(as, {
-      kind: 'legal_entity',
-      name: 'Общество с ограниченной ответственностью «Бенчмарк»',
-      shortName: 'ООО «Бенчмарк»',
-      inn: randomInn('legal_entity'),
-      kpp: '771001001',
-      ogrn: randomOgrn('legal_entity'),
-      legalAddress: 'г. Москва, ул. Тестовая, д. 1',
-      directorName: 'Иванов Иван Иванович',
-      directorPosition: 'Генеральный директор',
-      accountantName: 'Петрова Мария Ивановна',
-      taxMode: 'osn',
-    });
-    await addBankAccount(as, org.id, { bankName: 'ПАО Сбербанк', bik: '044525225', corrAccount: '30101810400000000225', account: '40702810938000000001' });
+    const org = await makeSeller(as, { name: 'Общество с ограниченной ответственностью «Бенчмарк»', shortName: 'ООО «Бенчмарк»', accountantName: 'Петрова Мария Ивановна' });
     const cp = await createCounterparty(ctx(), { kind: 'legal_entity', name: 'ООО «Покупатель»', inn: randomInn('legal_entity'), kpp: '772801001', address: 'г. Москва' });
 
     process.stdout.write(`seeding ${TOTAL} deals of 5 lines… `);
