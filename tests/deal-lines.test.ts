@@ -6,7 +6,7 @@ import { openAdminApp, openBrowser, screenshot, signIn, type AdminApp } from './
 import { PanelClient, pageText } from './helpers/http-client.js';
 import type { User } from '../core/users/users.js';
 import { createCounterparty } from '../core/counterparties/counterparties.js';
-import { createDeal, getDeal, winDeal } from '../core/deals/deals.js';
+import { createDeal, getDeal, updateDeal, winDeal } from '../core/deals/deals.js';
 import { addDealLine, listDealLines, moveDealLine, removeDealLine, updateDealLine } from '../core/deals/lines.js';
 import { getHistory } from '../core/history/history.js';
 import { products } from '../core/db/schema/index.js';
@@ -116,6 +116,10 @@ describe('deal lines in core', () => {
     await moveDealLine(as, work.id, 'down');
     assert.deepEqual((await listDealLines(as, deal.id)).lines.map((l) => l.name), ['Кабель ВВГ', 'Монтаж']);
 
+    // while there are lines, a typed amount is refused (the same amount, as the card's form sends it, passes)
+    await assert.rejects(updateDeal(as, deal.id, { amount: '100' }), fieldError('amount', /по позициям/));
+    await updateDeal(as, deal.id, { title: 'Кабель и монтаж', amount: '3392,50' });
+
     await removeDealLine(as, cableLine.id);
     assert.equal((await getDeal(as, deal.id)).amountKopecks, 218_750n);
     assert.deepEqual((await listDealLines(as, deal.id)).lines.map((l) => [l.no, l.position]), [[1, 1]]);
@@ -124,6 +128,7 @@ describe('deal lines in core', () => {
     await removeDealLine(as, work.id);
     assert.equal((await getDeal(as, deal.id)).amountKopecks, 218_750n, 'the amount stays and is typed by hand again');
     assert.equal((await listDealLines(as, deal.id)).lines.length, 0);
+    assert.equal((await updateDeal(as, deal.id, { amount: '5000' })).amountKopecks, 500_000n);
   });
 
   test('bad input is refused in Russian and writes nothing', async () => {

@@ -20,6 +20,8 @@ export type Flow =
   | { kind: 'deal_cp'; dealId: number }
   | { kind: 'deal_paid'; dealId: number }
   | { kind: 'deal_lost'; dealId: number; lossReasonId: number }
+  /** «Позиции» → «Добавить позицию»: a name (or a product found by it), the quantity, the price; the session is JSON, so kopecks as text */
+  | { kind: 'deal_line'; dealId: number; step: 'name' | 'quantity' | 'price'; name?: string; productId?: number; unit?: string; priceKopecks?: string; quantity?: string }
   | { kind: 'newdeal'; step: 'title' | 'amount' | 'client'; data: NewDealData }
   | { kind: 'note'; target: RecordRef }
   | { kind: 'lead_cp'; leadId: number; step: 'name' | 'inn' | 'search'; name?: string }

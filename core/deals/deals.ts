@@ -12,6 +12,7 @@ import { getContact } from '../contacts/contacts.js';
 import { formatKopecks } from '../validation/money.js';
 import { dateInZone } from '../validation/time.js';
 import { usableLossReason } from './loss-reasons.js';
+import { dealHasLines } from './has-lines.js';
 import { dealPeriodCondition, pipelineFilterInput } from './pipeline.js';
 
 export type Deal = typeof deals.$inferSelect;
@@ -166,6 +167,10 @@ export async function updateDeal(ctx: ServiceContext, id: number, patch: DealPat
   const data = parseInput(dealPatchInput, patch);
   return inTransaction(ctx, async (tx) => {
     const deal = await getDeal(tx, id);
+    // while a deal has line items its amount is their sum (core/deals/lines.ts keeps it so)
+    if (data.amount !== undefined && data.amount !== deal.amountKopecks && (await dealHasLines(tx, id))) {
+      throw invalid({ amount: 'сумма считается по позициям «Товары и услуги»: измените позиции' });
+    }
     const next = {
       title: data.title ?? deal.title,
       amountKopecks: data.amount ?? deal.amountKopecks,

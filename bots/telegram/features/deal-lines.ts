@@ -13,23 +13,10 @@ import { parseRoubles } from '../../../core/validation/money.js';
  */
 export const dealLines = new Composer<BotContext>();
 
-/** The «Добавить позицию» dialogue; kept in the session's flow (see the report: a Flow kind of its own in context.ts). */
-type DealLineFlow = {
-  kind: 'deal_line';
-  dealId: number;
-  step: 'name' | 'quantity' | 'price';
-  name?: string;
-  productId?: number;
-  unit?: string;
-  /** the product's price in kopecks, as text (the session is JSON) */
-  priceKopecks?: string;
-  quantity?: string;
-};
-const lineFlow = (ctx: BotContext): DealLineFlow | undefined => {
-  const f = ctx.session.flow as { kind?: string } | undefined;
-  return f?.kind === 'deal_line' ? (f as DealLineFlow) : undefined;
-};
-const setFlow = (ctx: BotContext, flow: DealLineFlow) => void (ctx.session.flow = flow as unknown as Flow);
+/** The «Добавить позицию» dialogue in the session's flow. */
+type DealLineFlow = Extract<Flow, { kind: 'deal_line' }>;
+const lineFlow = (ctx: BotContext): DealLineFlow | undefined => (ctx.session.flow?.kind === 'deal_line' ? ctx.session.flow : undefined);
+const setFlow = (ctx: BotContext, flow: DealLineFlow) => void (ctx.session.flow = flow);
 
 /** How many lines the card lists before «и ещё N». */
 const CARD_LINES = 10;
