@@ -294,3 +294,39 @@ test('a line placeholder outside {{#строки}}, a broken tag and a file that
   assert.match(refused(() => checkTemplate('contract', unclosedTag!)), /не закрыта/);
   assert.match(refused(() => checkTemplate('contract', unclosedLoop!)), /не закрыт/);
 });
+
+/** Rejects with the template's «invalid», or fails the test after a generous wait instead of hanging the run. */
+async function refusedAsync(work: Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('still reading the damaged template after 20 s')), 20_000);
+  });
+  try {
+    await Promise.race([work, guard]);
+  } catch (e) {
+    assert.ok(isServiceError(e) && e.code === 'invalid', String(e));
+    return e.fields.template ?? '';
+  } finally {
+    clearTimeout(timer);
+  }
+  assert.fail('the damaged template was accepted');
+}
+
+function damaged(docx: Buffer, part: string, change: (xml: string) => string): Buffer {
+  const zip = new PizZip(docx);
+  zip.file(part, change(zip.file(part)!.asText()));
+  return zip.generate({ type: 'nodebuffer' });
+}
+
+test('a damaged .docx (a comment never closed, a tag without a name) is refused as damaged, not read forever', async () => {
+  const docx = fillTemplate('contract', await builtInTemplate('contract'), templateValues('contract', contract));
+  const unclosedComment = damaged(docx, 'word/styles.xml', (xml) => xml + '<!-- broken');
+  assert.match(await refusedAsync(docxToPdf(unclosedComment)), /^шаблон повреждён: комментарий/);
+  const nameless = damaged(docx, 'word/document.xml', (xml) => xml.replace('<w:body>', '<w:body><>'));
+  assert.match(await refusedAsync(docxToPdf(nameless)), /^шаблон повреждён: тег без имени/);
+  const cutShort = damaged(docx, 'word/document.xml', (xml) => xml.slice(0, xml.lastIndexOf('<') + 4));
+  assert.match(await refusedAsync(docxToPdf(cutShort)), /^шаблон повреждён: .*не закрыт/);
+  for (const tail of ['<![CDATA[ x', '<?pi x']) {
+    assert.match(await refusedAsync(docxToPdf(damaged(docx, 'word/styles.xml', (xml) => xml + tail))), /^шаблон повреждён: /);
+  }
+});

@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import PizZip from 'pizzip';
+import { invalid } from '../../errors.js';
 import { fontDirectory, registerFonts } from './fonts.js';
 
 /** A picture put over the text at a Word bookmark (the seller's signature, the stamp), in points. */
@@ -42,7 +43,20 @@ const decode = (s: string) =>
     e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : (entities[e] ?? m),
   );
 
-/** A small XML reader: elements, attributes and text; comments, declarations and processing instructions skipped. */
+const broken = (why: string) => invalid({ template: `шаблон повреждён: ${why}` });
+
+/** Where `token` starts at or after `from`; a part cut short throws rather than sending the reader back to the start. */
+function closing(xml: string, token: string, from: number, what: string): number {
+  const at = xml.indexOf(token, from);
+  if (at < 0) throw broken(`${what} не закрыт (позиция ${from})`);
+  return at;
+}
+
+/**
+ * A small XML reader: elements, attributes and text; comments, declarations and processing
+ * instructions skipped. Anything cut short (a comment, CDATA, a tag without its «>») or a tag without
+ * a name is refused as a damaged template, so a broken part is never read in a loop or half-printed.
+ */
 export function parseXml(xml: string): XNode {
   const root: XNode = { name: '#root', attrs: {}, children: [] };
   const stack: XNode[] = [root];
@@ -52,15 +66,19 @@ export function parseXml(xml: string): XNode {
     if (lt < 0) break;
     if (lt > i) stack.at(-1)!.children.push(decode(xml.slice(i, lt)));
     if (xml.startsWith('<!--', lt)) {
-      i = xml.indexOf('-->', lt) + 3;
+      i = closing(xml, '-->', lt + 4, 'комментарий «<!--»') + 3;
     } else if (xml.startsWith('<![CDATA[', lt)) {
-      const end = xml.indexOf(']]>', lt);
+      const end = closing(xml, ']]>', lt + 9, 'блок «<![CDATA[»');
       stack.at(-1)!.children.push(xml.slice(lt + 9, end));
       i = end + 3;
-    } else if (xml[lt + 1] === '?' || xml[lt + 1] === '!') {
-      i = xml.indexOf('>', lt) + 1;
+    } else if (xml[lt + 1] === '?') {
+      i = closing(xml, '?>', lt + 2, 'объявление «<?»') + 2;
+    } else if (xml[lt + 1] === '!') {
+      i = closing(xml, '>', lt + 2, 'объявление «<!»') + 1;
     } else if (xml[lt + 1] === '/') {
-      i = xml.indexOf('>', lt) + 1;
+      const end = closing(xml, '>', lt + 2, 'закрывающий тег «</»');
+      if (!/^[^\s/>]+\s*$/.test(xml.slice(lt + 2, end))) throw broken(`закрывающий тег без имени (позиция ${lt})`);
+      i = end + 1;
       if (stack.length > 1) stack.pop();
     } else {
       let j = lt + 1;
@@ -72,9 +90,11 @@ export function parseXml(xml: string): XNode {
         } else if (c === '"' || c === "'") quote = c;
         else if (c === '>') break;
       }
+      if (j >= xml.length) throw broken(`тег не закрыт: нет «>» (позиция ${lt})`);
       const selfClosing = xml[j - 1] === '/';
       const body = xml.slice(lt + 1, selfClosing ? j - 1 : j);
-      const name = /^[^\s/>]+/.exec(body)![0];
+      const name = /^[^\s/>=<"']+/.exec(body)?.[0];
+      if (!name) throw broken(`тег без имени (позиция ${lt})`);
       const attrs: Record<string, string> = {};
       for (const m of body.slice(name.length).matchAll(/([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) attrs[m[1]!] = decode(m[2] ?? m[3] ?? '');
       const node: XNode = { name, attrs, children: [] };
