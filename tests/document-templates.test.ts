@@ -9,6 +9,7 @@ import { renderContract } from '../core/documents/render/contract.js';
 import { renderProposal } from '../core/documents/render/proposal.js';
 import { builtInTemplate } from '../core/documents/templates/builtin.js';
 import { checkTemplate, fillTemplate } from '../core/documents/templates/fill.js';
+import { sampleData } from '../core/documents/templates/sample.js';
 import { placeholderList, templateValues } from '../core/documents/templates/placeholders.js';
 import { isServiceError } from '../core/errors.js';
 import type { ContractData, DocumentLine, ProposalData, SellerData } from '../core/documents/types.js';
@@ -328,5 +329,26 @@ test('a damaged .docx (a comment never closed, a tag without a name) is refused 
   assert.match(await refusedAsync(docxToPdf(cutShort)), /^шаблон повреждён: .*не закрыт/);
   for (const tail of ['<![CDATA[ x', '<?pi x']) {
     assert.match(await refusedAsync(docxToPdf(damaged(docx, 'word/styles.xml', (xml) => xml + tail))), /^шаблон повреждён: /);
+  }
+});
+
+test('the sample snapshot renders with both built-in templates: parties, two lines, the total', async () => {
+  const contractSample = sampleData('contract');
+  assert.equal(contractSample.lines.length, 2);
+  const contractPdf = squeeze(await pdfText((await renderContract(contractSample, null)).pdf));
+  for (const s of [contractSample.seller.name, contractSample.buyer.name, ...contractSample.lines.map((l) => l.name), 'ДОГОВОР № 17']) {
+    assert.ok(contractPdf.includes(s), `no «${s}» in the sample contract`);
+  }
+  const proposalSample = sampleData('proposal');
+  const proposalPdf = squeeze(await pdfText((await renderProposal(proposalSample, null)).pdf));
+  assert.ok(proposalPdf.includes(proposalSample.lines[1]!.name) && proposalPdf.includes('12,5%'), 'no discounted line in the sample proposal');
+});
+
+test('an admin\'s template that fills but cannot be printed is refused as the template\'s fault, for both kinds', async () => {
+  for (const kind of ['contract', 'proposal'] as const) {
+    const broken = damaged(await builtInTemplate(kind), 'word/styles.xml', (xml) => xml + '<!-- broken');
+    checkTemplate(kind, broken);
+    const render = kind === 'contract' ? renderContract(sampleData('contract'), broken) : renderProposal(sampleData('proposal'), broken);
+    assert.match(await refusedAsync(render), /^шаблон повреждён: комментарий/);
   }
 });

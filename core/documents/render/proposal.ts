@@ -1,12 +1,8 @@
 /** The commercial proposal («Коммерческое предложение»): the admin's template or the built-in one, as .docx and PDF. */
-import { builtInTemplate } from '../templates/builtin.js';
-import { fillTemplate } from '../templates/fill.js';
-import { templateValues } from '../templates/placeholders.js';
 import type { ProposalData, RenderedFiles } from '../types.js';
-import { docxToPdf } from './docx-pdf.js';
-import { sellerImages } from '../templates/bookmarks.js';
+import { renderFromTemplate } from './template-document.js';
 
-export async function renderProposal(data: ProposalData, template: Buffer | null): Promise<RenderedFiles> {
-  const docx = fillTemplate('proposal', template ?? (await builtInTemplate('proposal')), templateValues('proposal', data));
-  return { docx, pdf: await docxToPdf(docx, { images: sellerImages(data.seller) }) };
+/** An admin's template that cannot be filled or printed is refused with `invalid({ template })`. */
+export function renderProposal(data: ProposalData, template: Buffer | null): Promise<RenderedFiles> {
+  return renderFromTemplate('proposal', data, template);
 }
