@@ -209,6 +209,24 @@ describe('«Счёт на оплату» PDF', () => {
     }
   });
 
+  test('under УСН with VAT a line «без НДС» stays exempt and a 0% line stays at 0%; only a positive rate becomes 5%', async () => {
+    const lines: Line[] = [
+      { name: 'Обучение персонала', quantity: '1', unit: 'усл', price: 1_000_000n, vatRate: null },
+      { name: 'Поставка на экспорт', quantity: '1', unit: 'шт', price: 500_000n, vatRate: 0 },
+      { name: 'Вентилятор канальный ВК-125', quantity: '1', unit: 'шт', price: 210_000n, vatRate: 22 },
+    ];
+    const data = invoice(lines, { taxMode: 'usn_vat5' });
+    assert.deepEqual(data.lines.map((l) => l.vatRate), [null, 0, 5]);
+    // 2 100,00 × 5 / 105 = 100,00
+    assert.equal(data.totals.vatKopecks, 10_000n);
+    const f = flat(await pdfText(await renderInvoicePdf(data)));
+    assert.match(f, /В том числе НДС 5%: 100,00/);
+    assert.match(f, /В том числе НДС 0%: 0,00/);
+    assert.ok(!f.includes('НДС 22%'));
+    const noVat = invoice(lines, { taxMode: 'usn_no_vat' });
+    assert.deepEqual(noVat.lines.map((l) => l.vatRate), [null, null, null]);
+  });
+
   test('a 0% line under ОСН is printed as its own rate; a discount adds the «Скидка» column', async () => {
     const data = invoice([
       { name: 'Поставка на экспорт', quantity: '2', unit: 'шт', price: 1000000n, vatRate: 0 },

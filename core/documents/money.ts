@@ -18,18 +18,19 @@ export const taxModeLabels: Record<TaxMode, string> = {
   usn_vat7: 'УСН, НДС 7%',
 };
 
-/** The rate printed on a line: ОСН keeps the line's own rate (null: «без НДС», an exempt service), УСН prints its mode's. */
+/** УСН's reduced VAT rates, by mode. */
+const usnVatRates: Record<'usn_vat5' | 'usn_vat7', number> = { usn_vat5: 5, usn_vat7: 7 };
+
+/**
+ * The rate printed on a line. ОСН keeps the line's own rate. УСН with VAT charges its reduced rate
+ * (5% or 7%) instead of the general one, but a line «без НДС» (null: an exempt service) stays exempt
+ * and a 0% line (export) stays at 0%: the reduced rate replaces only a positive rate. УСН без НДС
+ * prints every line «без НДС».
+ */
 export function effectiveVatRate(mode: TaxMode, lineRate: number | null | undefined): number | null {
-  switch (mode) {
-    case 'osn':
-      return lineRate ?? null;
-    case 'usn_no_vat':
-      return null;
-    case 'usn_vat5':
-      return 5;
-    case 'usn_vat7':
-      return 7;
-  }
+  if (mode === 'usn_no_vat') return null;
+  if (mode === 'osn' || lineRate === null || lineRate === undefined || lineRate === 0) return lineRate ?? null;
+  return usnVatRates[mode];
 }
 
 /** a / b rounded half up, for non-negative a and positive b */
