@@ -179,7 +179,10 @@ describe('«Наши организации» in core', () => {
     await assert.rejects(setOrganizationImage(w.as(admin), org.id, 'photo', { mime: 'image/png', data: PNG }), invalidField('kind'));
 
     assert.deepEqual((await getOrganization(w.as(manager), org.id)).images.sort(), ['logo', 'stamp']);
-    const stamp = await readOrganizationImage(w.as(manager), org.id, 'stamp');
+    // a manager gets the stamp and signatures printed on documents, never as a file; the logo is public
+    await assert.rejects(readOrganizationImage(w.as(manager), org.id, 'stamp'), code('forbidden'));
+    assert.ok(await readOrganizationImage(w.as(manager), org.id, 'logo'));
+    const stamp = await readOrganizationImage(w.as(admin), org.id, 'stamp');
     assert.equal(stamp?.mime, 'image/jpeg', 'the type is read from the bytes');
     assert.ok(stamp?.data.equals(JPEG));
     const { seller } = await sellerFor(w.as(manager), org.id);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   documentTemplateStates,
+  MAX_TEMPLATE_BYTES,
   resetTemplate,
   setProposalTexts,
   templateFile,
@@ -14,11 +15,10 @@ import { invalid } from '../../core/errors.js';
 import { body } from '../forms.js';
 import { formAction, parseForm } from '../form-action.js';
 import { ctxOf, render, requireRoles } from '../render.js';
-import { smallUpload, type UploadRequest } from '../uploads.js';
+import { smallUpload, uploadedFile, type UploadRequest } from '../uploads.js';
 import type { AdminDeps } from '../types.js';
 
 const BACK = '/admin/books/document-templates';
-const MAX_TEMPLATE_BYTES = 5 * 1024 * 1024;
 
 const textsForm = z.object({ intro: z.string().default(''), terms: z.string().default('') });
 
@@ -52,8 +52,7 @@ export default async function documentTemplateRoutes(app: FastifyInstance, deps:
       reply,
       BACK,
       async () => {
-        if (!req.upload) throw invalid({ template: 'выберите файл .docx' });
-        await uploadTemplate(ctxOf(deps, req), kind, req.upload);
+        await uploadTemplate(ctxOf(deps, req), kind, uploadedFile(req, 'template', 'выберите файл .docx'));
       },
       () => ({ text: `Шаблон «${templateKindLabels[kind]}» заменён вашим файлом` }),
       'Шаблон не принят: ',

@@ -3,12 +3,11 @@ import { z } from 'zod';
 import { attachmentsDirFor } from '../../core/channels/attachments.js';
 import { getDeal } from '../../core/deals/deals.js';
 import { getDocument, readDocumentFile } from '../../core/documents/documents.js';
-import { makeInvoiceAndContract, makeProposal } from '../../core/documents/make.js';
+import { defaultValidUntil, makeInvoiceAndContract, makeProposal } from '../../core/documents/make.js';
 import { proposalDefaults } from '../../core/documents/proposal-texts.js';
 import { clientConversations, emailDocuments, messageDocuments } from '../../core/documents/send.js';
 import { listOrganizations } from '../../core/organizations/organizations.js';
 import { listMailboxes } from '../../core/mail/mailboxes.js';
-import { dateInZone } from '../../core/validation/time.js';
 import { body, idParam } from '../forms.js';
 import { formAction, parseForm } from '../form-action.js';
 import { ctxOf, render } from '../render.js';
@@ -30,11 +29,6 @@ const messageForm = z.object({ conversationId: optionalId, text: z.string().defa
 
 const tabOf = (dealId: number) => `/admin/deals/${dealId}?tab=documents`;
 
-/** A few days from today in the user's zone: the КП's default validity. */
-function daysFromToday(zone: string, days: number): string {
-  return dateInZone(new Date(Date.now() + days * 86_400_000), zone);
-}
-
 /**
  * R21/R22 on the deal's card: «Коммерческое предложение» (a form with the template's texts),
  * «Счёт и договор» (one press), downloads, and sending to the client by e-mail or into a messenger.
@@ -44,13 +38,12 @@ export default async function documentRoutes(app: FastifyInstance, deps: AdminDe
     const ctx = ctxOf(deps, req);
     const deal = await getDeal(ctx, idParam(req.params));
     const [texts, organizations] = await Promise.all([proposalDefaults(ctx), listOrganizations(ctx)]);
-    const zone = req.adminUser?.timeZone ?? deps.services.config.TIME_ZONE;
     return render(deps, req, reply, 'sales/proposal-form', {
       title: `КП: ${deal.title}`,
       deal,
       texts,
       organizations,
-      validUntil: daysFromToday(zone, 14),
+      validUntil: defaultValidUntil(ctx),
     });
   });
 

@@ -16,11 +16,11 @@ import { addBankAccount, removeBankAccount, setDefaultBankAccount, updateBankAcc
 import { MAX_IMAGE_BYTES, organizationImageKinds, readOrganizationImage, removeOrganizationImage, setOrganizationImage } from '../../core/organizations/images.js';
 import { organizationImageLabels, organizationKindLabels } from '../../core/organizations/labels.js';
 import { taxModeLabels } from '../../core/documents/money.js';
-import { invalid, isServiceError, notFound } from '../../core/errors.js';
+import { isServiceError, notFound } from '../../core/errors.js';
 import { body, formErrors, idParam, type FormBody } from '../forms.js';
 import { formAction, parseForm } from '../form-action.js';
 import { ctxOf, redirectWith, render, requireRoles } from '../render.js';
-import { smallUpload, type UploadRequest } from '../uploads.js';
+import { smallUpload, uploadedFile, type UploadRequest } from '../uploads.js';
 import type { AdminDeps } from '../types.js';
 
 const LIST = '/admin/books/organizations';
@@ -167,8 +167,8 @@ export default async function organizationRoutes(app: FastifyInstance, deps: Adm
       reply,
       cardUrl(id),
       async () => {
-        if (!req.upload) throw invalid({ [kind]: 'выберите файл PNG или JPEG' });
-        return setOrganizationImage(ctxOf(deps, req), id, kind, { mime: req.upload.mime, data: req.upload.data });
+        const file = uploadedFile(req, kind, 'выберите файл PNG или JPEG');
+        return setOrganizationImage(ctxOf(deps, req), id, kind, { mime: file.mime, data: file.data });
       },
       (r) => ({ text: `${organizationImageLabels[r.kind]}: картинка сохранена` }),
       'Картинка не сохранена: ',

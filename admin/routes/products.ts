@@ -13,12 +13,11 @@ import {
 } from '../../core/products/products.js';
 import { importProductsCsv, MAX_PRODUCT_CSV_BYTES, MAX_PRODUCT_ROWS, type ProductImportResult } from '../../core/products/import.js';
 import { vatRates } from '../../core/documents/money.js';
-import { invalid } from '../../core/errors.js';
 import { bool, body, idParam, query, str } from '../forms.js';
 import { formAction, parseForm, userErrorText } from '../form-action.js';
 import { PAGE_SIZE, pageOf } from '../lists.js';
 import { ctxOf, hasRole, render, requireRoles, withQuery } from '../render.js';
-import { smallUpload, type UploadRequest } from '../uploads.js';
+import { smallUpload, uploadedFile, type UploadRequest } from '../uploads.js';
 import type { AdminDeps } from '../types.js';
 
 const LIST = '/admin/books/products';
@@ -92,8 +91,7 @@ export default async function productRoutes(app: FastifyInstance, deps: AdminDep
   app.post('/books/products/import', { preValidation: smallUpload(MAX_PRODUCT_CSV_BYTES, 'файл') }, async (request, reply) => {
     const req = request as UploadRequest;
     try {
-      if (!req.upload) throw invalid({ file: 'выберите файл CSV' });
-      const result = await importProductsCsv(ctxOf(deps, req), req.upload.data);
+      const result = await importProductsCsv(ctxOf(deps, req), uploadedFile(req, 'file', 'выберите файл CSV').data);
       return showList(req, reply, result);
     } catch (e) {
       const message = userErrorText(e);

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
-import { documentFiles, documents, organizations } from '../db/schema/index.js';
+import { deals, documentFiles, documents, organizations } from '../db/schema/index.js';
+import { dealScope } from '../access/scope.js';
 import { notFound } from '../errors.js';
 import { getDeal } from '../deals/deals.js';
 import { readRecord, type HistoryEntity } from '../history/links.js';
@@ -12,8 +13,17 @@ export interface MadeDocument extends DocumentRow {
   formats: ('pdf' | 'docx')[];
 }
 
-/** Which documents belong to a record: a deal's own, a counterparty's (its deals'), a contact's and a lead's deals'. */
-function documentsOf(entity: HistoryEntity, id: number): SQL {
+/**
+ * Which documents belong to a record: a deal's own, a counterparty's (its deals'), a contact's and a
+ * lead's deals' — only of deals the actor sees (R3): a contact's other-segment deals stay hidden.
+ */
+function documentsOf(ctx: ServiceContext, entity: HistoryEntity, id: number): SQL {
+  const scope = dealScope(ctx);
+  const own = ownDocuments(entity, id);
+  return scope ? and(own, sql`${documents.dealId} IN (SELECT ${deals.id} FROM ${deals} WHERE ${scope})`)! : own;
+}
+
+function ownDocuments(entity: HistoryEntity, id: number): SQL {
   const dealsWhere = (col: SQL) => sql`${documents.dealId} IN (SELECT d.id FROM deals d WHERE ${col} = ${id})`;
   if (entity === 'deal') return eq(documents.dealId, id);
   if (entity === 'counterparty') return or(eq(documents.counterpartyId, id), dealsWhere(sql`d.counterparty_id`))!;
@@ -28,7 +38,7 @@ export async function listMadeDocuments(ctx: ServiceContext, entity: HistoryEnti
     .select({ d: documents, organizationName: sql<string>`coalesce(${organizations.shortName}, ${organizations.name})` })
     .from(documents)
     .innerJoin(organizations, eq(organizations.id, documents.organizationId))
-    .where(documentsOf(entity, recordId))
+    .where(documentsOf(ctx, entity, recordId))
     .orderBy(desc(documents.createdAt), desc(documents.id))
     .limit(500);
   const files = rows.length

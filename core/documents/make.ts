@@ -1,23 +1,23 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { actorTimeZone, actorUserId, inTransaction, type ServiceContext } from '../context.js';
-import { deals, documentFiles, documents, documentTemplates } from '../db/schema/index.js';
+import { documentFiles, documents, documentTemplates } from '../db/schema/index.js';
 import { isServiceError, needsFix } from '../errors.js';
-import { getDeal, type Deal } from '../deals/deals.js';
+import { lockDeal } from '../deals/lock.js';
 import { sellerFor } from '../organizations/seller.js';
 import { parseInput } from '../shared/input.js';
-import { audit } from '../shared/audit.js';
-import { recordHistory } from '../shared/audit.js';
+import { audit, recordHistory } from '../shared/audit.js';
 import { dayField, idField } from '../shared/fields.js';
 import { formatKopecks } from '../validation/money.js';
 import { dateInZone } from '../validation/time.js';
 import { nextNumber } from './numbering.js';
 import { renderContract } from './render/contract.js';
-import { dateDots } from './render/format.js';
+import { dateDots, money } from './render/format.js';
 import { renderInvoicePdf } from './render/invoice-pdf.js';
 import { renderProposal } from './render/proposal.js';
-import { buyerOf, linesOf, managerOf, storedSnapshot, vatPhrase } from './snapshot.js';
+import { buyerOf, linesOf, managerOf, storedSnapshot } from './snapshot.js';
 import { moveOnDocumentEvent } from './stage-moves.js';
+import type { Totals } from './money.js';
 import type { ContractData, DocumentKind, InvoiceData, ProposalData, RenderedFiles, SellerData } from './types.js';
 import { proposalDefaults } from './proposal-texts.js';
 
@@ -42,12 +42,6 @@ async function customTemplate(ctx: ServiceContext, kind: 'contract' | 'proposal'
   return t?.docx ?? null;
 }
 
-/** Locks the deal for the rest of the transaction: two presses on one deal make their documents one after the other. */
-async function lockDeal(tx: ServiceContext, id: number): Promise<Deal> {
-  const deal = await getDeal(tx, id);
-  await tx.db.execute(sql`SELECT 1 FROM ${deals} WHERE ${deals.id} = ${id} FOR UPDATE`);
-  return deal;
-}
 
 const fileName = (title: string, ext: 'pdf' | 'docx') => `${title.replace(/[\\/:*?"<>|]+/g, ' ').trim()}.${ext}`;
 
@@ -94,7 +88,10 @@ export async function makeInvoiceAndContract(
     const { organizationId, seller: s } = await seller(tx, data.organizationId);
     const { lines, totals } = await linesOf(tx, deal, s.taxMode);
     const manager = await managerOf(tx, deal);
-    const [contractNo, invoiceNo] = [await nextNumber(tx, organizationId, 'contract', year), await nextNumber(tx, organizationId, 'invoice', year)];
+    // always the contract's counter first, then the invoice's: two transactions taking the same two
+    // row locks in the same order wait for each other instead of deadlocking
+    const contractNo = await nextNumber(tx, organizationId, 'contract', year);
+    const invoiceNo = await nextNumber(tx, organizationId, 'invoice', year);
     const common = { date, seller: s, buyer, lines, totals, dealTitle: deal.title, manager };
     const contractData: ContractData = { ...common, number: contractNo, invoice: { number: invoiceNo, date } };
     const invoiceData: InvoiceData = {
@@ -102,7 +99,7 @@ export async function makeInvoiceAndContract(
       number: invoiceNo,
       contract: { number: contractNo, date },
       payWithinDays: PAY_WITHIN_DAYS,
-      purpose: `Оплата по счёту № ${invoiceNo} от ${dateDots(date)} по договору № ${contractNo} от ${dateDots(date)}. ${capitalised(vatPhrase(totals))}`,
+      purpose: `Оплата по счёту № ${invoiceNo} от ${dateDots(date)} по договору № ${contractNo} от ${dateDots(date)}. ${purposeVat(totals)}`,
     };
     const [invoiceFiles, contractFiles] = await Promise.all([
       renderInvoicePdf(invoiceData).then((pdf: Buffer) => ({ pdf })),
@@ -131,7 +128,19 @@ export async function makeInvoiceAndContract(
   });
 }
 
-const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+/**
+ * The VAT part of a payment purpose, in the characters a payment order allows (no «—», «₽» or
+ * no-break spaces, which banks replace or refuse): «В т.ч. НДС 22% 216 393,53 руб.», «Без налога (НДС)».
+ */
+function purposeVat(totals: Totals): string {
+  if (totals.withoutVat) return 'Без налога (НДС)';
+  return 'В т.ч. ' + totals.vatByRate.map((v) => `НДС ${v.rate}% ${money(v.vatKopecks)} руб.`).join(', ');
+}
+
+/** A КП is valid for two weeks unless the manager says otherwise. */
+const PROPOSAL_VALID_DAYS = 14;
+export const defaultValidUntil = (ctx: ServiceContext): string =>
+  dateInZone(new Date(ctx.clock.now().getTime() + PROPOSAL_VALID_DAYS * 86_400_000), actorTimeZone(ctx.actor));
 
 export const proposalInput = z.object({
   organizationId: idField.nullish(),
@@ -169,7 +178,7 @@ export async function makeProposal(ctx: ServiceContext, dealId: number, input: z
       dealTitle: deal.title,
       manager: await managerOf(tx, deal),
       version,
-      validUntil: data.validUntil ?? null,
+      validUntil: data.validUntil ?? defaultValidUntil(tx),
       intro: data.intro || defaults.intro,
       terms: data.terms || defaults.terms,
     };
@@ -186,12 +195,6 @@ export async function makeProposal(ctx: ServiceContext, dealId: number, input: z
     return doc;
   });
 }
-
-export const documentKindLabels: Record<DocumentKind, string> = {
-  invoice: 'Счёт на оплату',
-  contract: 'Договор',
-  proposal: 'Коммерческое предложение',
-};
 
 /** «Счёт № 5 от 02.12.2026», «Договор № 5 от 02.12.2026», «КП, версия 2 от 02.12.2026» */
 export function documentTitle(d: { kind: DocumentKind; number?: number | null; version?: number | null; docDate: string }): string {

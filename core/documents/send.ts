@@ -4,6 +4,7 @@ import { inTransaction, type ServiceContext } from '../context.js';
 import { contacts, conversations, documents } from '../db/schema/index.js';
 import { invalid, needsFix } from '../errors.js';
 import { getDeal, type Deal } from '../deals/deals.js';
+import { lockDeal } from '../deals/lock.js';
 import { composeEmail } from '../mail/compose.js';
 import type { Email } from '../mail/emails.js';
 import { replyInConversation, type Message } from '../conversations/conversations.js';
@@ -54,7 +55,7 @@ export async function emailDocuments(
   const data = parseInput(emailDocumentsInput, input);
   return inTransaction(ctx, async (tx) => {
     const docs = await documentWithPair(tx, documentId);
-    const deal = await getDeal(tx, docs[0]!.dealId);
+    const deal = await lockDeal(tx, docs[0]!.dealId);
     const files = await filesOf(tx, docs);
     const letter = await composeEmail(
       tx,
@@ -108,7 +109,7 @@ export async function messageDocuments(
 ): Promise<Message> {
   return inTransaction(ctx, async (tx) => {
     const docs = await documentWithPair(tx, documentId);
-    const deal = await getDeal(tx, docs[0]!.dealId);
+    const deal = await lockDeal(tx, docs[0]!.dealId);
     const options = await clientConversations(tx, deal.id);
     const conversationId = opts.conversationId ?? options[0]?.id;
     if (!conversationId) {

@@ -4,7 +4,6 @@ import { contacts, dealLines, users } from '../db/schema/index.js';
 import { needsFix } from '../errors.js';
 import { getCounterparty } from '../counterparties/counterparties.js';
 import type { Deal } from '../deals/deals.js';
-import { formatKopecks } from '../validation/money.js';
 import { formatQuantity, GENERAL_VAT_RATE, lineSums, parseQuantity, totalsOf, type TaxMode, type Totals } from './money.js';
 import type { BuyerData, DocumentLine, ManagerContacts } from './types.js';
 
@@ -63,11 +62,6 @@ export async function managerOf(ctx: ServiceContext, deal: Deal): Promise<Manage
   return { name: u?.name ?? '', phone: null, email: u?.email ?? null };
 }
 
-/** «в т.ч. НДС 22% — 1 000,00 ₽» or «НДС не облагается», for a payment purpose or a history line. */
-export function vatPhrase(totals: Totals): string {
-  if (totals.withoutVat) return 'НДС не облагается';
-  return totals.vatByRate.map((v) => `в т.ч. НДС ${v.rate}% — ${formatKopecks(v.vatKopecks)}`).join(', ');
-}
 
 /** `documents.data`: the snapshot as JSON (bigint as text, images left out: they stay with the organisation). */
 export function storedSnapshot(data: object): Record<string, unknown> {

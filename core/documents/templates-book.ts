@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { actorUserId, type ServiceContext } from '../context.js';
+import { actorUserId, inTransaction, type ServiceContext } from '../context.js';
 import { documentTemplates } from '../db/schema/index.js';
 import { invalid } from '../errors.js';
 import { requireRole } from '../access/scope.js';
@@ -9,13 +9,16 @@ import { parseInput } from '../shared/input.js';
 import { builtInTemplate } from './templates/builtin.js';
 import { checkTemplate } from './templates/fill.js';
 import { placeholderList } from './templates/placeholders.js';
-import { builtInProposalTexts, proposalDefaults } from './proposal-texts.js';
+import { proposalDefaults } from './proposal-texts.js';
 
 export type TemplateKind = 'contract' | 'proposal';
 export const templateKinds: TemplateKind[] = ['contract', 'proposal'];
 export const templateKindLabels: Record<TemplateKind, string> = { contract: 'Договор', proposal: 'Коммерческое предложение' };
 
-const MAX_TEMPLATE_BYTES = 5 * 1024 * 1024;
+export const MAX_TEMPLATE_BYTES = 5 * 1024 * 1024;
+
+/** `document_templates` is keyed by its kind; the audit log wants a number. */
+const auditId: Record<TemplateKind, number> = { contract: 1, proposal: 2 };
 
 export interface TemplateState {
   kind: TemplateKind;
@@ -55,18 +58,22 @@ export async function uploadTemplate(ctx: ServiceContext, kind: TemplateKind, fi
   if (file.data.length > MAX_TEMPLATE_BYTES) throw invalid({ template: 'файл больше 5 МБ' });
   checkTemplate(kind, file.data);
   const now = ctx.clock.now();
-  await ctx.db
-    .insert(documentTemplates)
-    .values({ kind, fileName: file.fileName, docx: file.data, updatedBy: actorUserId(ctx.actor), updatedAt: now })
-    .onConflictDoUpdate({ target: documentTemplates.kind, set: { fileName: file.fileName, docx: file.data, updatedBy: actorUserId(ctx.actor), updatedAt: now } });
-  await audit(ctx, 'upload_template', 'document_template', templateKinds.indexOf(kind) + 1, { [kind]: { from: null, to: file.fileName } });
+  await inTransaction(ctx, async (tx) => {
+    await tx.db
+      .insert(documentTemplates)
+      .values({ kind, fileName: file.fileName, docx: file.data, updatedBy: actorUserId(tx.actor), updatedAt: now })
+      .onConflictDoUpdate({ target: documentTemplates.kind, set: { fileName: file.fileName, docx: file.data, updatedBy: actorUserId(tx.actor), updatedAt: now } });
+    await audit(tx, 'upload_template', 'document_template', auditId[kind], { [kind]: { from: null, to: file.fileName } });
+  });
 }
 
 /** Back to the built-in template. */
 export async function resetTemplate(ctx: ServiceContext, kind: TemplateKind): Promise<void> {
   requireRole(ctx, 'admin');
-  await ctx.db.update(documentTemplates).set({ docx: null, fileName: null, updatedBy: actorUserId(ctx.actor), updatedAt: ctx.clock.now() }).where(eq(documentTemplates.kind, kind));
-  await audit(ctx, 'reset_template', 'document_template', templateKinds.indexOf(kind) + 1, { [kind]: { from: 'custom', to: 'built-in' } });
+  await inTransaction(ctx, async (tx) => {
+    await tx.db.update(documentTemplates).set({ docx: null, fileName: null, updatedBy: actorUserId(tx.actor), updatedAt: tx.clock.now() }).where(eq(documentTemplates.kind, kind));
+    await audit(tx, 'reset_template', 'document_template', auditId[kind], { [kind]: { from: 'custom', to: 'built-in' } });
+  });
 }
 
 export const proposalTextsInput = z.object({
@@ -79,6 +86,8 @@ export async function setProposalTexts(ctx: ServiceContext, input: z.input<typeo
   requireRole(ctx, 'admin', 'head');
   const data = parseInput(proposalTextsInput, input);
   const values = { introText: data.intro || null, termsText: data.terms || null, updatedBy: actorUserId(ctx.actor), updatedAt: ctx.clock.now() };
-  await ctx.db.insert(documentTemplates).values({ kind: 'proposal', ...values }).onConflictDoUpdate({ target: documentTemplates.kind, set: values });
-  await audit(ctx, 'set_proposal_texts', 'document_template', 2, { intro: { from: null, to: data.intro || builtInProposalTexts.intro.slice(0, 40) } });
+  await inTransaction(ctx, async (tx) => {
+    await tx.db.insert(documentTemplates).values({ kind: 'proposal', ...values }).onConflictDoUpdate({ target: documentTemplates.kind, set: values });
+    await audit(tx, 'set_proposal_texts', 'document_template', auditId.proposal, { intro: { from: null, to: data.intro || 'встроенный' }, terms: { from: null, to: data.terms || 'встроенный' } });
+  });
 }

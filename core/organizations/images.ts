@@ -69,10 +69,14 @@ export async function removeOrganizationImage(ctx: ServiceContext, organizationI
   });
 }
 
-/** The image's bytes, or null when it has none. */
+/**
+ * The image's bytes, or null when it has none. The logo is for everyone; a signature or the stamp
+ * only for those who keep the book — managers get them printed on documents, never as a file.
+ */
 export async function readOrganizationImage(ctx: ServiceContext, organizationId: number, kind: string): Promise<{ mime: string; data: Buffer } | null> {
-  requireReader(ctx);
   const k = checkKind(kind);
+  if (k === 'logo') requireReader(ctx);
+  else requireKeeper(ctx);
   const [row] =
     Number.isInteger(organizationId) && organizationId > 0 && organizationId <= 2_147_483_647
       ? await ctx.db
