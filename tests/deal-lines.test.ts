@@ -91,7 +91,7 @@ describe('deal lines in core', () => {
     ]);
     assert.equal((await getDeal(as, deal.id)).amountKopecks, 689_999n);
     t = await titles(deal.id);
-    assert.ok(t.includes('Добавлена позиция «Розетка»: 3 шт × 333,33 ₽, скидка 10 % = 899,99 ₽'), t.join('\n'));
+    assert.ok(t.includes('Добавлена позиция «Розетка»: 3 шт × 333,33 ₽, скидка 10% = 899,99 ₽'), t.join('\n'));
     assert.ok(t.includes('Сумма сделки: 3 899,99 ₽ → 6 899,99 ₽'), t.join('\n'));
   });
 
@@ -106,7 +106,7 @@ describe('deal lines in core', () => {
     // 2,5 × 1000 = 2500, −12,5 % = 2187,50
     assert.equal((await getDeal(as, deal.id)).amountKopecks, 120_500n + 218_750n);
     let t = await titles(deal.id);
-    assert.ok(t.includes('Изменена позиция «Монтаж»: 1 час × 1 000,00 ₽ = 1 000,00 ₽ → «Монтаж»: 2,5 час × 1 000,00 ₽, скидка 12,5 % = 2 187,50 ₽'), t.join('\n'));
+    assert.ok(t.includes('Изменена позиция «Монтаж»: 1 час × 1 000,00 ₽ = 1 000,00 ₽ → «Монтаж»: 2,5 час × 1 000,00 ₽, скидка 12,5% = 2 187,50 ₽'), t.join('\n'));
     assert.ok(t.includes('Сумма сделки: 2 205,00 ₽ → 3 392,50 ₽'), t.join('\n'));
 
     await moveDealLine(as, work.id, 'up');

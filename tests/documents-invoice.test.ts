@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
-import { lineSums, totalsOf, type TaxMode } from '../core/documents/money.js';
+import { formatPercent, lineSums, totalsOf, type TaxMode } from '../core/documents/money.js';
 import type { InvoiceData, SellerData } from '../core/documents/types.js';
 import { amountInWords, plural } from '../core/documents/render/words.js';
 import { dateDots, dateInWords, money } from '../core/documents/render/format.js';
@@ -108,6 +108,15 @@ describe('amounts in words and document formats', () => {
       [2212200n, 'Двадцать две тысячи сто двадцать два рубля 00 копеек'],
     ];
     for (const [kopecks, words] of cases) assert.equal(amountInWords(kopecks), words, `${kopecks}`);
+  });
+
+  test('a discount prints with a comma, no trailing zeros and no space before «%»', () => {
+    assert.equal(formatPercent('12.50'), '12,5%');
+    assert.equal(formatPercent('10.00'), '10%');
+    assert.equal(formatPercent('10'), '10%');
+    assert.equal(formatPercent('7,25'), '7,25%');
+    assert.equal(formatPercent('100.00'), '100%');
+    assert.equal(formatPercent('0.00'), '0%');
   });
 
   test('plural picks one, few or many', () => {

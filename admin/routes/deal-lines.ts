@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ServiceContext } from '../../core/context.js';
 import { addDealLine, listDealLines, moveDealLine, productChoices, removeDealLine, updateDealLine } from '../../core/deals/lines.js';
 import { getDeal } from '../../core/deals/deals.js';
-import { formatQuantity, parseQuantity, taxModeLabels, vatRates } from '../../core/documents/money.js';
+import { formatPercent, formatQuantity, hasDiscount, parseQuantity, taxModeLabels, vatRates } from '../../core/documents/money.js';
 import { body, idParam } from '../forms.js';
 import { ctxOf, render } from '../render.js';
 import { formAction, parseForm } from '../form-action.js';
@@ -34,14 +34,6 @@ const moveForm = z.object({ back: text });
 export const vatChoices: [string, string][] = [...vatRates.map((r): [string, string] => [String(r), `${r} %`]), ['none', 'без НДС']];
 const vatValue = (rate: number | null) => (rate === null ? 'none' : String(rate));
 
-/** '12.50' → '12,5'; '10.00' → '10'; '0.00' → '' (no discount) */
-function percentRu(p: string): string {
-  const [whole = '0', frac = ''] = p.split('.');
-  const f = frac.replace(/0+$/, '');
-  const s = f ? `${whole},${f}` : whole;
-  return s === '0' ? '' : s;
-}
-
 /** Where a line form returns: the deal's card or its lines page, nothing else. */
 const backTo = (s: string, dealId: number) => (new RegExp(`^/admin/deals/${dealId}(?:/lines)?(?:#lines)?$`).test(s) ? s : `/admin/deals/${dealId}#lines`);
 
@@ -64,7 +56,9 @@ export async function dealLinesBlock(ctx: ServiceContext, dealId: number, back: 
       quantity: formatQuantity(parseQuantity(l.quantity)!),
       unit: l.unit,
       priceKopecks: l.priceKopecks,
-      discount: percentRu(l.discountPercent),
+      // the form's value («12,5», empty without a discount) and what the row prints («−12,5%»)
+      discount: hasDiscount(l.discountPercent) ? formatPercent(l.discountPercent).slice(0, -1) : '',
+      discountText: hasDiscount(l.discountPercent) ? `−${formatPercent(l.discountPercent)}` : '',
       amountKopecks: l.sums.amountKopecks,
       vat: l.sums.vatRate === null ? 'без НДС' : `${l.sums.vatRate} %`,
       withVat: l.sums.vatRate !== null,

@@ -11,8 +11,10 @@ import { requireUser } from '../access/scope.js';
 import { escapeLike } from '../counterparties/counterparties.js';
 import { formatKopecks, parseRoubles } from '../validation/money.js';
 import {
+  formatPercent,
   formatQuantity,
   GENERAL_VAT_RATE,
+  hasDiscount,
   lineSums,
   parsePercent,
   parseQuantity,
@@ -186,15 +188,11 @@ const asLineInput = (l: Pick<DealLine, 'quantity' | 'priceKopecks' | 'discountPe
 const quantityText = (milli: bigint) => `${milli / 1000n}.${(milli % 1000n).toString().padStart(3, '0')}`;
 /** 1250n → '12.50' */
 const percentText = (hundredths: bigint) => `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, '0')}`;
-/** '12.50' → '12,5' */
-const percentRu = (p: string) => p.replace(/\.?0+$/, '').replace('.', ',');
-
-/** «Монтаж»: 2 час × 1 500,00 ₽, скидка 10 % = 2 700,00 ₽ — as the history tells it */
+/** «Монтаж»: 2 час × 1 500,00 ₽, скидка 10% = 2 700,00 ₽ — as the history tells it */
 function describe(l: Pick<DealLine, 'name' | 'quantity' | 'unit' | 'priceKopecks' | 'discountPercent' | 'vatRate'>): string {
-  const pct = percentRu(l.discountPercent);
   const amount = lineSums(asLineInput(l)).amountKopecks;
   const name = l.name.length > 80 ? l.name.slice(0, 79) + '…' : l.name;
-  return `«${name}»: ${formatQuantity(parseQuantity(l.quantity)!)} ${l.unit} × ${formatKopecks(l.priceKopecks)}${pct && pct !== '0' ? `, скидка ${pct} %` : ''} = ${formatKopecks(amount)}`;
+  return `«${name}»: ${formatQuantity(parseQuantity(l.quantity)!)} ${l.unit} × ${formatKopecks(l.priceKopecks)}${hasDiscount(l.discountPercent) ? `, скидка ${formatPercent(l.discountPercent)}` : ''} = ${formatKopecks(amount)}`;
 }
 
 /** What the audit keeps of a line. */

@@ -53,6 +53,21 @@ export function parsePercent(input: string | number): bigint | null {
   return v > 10000n ? null : v;
 }
 
+/**
+ * A discount as every screen and document prints it: "12.50" → «12,5%», "10.00" → «10%», "0" → «0%»
+ * (comma decimal, no trailing zeros, no space before the sign). A caller that hides a zero discount
+ * checks the percent itself.
+ */
+export function formatPercent(discountPercent: string): string {
+  const hundredths = parsePercent(discountPercent);
+  if (hundredths === null) return `${discountPercent.trim().replace('.', ',')}%`;
+  const frac = (hundredths % 100n).toString().padStart(2, '0').replace(/0+$/, '');
+  return `${hundredths / 100n}${frac ? `,${frac}` : ''}%`;
+}
+
+/** A line has a discount: its percent is above zero. */
+export const hasDiscount = (discountPercent: string) => (parsePercent(discountPercent) ?? 0n) > 0n;
+
 /** 1500n → "1,5"; 2000n → "2" (as printed in a table) */
 export function formatQuantity(milli: bigint): string {
   const whole = milli / 1000n;

@@ -4,7 +4,7 @@ import { dealCard } from '../cards.js';
 import { esc, html, money } from '../format.js';
 import { addDealLine, listDealLines, productChoices, removeDealLine, type DealLineView, type DealLines } from '../../../core/deals/lines.js';
 import { getProduct } from '../../../core/products/products.js';
-import { formatQuantity, parseQuantity } from '../../../core/documents/money.js';
+import { formatPercent, formatQuantity, hasDiscount, parseQuantity } from '../../../core/documents/money.js';
 import { parseRoubles } from '../../../core/validation/money.js';
 
 /**
@@ -21,11 +21,8 @@ const setFlow = (ctx: BotContext, flow: DealLineFlow) => void (ctx.session.flow 
 /** How many lines the card lists before «и ещё N». */
 const CARD_LINES = 10;
 
-/** «2 час × 1 500,00 ₽ −10 % = 2 700,00 ₽» */
-const lineText = (l: DealLineView) => {
-  const pct = l.discountPercent.replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '').replace('.', ',');
-  return `${esc(l.name)} — ${formatQuantity(parseQuantity(l.quantity)!)} ${esc(l.unit)} × ${money(l.priceKopecks)}${pct !== '0' ? ` −${pct} %` : ''} = ${money(l.sums.amountKopecks)}`;
-};
+/** «2 час × 1 500,00 ₽ −10% = 2 700,00 ₽» */
+const lineText = (l: DealLineView) => `${esc(l.name)} — ${formatQuantity(parseQuantity(l.quantity)!)} ${esc(l.unit)} × ${money(l.priceKopecks)}${hasDiscount(l.discountPercent) ? ` −${formatPercent(l.discountPercent)}` : ''} = ${money(l.sums.amountKopecks)}`;
 
 /** «Итого: 5 500,00 ₽, в т. ч. НДС 22 %: 540,98 ₽» */
 const totalText = (list: DealLines) => {

@@ -3,7 +3,7 @@
  * heading, supplier and buyer, the lines table, VAT «в том числе», the total in words, the payment QR code
  * (ГОСТ Р 56042-2014) and the signatures. A pure function of the snapshot: no database, no clock.
  */
-import { parsePercent } from '../money.js';
+import { formatPercent, hasDiscount } from '../money.js';
 import type { InvoiceData } from '../types.js';
 import { dateInWords, money } from './format.js';
 import {
@@ -48,14 +48,6 @@ export function invoicePaymentQr(data: InvoiceData): string {
   });
 }
 
-/** "12.50" → «12,5%», none → '' (the cell stays empty) */
-function percentText(input: string): string {
-  const hundredths = parsePercent(input) ?? 0n;
-  if (hundredths === 0n) return '';
-  const frac = (hundredths % 100n).toString().padStart(2, '0').replace(/0+$/, '');
-  return `${hundredths / 100n}${frac ? `,${frac}` : ''}%`;
-}
-
 const joinParts = (parts: (string | null | undefined | false)[]): string => parts.filter((p): p is string => !!p && p.trim() !== '').join(', ');
 
 export async function renderInvoicePdf(data: InvoiceData): Promise<Buffer> {
@@ -98,7 +90,7 @@ export async function renderInvoicePdf(data: InvoiceData): Promise<Buffer> {
   y += mm(1.5);
 
   // --- lines
-  const withDiscount = data.lines.some((l) => l.discountKopecks > 0n || (parsePercent(l.discountPercent) ?? 0n) > 0n);
+  const withDiscount = data.lines.some((l) => l.discountKopecks > 0n || hasDiscount(l.discountPercent));
   const sumWidth = 80;
   const columns: TableColumn[] = [
     { header: '№', width: 22, align: 'center' },
@@ -115,7 +107,7 @@ export async function renderInvoicePdf(data: InvoiceData): Promise<Buffer> {
     l.quantity,
     l.unit,
     money(l.priceKopecks),
-    ...(withDiscount ? [percentText(l.discountPercent)] : []),
+    ...(withDiscount ? [hasDiscount(l.discountPercent) ? formatPercent(l.discountPercent) : ''] : []),
     money(l.amountKopecks),
   ]);
   y = drawTable(doc, y, columns, rows, { fontSize: 8.5 }) + mm(2);

@@ -5,6 +5,7 @@
  * {{#строки}}…{{/строки}} whose items have their own names ({{наименование}}, {{сумма}} …).
  */
 import { formatPhone } from '../../validation/phone.js';
+import { formatPercent, hasDiscount } from '../money.js';
 import { dateDots, dateInWords, money } from '../render/format.js';
 import { amountInWords } from '../render/words.js';
 import type { ContractData, DocumentLine, ProposalData, SellerData } from '../types.js';
@@ -142,7 +143,7 @@ const lineItem: Placeholder<DocumentLine>[] = [
   { name: 'количество', description: 'Количество: «1,5»', value: (l) => l.quantity },
   { name: 'ед', description: 'Единица измерения: «шт.»', value: (l) => l.unit },
   { name: 'цена', description: 'Цена за единицу с НДС', value: (l) => money(l.priceKopecks) },
-  { name: 'скидка', description: 'Скидка в процентах: «10%» (пусто без скидки)', value: (l) => (/^0*(?:[.,]0*)?$/.test(l.discountPercent) ? '' : `${l.discountPercent.replace('.', ',')}%`) },
+  { name: 'скидка', description: 'Скидка в процентах: «10%» (пусто без скидки)', value: (l) => (hasDiscount(l.discountPercent) ? formatPercent(l.discountPercent) : '') },
   { name: 'сумма_скидки', description: 'Скидка по строке в рублях', value: (l) => money(l.discountKopecks) },
   { name: 'сумма', description: 'Сумма по строке с учётом скидки и с НДС', value: (l) => money(l.amountKopecks) },
   { name: 'ставка_ндс', description: 'Ставка НДС: «22%» или «без НДС»', value: (l) => (l.vatRate === null ? 'без НДС' : `${l.vatRate}%`) },
