@@ -191,7 +191,7 @@ describe('«Счёт на оплату» PDF', () => {
     assert.match(f, /Всего к оплате: 1 200 000,50/);
     assert.match(f, /Всего наименований 3, на сумму 1 200 000,50 руб\./);
     assert.match(f, /Один миллион двести тысяч рублей 50 копеек/);
-    assert.match(f, /Оплатить не позднее 5 банковских дней/);
+    assert.match(f, /Оплатить в течение 5 банковских дней с даты выставления счёта/);
     assert.match(f, /Назначение платежа: Оплата по счёту № 15 от 02\.12\.2026/);
     assert.match(f, /Оплата по QR-коду/);
     // a company's signatures
@@ -265,6 +265,16 @@ describe('«Счёт на оплату» PDF', () => {
     const [qr] = await pdfQrCodes(pdf);
     assert.equal(qr, invoicePaymentQr(data));
     assert.ok(!qr!.includes('KPP='));
+  });
+
+  test('a sole proprietor named in full signs with the name alone, without «Индивидуальный предприниматель» twice', async () => {
+    const data = invoice(threeLines, { sellerKind: 'sole_proprietor', taxMode: 'usn_no_vat' });
+    data.seller.name = 'Индивидуальный предприниматель Петров Пётр Петрович';
+    const f = flat(await pdfText(await renderInvoicePdf(data)));
+    assert.match(f, /Поставщик .*Индивидуальный предприниматель Петров Пётр Петрович, ИНН 500100732259/);
+    // the recipient, the supplier and the signature's label; under the label, the name alone
+    // (the signature's cells wrap, so count the word alone)
+    assert.equal(f.match(/Индивидуальный/g)?.length, 3, f);
   });
 
   test('the QR code read from the page is the payment payload with the account, BIK, INN and the sum in kopecks', async () => {

@@ -138,7 +138,7 @@ export async function renderInvoicePdf(data: InvoiceData): Promise<Buffer> {
   // --- payment terms
   const days = data.payWithinDays;
   const terms = [
-    `Оплатить не позднее ${days} ${plural(days, ['банковского дня', 'банковских дней', 'банковских дней'])} с даты выставления счёта.`,
+    `Оплатить в течение ${days} ${plural(days, ['банковского дня', 'банковских дней', 'банковских дней'])} с даты выставления счёта.`,
     `Назначение платежа: ${data.purpose}`,
   ].join('\n');
   y = ensureSpace(doc, y, textHeight(doc, terms, W, { size: 8 }) + 6);
@@ -240,7 +240,7 @@ function paymentAndSignatures(doc: PDFKit.PDFDocument, data: InvoiceData, x: num
     {
       label: soleProprietor ? 'Индивидуальный предприниматель' : 'Руководитель',
       position: soleProprietor ? null : (seller.director?.position ?? null),
-      name: seller.director?.name ?? (soleProprietor ? seller.name.replace(/^ИП\s+/, '') : ''),
+      name: seller.director?.name ?? (soleProprietor ? seller.name.replace(/^(?:ИП|Индивидуальный\s+предприниматель)\s+/i, '') : ''),
       signature: seller.images.directorSignature,
     },
   ];
