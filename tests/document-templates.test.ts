@@ -352,3 +352,17 @@ test('an admin\'s template that fills but cannot be printed is refused as the te
     assert.match(await refusedAsync(render), /^шаблон повреждён: комментарий/);
   }
 });
+
+test('the contract gives the invoice\'s days to pay; an ИП acts on its ЕГРИП record with the ОГРНИП', async () => {
+  const template = await builtInTemplate('contract');
+  const filled = (data: ContractData) => squeeze(docxText(fillTemplate('contract', template, templateValues('contract', data))));
+  assert.match(filled(contract), /в течение 5 банковских дней с даты его выставления/);
+  assert.match(filled({ ...contract, payWithinDays: 10 }), /в течение 10 банковских дней с даты его выставления/);
+  assert.match(filled({ ...contract, payWithinDays: 1 }), /в течение 1 банковского дня с даты его выставления/);
+  assert.equal(templateValues('contract', { ...contract, payWithinDays: 3 })['срок_оплаты_дней'], '3');
+
+  const ip: SellerData = { ...seller, kind: 'sole_proprietor', name: 'Индивидуальный предприниматель Орлов Олег Олегович', kpp: null, ogrn: '304500116000157', directorBasis: null, director: null };
+  assert.match(filled({ ...contract, seller: ip }), /действующего на основании записи в ЕГРИП \(ОГРНИП 304500116000157\)/);
+  assert.match(filled({ ...contract, seller: { ...ip, ogrn: null } }), /на основании записи в ЕГРИП, с одной стороны/);
+  assert.doesNotMatch(filled({ ...contract, seller: ip }), /свидетельства/);
+});

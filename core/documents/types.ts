@@ -97,6 +97,8 @@ export interface ContractData extends Common {
   number: number;
   /** the invoice made with it */
   invoice: { number: number; date: string } | null;
+  /** the invoice's «pay within N banking days», printed in the contract's payment terms; 5 when absent */
+  payWithinDays?: number;
 }
 
 export interface ProposalData extends Common {

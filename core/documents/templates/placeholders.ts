@@ -7,7 +7,7 @@
 import { formatPhone } from '../../validation/phone.js';
 import { formatPercent, hasDiscount } from '../money.js';
 import { dateDots, dateInWords, money } from '../render/format.js';
-import { amountInWords } from '../render/words.js';
+import { amountInWords, plural } from '../render/words.js';
 import type { ContractData, DocumentLine, ProposalData, SellerData } from '../types.js';
 
 export type TemplateKind = 'contract' | 'proposal';
@@ -43,6 +43,16 @@ export function vatText(data: AnyData): string {
   if (t.withoutVat) return 'НДС не облагается';
   return 'в том числе ' + t.vatByRate.map((r) => `НДС ${r.rate}% — ${money(r.vatKopecks)} руб.`).join(', ');
 }
+
+/**
+ * What the seller acts on when the book names nothing: a company its charter; an ИП the record in
+ * ЕГРИП (paper certificates of registration are no longer issued since 2017), with the ОГРНИП when known.
+ */
+const defaultBasis = (s: SellerData) =>
+  s.kind === 'sole_proprietor' ? `записи в ЕГРИП${s.ogrn ? ` (ОГРНИП ${s.ogrn})` : ''}` : 'Устава';
+
+/** The days the contract gives to pay: the invoice's, 5 as the invoice's default. */
+const payDays = (d: ContractData) => d.payWithinDays ?? 5;
 
 const sellerAddress = (s: SellerData) => s.legalAddress ?? s.postalAddress ?? '';
 
@@ -84,8 +94,8 @@ const common: Placeholder<AnyData>[] = [
   },
   {
     name: 'продавец.основание',
-    description: 'На основании чего действует руководитель: «Устава»',
-    value: (d) => d.seller.directorBasis ?? (d.seller.kind === 'sole_proprietor' ? 'свидетельства о регистрации' : 'Устава'),
+    description: 'На основании чего действует руководитель: «Устава» (у ИП — «записи в ЕГРИП (ОГРНИП …)»)',
+    value: (d) => d.seller.directorBasis ?? defaultBasis(d.seller),
   },
   { name: 'продавец.главный_бухгалтер', description: 'ФИО главного бухгалтера', value: (d) => d.seller.accountant?.name ?? '' },
   { name: 'продавец.город', description: 'Город нашей организации: «Москва»', value: (d) => (d.seller.city ?? '').replace(/^г\.\s*/i, '') }, // the template prints «г.» itself; the book may hold «г. Москва»
@@ -123,6 +133,12 @@ const contractOnly: Placeholder<ContractData>[] = [
   { name: 'номер', description: 'Номер договора', value: (d) => String(d.number) },
   { name: 'счёт.номер', description: 'Номер счёта, выставленного вместе с договором (пусто, если счёта нет)', value: (d) => (d.invoice ? String(d.invoice.number) : '') },
   { name: 'счёт.дата', description: 'Дата этого счёта: «02.12.2026»', value: (d) => (d.invoice ? dateDots(d.invoice.date) : '') },
+  { name: 'срок_оплаты_дней', description: 'За сколько банковских дней оплатить счёт, числом: «5»', value: (d) => String(payDays(d)) },
+  {
+    name: 'срок_оплаты',
+    description: 'Срок оплаты словами с числом: «5 банковских дней» («1 банковского дня»), после «в течение»',
+    value: (d) => `${payDays(d)} ${plural(payDays(d), ['банковского дня', 'банковских дней', 'банковских дней'])}`,
+  },
 ];
 
 const proposalOnly: Placeholder<ProposalData>[] = [

@@ -74,7 +74,7 @@ export function sampleData(kind: 'contract'): ContractData;
 export function sampleData(kind: 'proposal'): ProposalData;
 export function sampleData(kind: TemplateKind): ContractData | ProposalData;
 export function sampleData(kind: TemplateKind): ContractData | ProposalData {
-  if (kind === 'contract') return { ...common(), number: 17, invoice: { number: 15, date: '2026-12-02' } };
+  if (kind === 'contract') return { ...common(), number: 17, invoice: { number: 15, date: '2026-12-02' }, payWithinDays: 5 };
   return {
     ...common(),
     version: 2,
