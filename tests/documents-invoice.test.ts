@@ -202,7 +202,7 @@ describe('«Счёт на оплату» PDF', () => {
     assert.match(f, /Сидорова А\. В\./);
   });
 
-  test('under УСН the VAT is 5% or 7% of the lines, or «Без НДС»', async () => {
+  test('under УСН the VAT is 5% or 7% of the lines, or «Без налога (НДС)»', async () => {
     // per line, rounded half up: 5%: 47 619,05 + 7 142,87 + 2 380,96 = 57 142,88; 7%: 65 420,56 + 9 813,10 + 3 271,04 = 78 504,70
     const vat5 = flat(await pdfText(await renderInvoicePdf(invoice(threeLines, { taxMode: 'usn_vat5' }))));
     assert.match(vat5, /В том числе НДС 5%: 57 142,88/);
@@ -210,7 +210,7 @@ describe('«Счёт на оплату» PDF', () => {
     const vat7 = flat(await pdfText(await renderInvoicePdf(invoice(threeLines, { taxMode: 'usn_vat7' }))));
     assert.match(vat7, /В том числе НДС 7%: 78 504,70/);
     const noVat = flat(await pdfText(await renderInvoicePdf(invoice(threeLines, { taxMode: 'usn_no_vat' }))));
-    assert.match(noVat, /Без НДС/);
+    assert.match(noVat, /Без налога \(НДС\)/);
     assert.ok(!noVat.includes('В том числе НДС'));
     for (const f of [vat5, vat7, noVat]) {
       assert.match(f, /Всего к оплате: 1 200 000,50/);

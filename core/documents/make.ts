@@ -93,7 +93,7 @@ export async function makeInvoiceAndContract(
     const contractNo = await nextNumber(tx, organizationId, 'contract', year);
     const invoiceNo = await nextNumber(tx, organizationId, 'invoice', year);
     const common = { date, seller: s, buyer, lines, totals, dealTitle: deal.title, manager };
-    const contractData: ContractData = { ...common, number: contractNo, invoice: { number: invoiceNo, date } };
+    const contractData: ContractData = { ...common, number: contractNo, invoice: { number: invoiceNo, date }, payWithinDays: PAY_WITHIN_DAYS };
     const invoiceData: InvoiceData = {
       ...common,
       number: invoiceNo,

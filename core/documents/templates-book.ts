@@ -8,6 +8,9 @@ import { audit } from '../shared/audit.js';
 import { parseInput } from '../shared/input.js';
 import { builtInTemplate } from './templates/builtin.js';
 import { checkTemplate } from './templates/fill.js';
+import { sampleData } from './templates/sample.js';
+import { renderContract } from './render/contract.js';
+import { renderProposal } from './render/proposal.js';
 import { placeholderList } from './templates/placeholders.js';
 import { proposalDefaults } from './proposal-texts.js';
 
@@ -57,6 +60,10 @@ export async function uploadTemplate(ctx: ServiceContext, kind: TemplateKind, fi
   if (!file.data.length) throw invalid({ template: 'выберите файл .docx' });
   if (file.data.length > MAX_TEMPLATE_BYTES) throw invalid({ template: 'файл больше 5 МБ' });
   checkTemplate(kind, file.data);
+  // a trial render on sample data: a template that fills but cannot become a PDF is refused now, not
+  // at a manager's «Счёт и договор»
+  if (kind === 'contract') await renderContract(sampleData('contract'), file.data);
+  else await renderProposal(sampleData('proposal'), file.data);
   const now = ctx.clock.now();
   await inTransaction(ctx, async (tx) => {
     await tx.db

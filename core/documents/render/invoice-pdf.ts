@@ -114,7 +114,7 @@ export async function renderInvoicePdf(data: InvoiceData): Promise<Buffer> {
 
   // --- totals, right-aligned under the «Сумма» column
   const totals: [string, string][] = [['Итого:', money(data.totals.totalKopecks)]];
-  if (data.totals.withoutVat) totals.push(['Без НДС:', '-']);
+  if (data.totals.withoutVat) totals.push(['Без налога (НДС)', '-']);
   else for (const r of data.totals.vatByRate) totals.push([`В том числе НДС ${r.rate}%:`, money(r.vatKopecks)]);
   totals.push(['Всего к оплате:', money(data.totals.totalKopecks)]);
   const rowH = BODY + 4;
