@@ -7,11 +7,10 @@
  * footers, text boxes and floating shapes are left out. Every font prints as DejaVu (Sans, or Serif
  * for a serif face such as Times New Roman), so lines wrap a little differently from Word.
  */
-import { join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import PizZip from 'pizzip';
 import { invalid } from '../../errors.js';
-import { fontDirectory, registerFonts } from './fonts.js';
+import { allFonts, registerFonts } from './fonts.js';
 
 /** A picture put over the text at a Word bookmark (the seller's signature, the stamp), in points. */
 export interface BookmarkImage {
@@ -496,13 +495,7 @@ interface FontMetrics {
 class Fonts {
   private metrics = new Map<FontKey, FontMetrics>();
   constructor(private doc: PDFKit.PDFDocument) {
-    registerFonts(doc);
-    const dir = fontDirectory();
-    doc.registerFont('bold-italic', join(dir, 'DejaVuSans-BoldOblique.ttf'));
-    doc.registerFont('serif-regular', join(dir, 'DejaVuSerif.ttf'));
-    doc.registerFont('serif-bold', join(dir, 'DejaVuSerif-Bold.ttf'));
-    doc.registerFont('serif-italic', join(dir, 'DejaVuSerif-Italic.ttf'));
-    doc.registerFont('serif-bold-italic', join(dir, 'DejaVuSerif-BoldItalic.ttf'));
+    registerFonts(doc, allFonts);
   }
 
   key(rp: RunProps): FontKey {
