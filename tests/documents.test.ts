@@ -12,6 +12,7 @@ import type { User } from '../core/users/users.js';
 import { createCounterparty } from '../core/counterparties/counterparties.js';
 import { createContact } from '../core/contacts/contacts.js';
 import { createDeal, getDeal, listDealStages } from '../core/deals/deals.js';
+import { updateDealStage } from '../core/deals/stages.js';
 import { createOrganization, updateOrganization } from '../core/organizations/organizations.js';
 import { makeInvoiceAndContract, makeProposal } from '../core/documents/make.js';
 import { listMadeDocuments, readDocumentFile } from '../core/documents/documents.js';
@@ -271,6 +272,24 @@ describe('commercial proposals', () => {
     await assert.rejects(uploadTemplate(a.world.as(admin), 'proposal', { fileName: 'bad.docx', data: bad }), invalidField('template', /покупатель\.имя_несуществующее/));
     await assert.rejects(uploadTemplate(a.world.as(admin), 'proposal', { fileName: 'x.docx', data: Buffer.from('not a docx') }), invalidField('template'));
     await a.world.system.db.execute(sql`DELETE FROM document_templates WHERE kind = 'proposal'`);
+  });
+});
+
+describe('the stage book', () => {
+  test('«Сама, когда…»: one stage per event, set on the stage book; a made КП moves an open deal forward only', async () => {
+    const stages = await listDealStages(a.world.system);
+    const byName = (n: string) => stages.find((s) => s.name === n)!;
+    const talks = byName('Переговоры');
+    await updateDealStage(a.world.as(admin), talks.id, { name: talks.name, sortOrder: talks.sortOrder, enterOn: 'proposal_made' });
+    await assert.rejects(updateDealStage(a.world.as(admin), byName('Оплачена').id, { name: 'Оплачена', sortOrder: 50, isWon: true, enterOn: 'invoice_made' }), invalidField('enterOn'));
+    const dealId = await dealWith([{ name: 'Окно', quantity: '1', unit: 'шт', price: '1000', vat: 22 }]);
+    await makeProposal(a.world.as(petrov), dealId, {});
+    assert.equal((await getDeal(a.world.system, dealId)).stageId, talks.id, 'a made КП moves the deal to «Переговоры»');
+    // the event moves to another stage: the first one loses it
+    const sent = byName('КП отправлено');
+    await updateDealStage(a.world.as(admin), sent.id, { name: sent.name, sortOrder: sent.sortOrder, enterOn: 'proposal_made' });
+    assert.equal((await listDealStages(a.world.system)).find((s) => s.id === talks.id)!.enterOn, null);
+    await updateDealStage(a.world.as(admin), sent.id, { name: sent.name, sortOrder: sent.sortOrder, enterOn: 'proposal_sent' });
   });
 });
 
