@@ -2,6 +2,7 @@ import { Bot, Composer, session, type Api, type BotConfig } from 'grammy';
 import type { Services } from '../../core/services.js';
 import { systemActor } from '../../core/context.js';
 import { isServiceError } from '../../core/errors.js';
+import { fixHint } from './fix-link.js';
 import { findUserByTelegramId, userActor } from '../../core/users/users.js';
 import type { BotContext } from './context.js';
 import { dbSessionStorage } from './session-storage.js';
@@ -62,7 +63,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     const ctx = err.ctx;
     const e = err.error;
     let text = 'Что-то пошло не так. Попробуйте ещё раз чуть позже.';
-    if (isServiceError(e)) text = e.code === 'not_found' ? `${e.message}. Возможно, запись удалена или номер неверный.` : e.message;
+    if (isServiceError(e)) text = (e.code === 'not_found' ? `${e.message}. Возможно, запись удалена или номер неверный.` : e.message) + fixHint(e.fix, services.config.PUBLIC_URL);
     else log.error({ err: e, updateId: ctx.update.update_id }, 'telegram handler failed');
     if (ctx.callbackQuery) await ctx.answerCallbackQuery({ text: text.slice(0, 190), show_alert: false }).catch(() => {});
     await ctx.reply(`⚠️ ${text}`).catch((sendErr) => log.warn({ err: sendErr }, 'could not tell the user about an error'));

@@ -8,30 +8,13 @@ import { attachmentsDirFor } from '../../../core/channels/attachments.js';
 import { getDeal, type Deal } from '../../../core/deals/deals.js';
 import { getContact } from '../../../core/contacts/contacts.js';
 import { getCounterparty } from '../../../core/counterparties/counterparties.js';
-import { ServiceError, isServiceError, type FixTarget } from '../../../core/errors.js';
+import { isServiceError } from '../../../core/errors.js';
+import { fixHint } from '../fix-link.js';
 
 export interface DealDocumentsDeps {
   dataDir: string;
   /** the panel's address, for «Заполните в панели: …» under an error that says where to fix it */
   publicUrl?: string | undefined;
-}
-
-/** The panel page where what an error names is filled in (the panel's own paths). */
-function fixPath(fix: FixTarget): string {
-  if (fix.entity === 'organizations') return '/admin/books/organizations';
-  const section = { deal: 'deals', counterparty: 'counterparties', contact: 'contacts' }[fix.entity];
-  return `/admin/${section}/${fix.id}`;
-}
-
-/**
- * The bot's error boundary prints a ServiceError's message; one that says where to fix it (a deal
- * without a counterparty, a seller without a bank account) also gets the panel's link, when the bot
- * knows the panel's address.
- */
-function withFixHint(e: unknown, publicUrl: string | undefined): unknown {
-  if (!isServiceError(e) || !e.fix || !publicUrl) return e;
-  const hint = `\nЗаполните в панели: ${new URL(fixPath(e.fix), publicUrl).toString()}`;
-  return new ServiceError(e.code, e.message + hint, e.fields, e.fix);
 }
 
 const sendButton = (doc: DocumentRow, label = 'Отправить клиенту') => new InlineKeyboard().text(label, `ddoc:send:${doc.id}`);
@@ -65,14 +48,11 @@ async function clientEmail(ctx: BotContext, deal: Deal): Promise<string | null> 
 export function dealDocuments(deps: DealDocumentsDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
   const attachmentsDir = attachmentsDirFor(deps.dataDir);
-  const hinted = (e: unknown) => {
-    throw withFixHint(e, deps.publicUrl);
-  };
 
   composer.callbackQuery(/^ddoc:cp:(\d+)$/, async (ctx) => {
     // rendering takes a moment: the button stops spinning at once
     await ctx.answerCallbackQuery('Готовлю КП…');
-    const doc = await makeProposal(ctx.crm, Number(ctx.match[1])).catch(hinted);
+    const doc = await makeProposal(ctx.crm, Number(ctx.match[1]));
     const deal = await getDeal(ctx.crm, doc.dealId);
     const title = documentTitle(doc);
     await sendFile(ctx, doc, 'pdf', `${title} на ${money(doc.totalKopecks)}\nСделка №${deal.id} «${deal.title.slice(0, 200)}»`, sendButton(doc));
@@ -81,7 +61,7 @@ export function dealDocuments(deps: DealDocumentsDeps): Composer<BotContext> {
 
   composer.callbackQuery(/^ddoc:inv:(\d+)$/, async (ctx) => {
     await ctx.answerCallbackQuery('Готовлю счёт и договор…');
-    const { invoice, contract } = await makeInvoiceAndContract(ctx.crm, Number(ctx.match[1])).catch(hinted);
+    const { invoice, contract } = await makeInvoiceAndContract(ctx.crm, Number(ctx.match[1]));
     const deal = await getDeal(ctx.crm, invoice.dealId);
     const invoiceTitle = documentTitle(invoice);
     const contractTitle = documentTitle(contract);
@@ -104,7 +84,7 @@ export function dealDocuments(deps: DealDocumentsDeps): Composer<BotContext> {
     await ctx.answerCallbackQuery();
     const what = docs.map((d) => d.title).join(' и ');
     if (!conversations.length && !email) {
-      const fix = deps.publicUrl ? `\nЗаполните в панели: ${new URL(fixPath({ entity: 'deal', id: deal.id }), deps.publicUrl).toString()}` : '';
+      const fix = fixHint({ entity: 'deal', id: deal.id }, deps.publicUrl);
       return void (await ctx.reply(`Некуда отправить «${what}»: у клиента сделки №${deal.id} нет ни переписки в мессенджерах, ни e-mail. Добавьте e-mail контакту или контрагенту.${fix}`));
     }
     const kb = new InlineKeyboard();
@@ -118,7 +98,7 @@ export function dealDocuments(deps: DealDocumentsDeps): Composer<BotContext> {
     const conversationId = Number(ctx.match[2]);
     const docs = await documentWithPair(ctx.crm, docId);
     const options = await clientConversations(ctx.crm, docs[0]!.dealId);
-    await messageDocuments(ctx.crm, docId, { conversationId }, { attachmentsDir }).catch(hinted);
+    await messageDocuments(ctx.crm, docId, { conversationId }, { attachmentsDir });
     await ctx.answerCallbackQuery('Отправлено');
     const to = options.find((o) => o.id === conversationId)?.label ?? 'в мессенджер';
     await ctx.reply(`Отправлено клиенту: ${docs.map((d) => d.title).join(' и ')} → ${to}. Если сообщение не дойдёт, я сообщу.`);
@@ -128,7 +108,7 @@ export function dealDocuments(deps: DealDocumentsDeps): Composer<BotContext> {
     const docId = Number(ctx.match[1]);
     const docs = await documentWithPair(ctx.crm, docId);
     // no address given: core writes to the deal's client, as the offer named it
-    const letter = await emailDocuments(ctx.crm, docId, {}, { dataDir: deps.dataDir }).catch(hinted);
+    const letter = await emailDocuments(ctx.crm, docId, {}, { dataDir: deps.dataDir });
     await ctx.answerCallbackQuery('Отправлено');
     await ctx.reply(`Отправлено клиенту: ${docs.map((d) => d.title).join(' и ')} → по e-mail на ${letter.toAddresses.join(', ')}. Если письмо не уйдёт, я сообщу.`);
   });
