@@ -176,7 +176,8 @@ export async function makeProposal(ctx: ServiceContext, dealId: number, input: z
       lines,
       totals,
       dealTitle: deal.title,
-      manager: await managerOf(tx, deal),
+      // users keep no phone of their own: the КП gives the company's
+      manager: { ...(await managerOf(tx, deal)), phone: s.phone },
       version,
       validUntil: data.validUntil ?? defaultValidUntil(tx),
       intro: data.intro || defaults.intro,

@@ -55,7 +55,7 @@ export async function linesOf(ctx: ServiceContext, deal: Deal, mode: TaxMode): P
   return { lines, totals: totalsOf(lines) };
 }
 
-/** The deal's responsible (or whoever makes the document) as the КП's contact person. */
+/** The deal's responsible (or whoever makes the document) as the КП's contact person; users have no phone in the CRM. */
 export async function managerOf(ctx: ServiceContext, deal: Deal): Promise<ManagerContacts> {
   const id = deal.responsibleId ?? (ctx.actor.kind === 'user' ? ctx.actor.userId : null);
   const [u] = id ? await ctx.db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, id)) : [];
