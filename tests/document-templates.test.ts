@@ -362,7 +362,76 @@ test('the contract gives the invoice\'s days to pay; an ИП acts on its ЕГР�
   assert.equal(templateValues('contract', { ...contract, payWithinDays: 3 })['срок_оплаты_дней'], '3');
 
   const ip: SellerData = { ...seller, kind: 'sole_proprietor', name: 'Индивидуальный предприниматель Орлов Олег Олегович', kpp: null, ogrn: '304500116000157', directorBasis: null, director: null };
-  assert.match(filled({ ...contract, seller: ip }), /действующего на основании записи в ЕГРИП \(ОГРНИП 304500116000157\)/);
-  assert.match(filled({ ...contract, seller: { ...ip, ogrn: null } }), /на основании записи в ЕГРИП, с одной стороны/);
+  assert.match(filled({ ...contract, seller: ip }), /действующий на основании записи в ЕГРИП \(ОГРНИП 304500116000157\)/);
+  assert.match(filled({ ...contract, seller: { ...ip, ogrn: null } }), /на основании записи в ЕГРИП, именуемый в дальнейшем «Поставщик», с одной стороны/);
   assert.doesNotMatch(filled({ ...contract, seller: ip }), /свидетельства/);
+});
+
+test('the contract\'s preamble reads as a lawyer writes it: «в лице» in the genitive, the gender of each party, no brackets', async () => {
+  const template = await builtInTemplate('contract');
+  const filled = (data: ContractData) => squeeze(docxText(fillTemplate('contract', template, templateValues('contract', data))));
+  const withGenitive = { ...contract, seller: { ...seller, signerGenitive: 'Генерального директора Иванова Ивана Ивановича' } };
+  const t = filled(withGenitive);
+  assert.ok(
+    t.includes(
+      'Общество с ограниченной ответственностью «Северный ветер», именуемое в дальнейшем «Поставщик», в лице Генерального директора Иванова Ивана Ивановича, ' +
+        'действующего на основании Устава, с одной стороны, и ООО «Ромашка», именуемое в дальнейшем «Покупатель», в лице представителя Смирнов Пётр Алексеевич, ' +
+        'действующего на основании ____________________, с другой стороны, вместе именуемые «Стороны»',
+    ),
+    t.slice(0, 900),
+  );
+  assert.ok(!t.includes('в лице руководителя'), 'the old bracketed form is gone');
+
+  // nothing in the book: the position and the name as they are, without brackets
+  assert.ok(filled(contract).includes('именуемое в дальнейшем «Поставщик», в лице генеральный директор Иванов Иван Иванович, действующего на основании Устава, с одной стороны'));
+  // no contact in the deal: blanks to fill in by hand
+  assert.ok(filled({ ...contract, buyer: { ...buyer, contactName: null } }).includes('именуемое в дальнейшем «Покупатель», в лице ____________________, действующего на основании ____________________, с другой стороны'));
+
+  const ip: SellerData = { ...seller, kind: 'sole_proprietor', name: 'Индивидуальный предприниматель Орлов Олег Олегович', kpp: null, ogrn: '304500116000157', directorBasis: null, director: null };
+  assert.ok(
+    filled({ ...contract, seller: ip }).includes(
+      'Индивидуальный предприниматель Орлов Олег Олегович, действующий на основании записи в ЕГРИП (ОГРНИП 304500116000157), именуемый в дальнейшем «Поставщик», с одной стороны',
+    ),
+  );
+  const ipWoman: SellerData = { ...ip, name: 'ИП Орлова О. О.', director: { name: 'Орлова Ольга Олеговна', position: 'Индивидуальный предприниматель' } };
+  assert.ok(filled({ ...contract, seller: ipWoman }).includes('Индивидуальный предприниматель Орлова Ольга Олеговна, действующая на основании записи в ЕГРИП (ОГРНИП 304500116000157), именуемая в дальнейшем «Поставщик»'));
+
+  const person = { ...buyer, kind: 'individual' as const, name: 'Ким Алиса', inn: null, kpp: null, ogrn: null, contactName: null };
+  const forPerson = filled({ ...contract, buyer: person });
+  assert.ok(forPerson.includes('с одной стороны, и Ким Алиса, именуемый(-ая) в дальнейшем «Покупатель», с другой стороны'), forPerson.slice(0, 700));
+  assert.ok(filled({ ...contract, buyer: { ...person, name: 'Петрова Анна Сергеевна' } }).includes('и Петрова Анна Сергеевна, именуемая в дальнейшем «Покупатель», с другой стороны'));
+
+  const ipBuyer = { ...buyer, kind: 'sole_proprietor' as const, name: 'ИП Орлов Олег Олегович', kpp: null, ogrn: '304500116000157', contactName: null };
+  const forIp = filled({ ...contract, buyer: ipBuyer });
+  assert.ok(forIp.includes('и Индивидуальный предприниматель Орлов Олег Олегович, действующий на основании записи в ЕГРИП (ОГРНИП 304500116000157), именуемый в дальнейшем «Покупатель», с другой стороны'));
+  assert.ok(forIp.includes('/ Орлов О. О. /'), 'the ИП signs himself');
+
+  // «М.П.»: under a company's signature only
+  const stamps = (text: string) => text.match(/М\.П\./g)?.length ?? 0;
+  assert.equal(stamps(t), 2);
+  assert.equal(stamps(forPerson), 1, 'a person has no stamp');
+  assert.equal(stamps(forIp), 1, 'an ИП buyer signs without «М.П.»');
+  assert.equal(stamps(filled({ ...contract, seller: ip, buyer: person })), 0);
+  // the PDF reads the same
+  const pdf = squeeze(await pdfText((await renderContract({ ...withGenitive, buyer: person }, null)).pdf));
+  assert.ok(pdf.includes('в лице Генерального директора Иванова Ивана Ивановича, действующего на основании Устава'));
+  assert.ok(pdf.includes('Ким Алиса, именуемый(-ая) в дальнейшем «Покупатель»'));
+  assert.equal(stamps(pdf), 1);
+});
+
+test('a КП is numbered «<deal>-<version>», so two clients\' first proposals differ', async () => {
+  const template = await builtInTemplate('proposal');
+  const filled = (data: ProposalData) => squeeze(docxText(fillTemplate('proposal', template, templateValues('proposal', data))));
+  assert.ok(filled({ ...proposal, dealId: 42 }).includes('№ 42-3 от 2 декабря 2026 г.'));
+  assert.ok(filled({ ...proposal, dealId: 43, version: 1 }).includes('№ 43-1 от 2 декабря 2026 г.'));
+  // a snapshot made before the deal was recorded in it keeps its version as the number
+  assert.ok(filled(proposal).includes('№ 3 от 2 декабря 2026 г.'));
+  const values = templateValues('proposal', { ...proposal, dealId: 42 });
+  assert.equal(values['номер_кп'], '42-3');
+  assert.equal(values['версия'], '3');
+  const pdf = squeeze(await pdfText((await renderProposal({ ...proposal, dealId: 42 }, null)).pdf));
+  assert.ok(pdf.includes('№ 42-3 от 2 декабря 2026 г.'));
+  const names = placeholderList('proposal').map((p) => p.name);
+  assert.ok(names.includes('номер_кп'));
+  for (const n of ['продавец.преамбула', 'покупатель.преамбула', 'покупатель.юрлицо', 'продавец.юрлицо']) assert.ok(placeholderList('contract').some((p) => p.name === n), n);
 });

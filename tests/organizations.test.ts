@@ -194,6 +194,21 @@ describe('«Наши организации» in core', () => {
     assert.equal(await readOrganizationImage(w.as(manager), org.id, 'logo'), null);
   });
 
+  test('«в лице кого» is kept for the contract\'s preamble; longer than 300 characters is refused and nothing changes', async () => {
+    const org = await createOrganization(w.as(admin), sellerInput({ shortName: 'ООО «Преамбула»', signerGenitive: '  Генерального директора Соколова Андрея Викторовича ' }));
+    assert.equal(org.signerGenitive, 'Генерального директора Соколова Андрея Викторовича');
+    await addBankAccount(w.as(admin), org.id, SBER);
+    assert.equal((await sellerFor(w.as(manager), org.id)).seller.signerGenitive, 'Генерального директора Соколова Андрея Викторовича');
+    await assert.rejects(
+      updateOrganization(w.as(admin), org.id, sellerInput({ shortName: 'ООО «Преамбула»', signerGenitive: 'Д'.repeat(301) })),
+      invalidField('signerGenitive', /не длиннее 300 символов/),
+    );
+    assert.equal((await getOrganization(w.as(admin), org.id)).signerGenitive, 'Генерального директора Соколова Андрея Викторовича');
+    // optional: left out, it is cleared, and the preamble falls back to the position and name
+    await updateOrganization(w.as(admin), org.id, sellerInput({ shortName: 'ООО «Преамбула»' }));
+    assert.equal((await sellerFor(w.as(manager), org.id)).seller.signerGenitive, null);
+  });
+
   test('a manager reads the book but cannot change it', async () => {
     const [any] = await listOrganizations(w.as(manager));
     assert.ok(any);
@@ -272,7 +287,16 @@ describe('«Наши организации» in the admin panel', () => {
     page = await c.get(bad.headers.location as string);
     assert.match(text(page.body), /нужна картинка PNG или JPEG/);
 
+    // «В лице (кого)» is on the requisites form and saved with them
+    page = await c.get(card);
+    assert.match(text(page.body), /В лице \(кого\)/);
+    assert.match(text(page.body), /например: Генерального директора Соколова Андрея Викторовича/);
+    page = await c.submit(card, { ...form, inn, directorName: 'Панелев Павел Петрович', directorPosition: 'Генеральный директор', signerGenitive: 'Генерального директора Панелева Павла Петровича' });
+    assert.match(text(page.body), /Реквизиты «ООО «Панель»» сохранены|Реквизиты "ООО "Панель"" сохранены/);
+    assert.match(page.body, /value="Генерального директора Панелева Павла Петровича"/);
+
     const { seller } = await sellerFor(a.world.system);
+    assert.equal(seller.signerGenitive, 'Генерального директора Панелева Павла Петровича');
     assert.equal(seller.shortName, 'ООО «Панель»');
     assert.ok(seller.images.logo?.equals(PNG));
   });

@@ -40,6 +40,7 @@ const requisiteFields = [
   'directorName',
   'directorPosition',
   'directorBasis',
+  'signerGenitive',
   'accountantName',
   'accountantPosition',
 ] as const;

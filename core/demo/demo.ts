@@ -89,6 +89,7 @@ const DEMO_SELLER = {
   directorName: 'Соколов Андрей Викторович',
   directorPosition: 'Генеральный директор',
   directorBasis: 'Устава',
+  signerGenitive: 'Генерального директора Соколова Андрея Викторовича',
   accountantName: 'Морозова Елена Сергеевна',
   accountantPosition: 'Главный бухгалтер',
   taxMode: 'osn' as const,

@@ -36,6 +36,8 @@ export interface SellerData {
   bank: BankAccount;
   director: Signatory | null;
   directorBasis: string | null;
+  /** «в лице кого» in the genitive for a contract's preamble: «Генерального директора Соколова Андрея Викторовича»; absent in older snapshots */
+  signerGenitive?: string | null;
   accountant: Signatory | null;
   taxMode: TaxMode;
   images: { logo?: Buffer; directorSignature?: Buffer; accountantSignature?: Buffer; stamp?: Buffer };
@@ -74,6 +76,8 @@ export interface ManagerContacts {
 interface Common {
   /** the date printed on it */
   date: string;
+  /** the deal it is made for: a КП is numbered «<deal>-<version>»; absent in older snapshots */
+  dealId?: number;
   seller: SellerData;
   buyer: BuyerData;
   lines: DocumentLine[];

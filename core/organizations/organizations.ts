@@ -52,6 +52,8 @@ const organizationInput = z
     directorName: text(200),
     directorPosition: text(200),
     directorBasis: text(300),
+    /** «в лице кого» in the genitive, for a contract's preamble */
+    signerGenitive: text(300),
     accountantName: text(200),
     accountantPosition: text(200),
     taxMode: z.enum(taxMode.enumValues, 'выберите систему налогообложения').default('osn'),
@@ -128,6 +130,7 @@ function fieldsOf(data: z.output<typeof organizationInput>) {
     directorName: data.directorName,
     directorPosition: data.directorPosition,
     directorBasis: data.directorBasis,
+    signerGenitive: data.signerGenitive,
     accountantName: data.accountantName,
     accountantPosition: data.accountantPosition,
     taxMode: data.taxMode,

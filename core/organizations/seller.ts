@@ -68,6 +68,7 @@ export async function sellerFor(ctx: ServiceContext, organizationId?: number | n
       bank: { bankName: bank.bankName, bik: bank.bik, corrAccount: bank.corrAccount, account: bank.account },
       director: signatory(org.directorName, org.directorPosition, org.kind === 'sole_proprietor' ? 'Индивидуальный предприниматель' : 'Генеральный директор'),
       directorBasis: org.directorBasis,
+      signerGenitive: org.signerGenitive,
       accountant: signatory(org.accountantName, org.accountantPosition, 'Главный бухгалтер'),
       taxMode: org.taxMode,
       images,

@@ -60,6 +60,8 @@ export const organizations = pgTable(
     directorPosition: text('director_position'),
     /** «на основании Устава» / «на основании ОГРНИП …» */
     directorBasis: text('director_basis'),
+    /** «в лице кого» for a contract's preamble, in the genitive: «Генерального директора Соколова Андрея Викторовича» */
+    signerGenitive: text('signer_genitive'),
     accountantName: text('accountant_name'),
     accountantPosition: text('accountant_position'),
     taxMode: taxMode('tax_mode').notNull().default('osn'),

@@ -8,7 +8,7 @@ import { formatPhone } from '../../validation/phone.js';
 import { formatPercent, hasDiscount } from '../money.js';
 import { dateDots, dateInWords, money } from '../render/format.js';
 import { amountInWords, plural } from '../render/words.js';
-import type { ContractData, DocumentLine, ProposalData, SellerData } from '../types.js';
+import type { BuyerData, ContractData, DocumentLine, ProposalData, SellerData } from '../types.js';
 
 export type TemplateKind = 'contract' | 'proposal';
 
@@ -56,6 +56,100 @@ const payDays = (d: ContractData) => d.payWithinDays ?? 5;
 
 const sellerAddress = (s: SellerData) => s.legalAddress ?? s.postalAddress ?? '';
 
+/** A blank a party fills in by hand. */
+const BLANK = '____________________';
+
+type Gender = 'm' | 'f' | 'n';
+
+/**
+ * A company's grammatical gender by its legal form, for «именуемое / именуемая / именуемый»: most
+ * forms are «общество» (ООО, АО, ПАО); «организация», «компания» and the like are feminine.
+ */
+function companyGender(name: string): Gender {
+  const form = ` ${name.split(/[«"“]/)[0]!.toLowerCase()}`;
+  // the first noun of the form decides: «Общество … Управляющая компания» is still «общество»
+  const at = (re: RegExp) => (form.search(re) < 0 ? Infinity : form.search(re));
+  const f = at(/\s((ано|нко)(?=\s|$)|[а-яё]*организаци|компани|корпораци|ассоциаци|артель|фирма|коллегия|палата)/);
+  const m = at(/\s(кооператив|фонд|союз|концерн)/);
+  const n = at(/\s((ооо|ао|пао|зао|нао)(?=\s|$)|[а-яё]*обществ|предприяти|учреждени|товариществ|партнёрств|партнерств|бюро)/);
+  const first = Math.min(f, m, n);
+  return first === Infinity || first === n ? 'n' : first === f ? 'f' : 'm';
+}
+
+/** A person's gender by the patronymic («Олегович» / «Олеговна»), null when there is none to tell. */
+function personGender(fullName: string): Gender | null {
+  const last = fullName.trim().split(/\s+/).at(-1)?.toLowerCase() ?? '';
+  if (/(вна|чна|кызы)$/.test(last)) return 'f';
+  if (/(вич|ич|оглы|улы)$/.test(last)) return 'm';
+  return null;
+}
+
+const SOLE_PROPRIETOR = 'Индивидуальный предприниматель';
+
+/** «ИП Орлов Олег Олегович» and «Орлов Олег Олегович» → «Индивидуальный предприниматель Орлов Олег Олегович» */
+function soleProprietorName(name: string): string {
+  const bare = personOf(name);
+  return bare ? `${SOLE_PROPRIETOR} ${bare}` : SOLE_PROPRIETOR;
+}
+
+/** The person behind an ИП's name, without «ИП» / «Индивидуальный предприниматель». */
+function personOf(name: string): string {
+  return name.trim().replace(/^(индивидуальный\s+предприниматель|ип)(\s+|$)/i, '').trim();
+}
+
+/** «именуемое / именуемая / именуемый», «именуемый(-ая)» when the gender is not known. */
+const NAMED: Record<Gender, string> = { n: 'именуемое', f: 'именуемая', m: 'именуемый' };
+const named = (g: Gender | null) => (g ? NAMED[g] : 'именуемый(-ая)');
+const actingPerson = (g: Gender | null) => (g === 'f' ? 'действующая' : 'действующий');
+
+/** An ИП acts on the record in ЕГРИП: «Индивидуальный предприниматель …, действующий на основании …, именуемый в дальнейшем «role»» */
+function soleProprietorPreamble(name: string, basis: string | null, role: string): string {
+  const g = personGender(personOf(name));
+  // an ИП with an unknown patronymic is written in the masculine, as the forms do
+  const acting = basis ? `, ${actingPerson(g)} на основании ${basis}` : '';
+  return `${soleProprietorName(name)}${acting}, ${named(g ?? 'm')} в дальнейшем «${role}»`;
+}
+
+/**
+ * The seller's part of a contract's preamble, as a lawyer writes it: «ООО «…», именуемое в дальнейшем
+ * «Поставщик», в лице Генерального директора Соколова Андрея Викторовича, действующего на основании
+ * Устава»; an ИП acts himself on the record in ЕГРИП. Without the genitive from the book, the position
+ * and name are put as they are (no declension is guessed).
+ */
+export function sellerPreamble(s: SellerData): string {
+  const basis = s.directorBasis ?? defaultBasis(s);
+  if (s.kind === 'sole_proprietor') {
+    // the registered name, unless it is abbreviated («ИП Орлов О. О.») and the book has the full one
+    const name = personOf(s.name).includes('.') && s.director ? s.director.name : s.name;
+    return soleProprietorPreamble(name, basis, 'Поставщик');
+  }
+  const who = s.signerGenitive?.trim() || (s.director ? `${s.director.position.toLowerCase()} ${s.director.name}` : BLANK);
+  return `${s.name}, ${named(companyGender(s.name))} в дальнейшем «Поставщик», в лице ${who}, действующего на основании ${basis}`;
+}
+
+/**
+ * The buyer's part: a company «в лице представителя …» (blanks to fill in by hand when the deal has
+ * no contact), an ИП himself, a private person by name; «именуемый(-ая)» when the gender is not known.
+ */
+export function buyerPreamble(b: BuyerData): string {
+  if (b.kind === 'sole_proprietor') return soleProprietorPreamble(b.name, b.ogrn ? `записи в ЕГРИП (ОГРНИП ${b.ogrn})` : null, 'Покупатель');
+  if (b.kind === 'individual') return `${b.name}, ${named(personGender(b.name))} в дальнейшем «Покупатель»`;
+  const who = b.contactName ? `представителя ${b.contactName}` : BLANK;
+  return `${b.name}, ${named(companyGender(b.name))} в дальнейшем «Покупатель», в лице ${who}, действующего на основании ${BLANK}`;
+}
+
+/** Who signs for the buyer, «Смирнов П. А.»: a company's contact, an ИП or a person themselves. */
+const buyerSigner = (b: BuyerData) => {
+  const person = b.kind === 'legal_entity' ? b.contactName : b.kind === 'sole_proprietor' ? personOf(b.name) : b.name;
+  return person ? shortPersonName(person) : '';
+};
+
+/** A section flag: a non-empty value shows {{#…}}…{{/…}}, an empty one hides it. */
+const flag = (on: boolean) => (on ? 'да' : '');
+
+/** «12-3»: the deal and the version, so two clients' first proposals are not both «№ 1». */
+const proposalNumber = (d: ProposalData) => (d.dealId ? `${d.dealId}-${d.version}` : String(d.version));
+
 const common: Placeholder<AnyData>[] = [
   { name: 'дата', description: 'Дата документа прописью: «2 декабря 2026 г.»', value: (d) => dateInWords(d.date) },
   { name: 'дата_цифрами', description: 'Дата документа цифрами: «02.12.2026»', value: (d) => dateDots(d.date) },
@@ -97,6 +191,22 @@ const common: Placeholder<AnyData>[] = [
     description: 'На основании чего действует руководитель: «Устава» (у ИП — «записи в ЕГРИП (ОГРНИП …)»)',
     value: (d) => d.seller.directorBasis ?? defaultBasis(d.seller),
   },
+  {
+    name: 'продавец.преамбула',
+    description:
+      'Наша сторона в преамбуле договора: «ООО «…», именуемое в дальнейшем «Поставщик», в лице Генерального директора …, действующего на основании Устава» (у ИП — «Индивидуальный предприниматель …, действующий на основании записи в ЕГРИП (ОГРНИП …), именуемый в дальнейшем «Поставщик»»)',
+    value: (d) => sellerPreamble(d.seller),
+  },
+  {
+    name: 'продавец.в_лице',
+    description: 'В лице кого подписывает руководитель, в родительном падеже: «Генерального директора Соколова Андрея Викторовича» (пусто, если не заполнено)',
+    value: (d) => d.seller.signerGenitive ?? '',
+  },
+  {
+    name: 'продавец.юрлицо',
+    description: 'Непусто у организации, пусто у ИП: {{#продавец.юрлицо}}М.П.{{/продавец.юрлицо}}',
+    value: (d) => flag(d.seller.kind === 'legal_entity'),
+  },
   { name: 'продавец.главный_бухгалтер', description: 'ФИО главного бухгалтера', value: (d) => d.seller.accountant?.name ?? '' },
   { name: 'продавец.город', description: 'Город нашей организации: «Москва»', value: (d) => (d.seller.city ?? '').replace(/^г\.\s*/i, '') }, // the template prints «г.» itself; the book may hold «г. Москва»
   { name: 'покупатель.наименование', description: 'Наименование или ФИО покупателя', value: (d) => d.buyer.name },
@@ -111,6 +221,27 @@ const common: Placeholder<AnyData>[] = [
     name: 'покупатель.представитель_кратко',
     description: 'Фамилия и инициалы представителя покупателя для подписи',
     value: (d) => (d.buyer.contactName ? shortPersonName(d.buyer.contactName) : ''),
+  },
+  {
+    name: 'покупатель.преамбула',
+    description:
+      'Сторона покупателя в преамбуле договора: «ООО «…», именуемое в дальнейшем «Покупатель», в лице представителя …» (у ИП — «Индивидуальный предприниматель …, именуемый в дальнейшем «Покупатель»», у физического лица — «…, именуемый(-ая) в дальнейшем «Покупатель»»)',
+    value: (d) => buyerPreamble(d.buyer),
+  },
+  {
+    name: 'покупатель.подписант_кратко',
+    description: 'Кто подписывает за покупателя, фамилия и инициалы: представитель организации, сам ИП или физическое лицо',
+    value: (d) => buyerSigner(d.buyer),
+  },
+  {
+    name: 'покупатель.юрлицо',
+    description: 'Непусто, если покупатель — организация: {{#покупатель.юрлицо}}М.П.{{/покупатель.юрлицо}}',
+    value: (d) => flag(d.buyer.kind === 'legal_entity'),
+  },
+  {
+    name: 'покупатель.ип',
+    description: 'Непусто, если покупатель — индивидуальный предприниматель',
+    value: (d) => flag(d.buyer.kind === 'sole_proprietor'),
   },
   { name: 'сделка.название', description: 'Название сделки', value: (d) => d.dealTitle },
   { name: 'итого', description: 'Итоговая сумма с НДС: «1 200 000,50»', value: (d) => money(d.totals.totalKopecks) },
@@ -142,7 +273,8 @@ const contractOnly: Placeholder<ContractData>[] = [
 ];
 
 const proposalOnly: Placeholder<ProposalData>[] = [
-  { name: 'номер', description: 'Номер предложения (его версия)', value: (d) => String(d.version) },
+  { name: 'номер', description: 'Номер предложения: «12-3» — сделка и версия (как {{номер_кп}})', value: proposalNumber },
+  { name: 'номер_кп', description: 'Номер предложения: «12-3» — номер сделки и версия предложения по ней', value: proposalNumber },
   { name: 'версия', description: 'Версия предложения: 1, 2, …', value: (d) => String(d.version) },
   {
     name: 'действительно_до',

@@ -26,6 +26,7 @@ const seller: SellerData = {
   bank: { bankName: 'ПАО Сбербанк', bik: '044525225', corrAccount: '30101810400000000225', account: '40702810938000012345' },
   director: { name: 'Иванов Иван Иванович', position: 'Генеральный директор' },
   directorBasis: 'Устава',
+  signerGenitive: 'Генерального директора Иванова Ивана Ивановича',
   accountant: { name: 'Петрова Анна Сергеевна', position: 'Главный бухгалтер' },
   taxMode: 'osn',
   images: { directorSignature: DOT_PNG, stamp: DOT_PNG },
