@@ -251,6 +251,7 @@ describe('commercial proposals', () => {
     const docx = docxText((await readDocumentFile(a.world.as(petrov), v2.id, 'docx')).data);
     for (const text of [pdf, docx]) {
       assert.match(text, /Коммерческое предложение/i);
+      assert.match(text, new RegExp(`№ ${dealId}-2`), 'the КП is numbered by the deal and its version');
       assert.match(text, /особые условия/);
       assert.match(text, /Оплата по счёту в течение 5 дней/);
       assert.match(text, /20 декабря 2026|20\.12\.2026/);

@@ -200,11 +200,11 @@ describe('«Счёт и договор» from the deal card', () => {
 describe('«КП» from the deal card', () => {
   test('each press makes the next version and sends its PDF and DOCX with «Отправить клиенту»', async () => {
     const card = await tg.ask(ANNA, `/deal ${mainDeal}`);
-    const first = await pressForDocument(ANNA, buttonFor(card, /^КП$/), /^КП, версия 1 от \d\d\.\d\d\.\d{4}\.pdf$/);
-    assert.match(text(first.call), /^КП, версия 1 от \d\d\.\d\d\.\d{4}/);
+    const first = await pressForDocument(ANNA, buttonFor(card, /^КП$/), /^КП № \d+-1 от \d\d\.\d\d\.\d{4}\.pdf$/);
+    assert.match(text(first.call), /^КП № \d+-1 от \d\d\.\d\d\.\d{4}/);
     assert.deepEqual(buttons(first.call).map(([t]) => t), ['Отправить клиенту']);
-    await tg.waitFor('sendDocument', (p) => Number(p.chat_id) === ANNA && /^КП, версия 1 .*\.docx$/.test(fileName({ params: p } as ApiCall)), { since: first.since, timeoutMs: 60_000 });
-    const second = await pressForDocument(ANNA, `ddoc:cp:${mainDeal}`, /^КП, версия 2 от \d\d\.\d\d\.\d{4}\.pdf$/);
+    await tg.waitFor('sendDocument', (p) => Number(p.chat_id) === ANNA && /^КП № \d+-1 .*\.docx$/.test(fileName({ params: p } as ApiCall)), { since: first.since, timeoutMs: 60_000 });
+    const second = await pressForDocument(ANNA, `ddoc:cp:${mainDeal}`, /^КП № \d+-2 от \d\d\.\d\d\.\d{4}\.pdf$/);
     const proposals = (await documentsOf(mainDeal)).filter((d) => d.kind === 'proposal');
     assert.deepEqual(proposals.map((p) => p.version), [1, 2]);
     assert.equal(buttons(second.call)[0]![1], `ddoc:send:${proposals[1]!.id}`);
@@ -214,8 +214,8 @@ describe('«КП» from the deal card', () => {
     const [latest] = (await documentsOf(mainDeal)).filter((d) => d.kind === 'proposal').slice(-1);
     const since = tg.calls.length;
     tg.press(ANNA, `ddoc:msg:${latest!.id}:${conversationId}`);
-    assert.match(text(await reply(ANNA, since, /Отправлено клиенту/)), /КП, версия 2/);
-    await tg.waitFor('sendDocument', (p) => Number(p.chat_id) === CLIENT && /^КП, версия 2 .*\.pdf$/.test(fileName({ params: p } as ApiCall)), { since, timeoutMs: 60_000 });
+    assert.match(text(await reply(ANNA, since, /Отправлено клиенту/)), /КП № \d+-2/);
+    await tg.waitFor('sendDocument', (p) => Number(p.chat_id) === CLIENT && /^КП № \d+-2 .*\.pdf$/.test(fileName({ params: p } as ApiCall)), { since, timeoutMs: 60_000 });
     await waitFor('the КП marked as sent', async () => (await rows<{ sent_at: Date | null }>(sql`SELECT sent_at FROM documents WHERE id = ${latest!.id}`))[0]?.sent_at);
   });
 });

@@ -54,7 +54,7 @@ export default async function documentRoutes(app: FastifyInstance, deps: AdminDe
       reply,
       `/admin/deals/${id}/proposal`,
       () => makeProposal(ctxOf(deps, req), id, parseForm(proposalForm, body(req))),
-      (doc) => ({ text: `Коммерческое предложение, версия ${doc.version}, готово`, to: tabOf(id) }),
+      (doc) => ({ text: `Коммерческое предложение № ${doc.dealId}-${doc.version} готово`, to: tabOf(id) }),
       'КП не сделано: ',
     );
   });

@@ -92,7 +92,7 @@ export async function makeInvoiceAndContract(
     // row locks in the same order wait for each other instead of deadlocking
     const contractNo = await nextNumber(tx, organizationId, 'contract', year);
     const invoiceNo = await nextNumber(tx, organizationId, 'invoice', year);
-    const common = { date, seller: s, buyer, lines, totals, dealTitle: deal.title, manager };
+    const common = { date, seller: s, buyer, lines, totals, dealId: deal.id, dealTitle: deal.title, manager };
     const contractData: ContractData = { ...common, number: contractNo, invoice: { number: invoiceNo, date }, payWithinDays: PAY_WITHIN_DAYS };
     const invoiceData: InvoiceData = {
       ...common,
@@ -106,11 +106,11 @@ export async function makeInvoiceAndContract(
       renderContract(contractData, await customTemplate(tx, 'contract')),
     ]);
     const base = { dealId: deal.id, counterpartyId, organizationId, year, docDate: date, totalKopecks: totals.totalKopecks, vatKopecks: totals.vatKopecks };
-    const contract = await store(tx, { ...base, kind: 'contract', number: contractNo, data: storedSnapshot(contractData) }, documentTitle({ kind: 'contract', number: contractNo, docDate: date }), contractFiles);
+    const contract = await store(tx, { ...base, kind: 'contract', number: contractNo, data: storedSnapshot(contractData) }, documentTitle({ kind: 'contract', dealId: deal.id, number: contractNo, docDate: date }), contractFiles);
     const invoice = await store(
       tx,
       { ...base, kind: 'invoice', number: invoiceNo, pairedId: contract.id, data: storedSnapshot(invoiceData) },
-      documentTitle({ kind: 'invoice', number: invoiceNo, docDate: date }),
+      documentTitle({ kind: 'invoice', dealId: deal.id, number: invoiceNo, docDate: date }),
       invoiceFiles,
     );
     await tx.db.update(documents).set({ pairedId: invoice.id }).where(eq(documents.id, contract.id));
@@ -175,6 +175,7 @@ export async function makeProposal(ctx: ServiceContext, dealId: number, input: z
       buyer,
       lines,
       totals,
+      dealId: deal.id,
       dealTitle: deal.title,
       // users keep no phone of their own: the КП gives the company's
       manager: { ...(await managerOf(tx, deal)), phone: s.phone },
@@ -187,20 +188,20 @@ export async function makeProposal(ctx: ServiceContext, dealId: number, input: z
     const doc = await store(
       tx,
       { kind: 'proposal', dealId: deal.id, counterpartyId, organizationId, year: Number(date.slice(0, 4)), version, docDate: date, totalKopecks: totals.totalKopecks, vatKopecks: totals.vatKopecks, data: storedSnapshot(proposal) },
-      documentTitle({ kind: 'proposal', version, docDate: date }),
+      documentTitle({ kind: 'proposal', dealId: deal.id, version, docDate: date }),
       files,
     );
-    await recordHistory(tx, 'deal', deal.id, 'proposal_made', `Коммерческое предложение, версия ${version}, на ${formatKopecks(totals.totalKopecks)}`, { documentId: doc.id });
+    await recordHistory(tx, 'deal', deal.id, 'proposal_made', `Коммерческое предложение № ${deal.id}-${version} на ${formatKopecks(totals.totalKopecks)}`, { documentId: doc.id });
     await audit(tx, 'make_proposal', 'deal', deal.id, { proposal: { from: null, to: version } });
     await moveOnDocumentEvent(tx, deal, 'proposal_made');
     return doc;
   });
 }
 
-/** «Счёт № 5 от 02.12.2026», «Договор № 5 от 02.12.2026», «КП, версия 2 от 02.12.2026» */
-export function documentTitle(d: { kind: DocumentKind; number?: number | null; version?: number | null; docDate: string }): string {
+/** «Счёт № 5 от 02.12.2026», «Договор № 5 от 02.12.2026», «КП № 17-2 от 02.12.2026» (deal 17, version 2, as printed) */
+export function documentTitle(d: { kind: DocumentKind; dealId: number; number?: number | null; version?: number | null; docDate: string }): string {
   const on = `от ${dateDots(d.docDate)}`;
   if (d.kind === 'invoice') return `Счёт № ${d.number} ${on}`;
   if (d.kind === 'contract') return `Договор № ${d.number} ${on}`;
-  return `КП, версия ${d.version} ${on}`;
+  return `КП № ${d.dealId}-${d.version} ${on}`;
 }
