@@ -25,6 +25,7 @@ import {
   type Totals,
 } from '../documents/money.js';
 import { getDeal, type Deal } from './deals.js';
+import { lockDeal } from './lock.js';
 
 /** «Товары и услуги» of a deal: its line items; while there are any, the deal's amount is their sum. */
 export type DealLine = typeof dealLines.$inferSelect;
@@ -140,22 +141,24 @@ export async function productChoices(ctx: ServiceContext, q?: string, limit = 20
 export type ProductChoice = Awaited<ReturnType<typeof productChoices>>[number];
 
 /** The deal as its reader sees it; a deal out of the actor's reach is «не найдена», so its lines do not show it exists. */
-async function readableDeal(ctx: ServiceContext, dealId: number): Promise<Deal> {
+/** A deal out of reach reads as «не найдена»: line ids must not reveal that a deal exists. */
+async function hiddenIfForbidden(read: Promise<Deal>): Promise<Deal> {
   try {
-    return await getDeal(ctx, dealId);
+    return await read;
   } catch (e) {
     if (isServiceError(e) && e.code === 'forbidden') throw notFound('Сделка');
     throw e;
   }
 }
 
+const readableDeal = (ctx: ServiceContext, dealId: number) => hiddenIfForbidden(getDeal(ctx, dealId));
+
 /**
  * Whoever may edit the deal may edit its lines (as updateDeal: whoever sees it). The deal's row is
- * locked, so two changes at once cannot both sum the lines from the same old amount.
+ * locked first (lockDeal), so two changes at once cannot both start from the same old amount.
  */
 async function editableDeal(tx: ServiceContext, dealId: number): Promise<Deal> {
-  await tx.db.select({ id: deals.id }).from(deals).where(eq(deals.id, dealId)).for('update');
-  const deal = await readableDeal(tx, dealId);
+  const deal = await hiddenIfForbidden(lockDeal(tx, dealId));
   if (deal.closedAt) throw conflict('Сделка закрыта: позиции меняют, пока она в работе. Верните её в работу, чтобы изменить позиции');
   return deal;
 }
@@ -167,17 +170,18 @@ async function lineById(ctx: ServiceContext, lineId: number): Promise<DealLine> 
   return line;
 }
 
-const linesOf = (ctx: ServiceContext, dealId: number) =>
+/** A deal's lines in their order (also what documents print). */
+export const dealLineRows = (ctx: ServiceContext, dealId: number) =>
   ctx.db.select().from(dealLines).where(eq(dealLines.dealId, dealId)).orderBy(asc(dealLines.position), asc(dealLines.id));
 
 export async function listDealLines(ctx: ServiceContext, dealId: number): Promise<DealLines> {
   const deal = await readableDeal(ctx, parseInput(idField, dealId));
-  const [rows, taxMode] = await Promise.all([linesOf(ctx, deal.id), defaultTaxMode(ctx)]);
+  const [rows, taxMode] = await Promise.all([dealLineRows(ctx, deal.id), defaultTaxMode(ctx)]);
   const lines = rows.map((l, i) => ({ ...l, no: i + 1, sums: lineSums(asLineInput(l), taxMode) }));
   return { dealId: deal.id, taxMode, closed: deal.closedAt !== null, lines, totals: totalsOf(lines.map((l) => l.sums)) };
 }
 
-const asLineInput = (l: Pick<DealLine, 'quantity' | 'priceKopecks' | 'discountPercent' | 'vatRate'>) => ({
+export const asLineInput = (l: Pick<DealLine, 'quantity' | 'priceKopecks' | 'discountPercent' | 'vatRate'>) => ({
   quantity: l.quantity,
   priceKopecks: l.priceKopecks,
   discountPercent: l.discountPercent,
@@ -207,7 +211,7 @@ function checkedAmount(l: Pick<DealLine, 'quantity' | 'priceKopecks' | 'discount
 
 /** The deal's amount follows its lines (while it has any), with a history line «Сумма сделки: … → …». */
 async function syncAmount(tx: ServiceContext, deal: Deal): Promise<void> {
-  const rows = await linesOf(tx, deal.id);
+  const rows = await dealLineRows(tx, deal.id);
   if (!rows.length) return; // the last line gone: the amount stays and is typed by hand again
   const total = rows.reduce((s, l) => s + lineSums(asLineInput(l)).amountKopecks, 0n);
   if (total === deal.amountKopecks) return;
@@ -304,7 +308,7 @@ export async function removeDealLine(ctx: ServiceContext, lineId: number): Promi
     const line = await lineById(tx, lineId);
     const deal = await editableDeal(tx, line.dealId);
     await tx.db.delete(dealLines).where(eq(dealLines.id, line.id));
-    await renumber(tx, await linesOf(tx, deal.id));
+    await renumber(tx, await dealLineRows(tx, deal.id));
     await audit(tx, 'remove_line', 'deal', deal.id, Object.fromEntries(Object.entries(created(auditFields(line))).map(([k, c]) => [k, { from: c.to, to: null }])));
     await recordHistory(tx, 'deal', deal.id, 'line_removed', `Удалена позиция ${describe(line)}`, { lineId: line.id });
     await syncAmount(tx, deal);
@@ -317,7 +321,7 @@ export async function moveDealLine(ctx: ServiceContext, lineId: number, directio
   await inTransaction(ctx, async (tx) => {
     const line = await lineById(tx, lineId);
     const deal = await editableDeal(tx, line.dealId);
-    const ordered = await linesOf(tx, deal.id);
+    const ordered = await dealLineRows(tx, deal.id);
     const i = ordered.findIndex((l) => l.id === line.id);
     const j = direction === 'up' ? i - 1 : i + 1;
     if (i < 0 || j < 0 || j >= ordered.length) return;

@@ -2,7 +2,6 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { actorTimeZone, actorUserId, inTransaction, type ServiceContext } from '../context.js';
 import { documentFiles, documents, documentTemplates } from '../db/schema/index.js';
-import { isServiceError, needsFix } from '../errors.js';
 import { lockDeal } from '../deals/lock.js';
 import { sellerFor } from '../organizations/seller.js';
 import { parseInput } from '../shared/input.js';
@@ -18,7 +17,7 @@ import { renderProposal } from './render/proposal.js';
 import { buyerOf, linesOf, managerOf, storedSnapshot } from './snapshot.js';
 import { moveOnDocumentEvent } from './stage-moves.js';
 import type { Totals } from './money.js';
-import type { ContractData, DocumentKind, InvoiceData, ProposalData, RenderedFiles, SellerData } from './types.js';
+import type { ContractData, DocumentKind, InvoiceData, ProposalData, RenderedFiles } from './types.js';
 import { proposalDefaults } from './proposal-texts.js';
 
 export type DocumentRow = typeof documents.$inferSelect;
@@ -26,15 +25,6 @@ export type DocumentRow = typeof documents.$inferSelect;
 /** Days to pay an invoice, printed under its table. */
 const PAY_WITHIN_DAYS = 5;
 
-/** The seller asked for, or the default one; an error about it says where to fix it. */
-async function seller(ctx: ServiceContext, organizationId: number | null | undefined): Promise<{ organizationId: number; seller: SellerData }> {
-  try {
-    return await sellerFor(ctx, organizationId ?? null);
-  } catch (e) {
-    if (isServiceError(e) && e.code === 'invalid' && !e.fix) throw needsFix({ entity: 'organizations' }, e.fields);
-    throw e;
-  }
-}
 
 /** An admin's own .docx for the kind, or null for the built-in one. */
 async function customTemplate(ctx: ServiceContext, kind: 'contract' | 'proposal'): Promise<Buffer | null> {
@@ -85,7 +75,7 @@ export async function makeInvoiceAndContract(
   return inTransaction(ctx, async (tx) => {
     const deal = await lockDeal(tx, dealId);
     const { counterpartyId, buyer } = await buyerOf(tx, deal, { needsInn: true });
-    const { organizationId, seller: s } = await seller(tx, data.organizationId);
+    const { organizationId, seller: s } = await sellerFor(tx, data.organizationId);
     const { lines, totals } = await linesOf(tx, deal, s.taxMode);
     const manager = await managerOf(tx, deal);
     // always the contract's counter first, then the invoice's: two transactions taking the same two
@@ -161,7 +151,7 @@ export async function makeProposal(ctx: ServiceContext, dealId: number, input: z
   return inTransaction(ctx, async (tx) => {
     const deal = await lockDeal(tx, dealId);
     const { counterpartyId, buyer } = await buyerOf(tx, deal, { needsInn: false });
-    const { organizationId, seller: s } = await seller(tx, data.organizationId);
+    const { organizationId, seller: s } = await sellerFor(tx, data.organizationId);
     const { lines, totals } = await linesOf(tx, deal, s.taxMode);
     const defaults = await proposalDefaults(tx);
     const [{ v }] = (await tx.db

@@ -1,6 +1,7 @@
-import { asc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
-import { contacts, dealLines, users } from '../db/schema/index.js';
+import { contacts, users } from '../db/schema/index.js';
+import { asLineInput, dealLineRows } from '../deals/lines.js';
 import { needsFix } from '../errors.js';
 import { getCounterparty } from '../counterparties/counterparties.js';
 import type { Deal } from '../deals/deals.js';
@@ -41,15 +42,15 @@ export async function buyerOf(ctx: ServiceContext, deal: Deal, opts: { needsInn:
  * and no lines, one line named after the deal at the general rate. A deal with neither is told to add them.
  */
 export async function linesOf(ctx: ServiceContext, deal: Deal, mode: TaxMode): Promise<{ lines: DocumentLine[]; totals: Totals }> {
-  const rows = await ctx.db.select().from(dealLines).where(eq(dealLines.dealId, deal.id)).orderBy(asc(dealLines.position), asc(dealLines.id));
+  const rows = await dealLineRows(ctx, deal.id);
   const source = rows.length
-    ? rows.map((r) => ({ name: r.name, quantity: r.quantity, unit: r.unit, priceKopecks: r.priceKopecks, discountPercent: r.discountPercent, vatRate: r.vatRate }))
+    ? rows
     : deal.amountKopecks > 0n
       ? [{ name: deal.title, quantity: '1', unit: 'усл.', priceKopecks: deal.amountKopecks, discountPercent: '0', vatRate: GENERAL_VAT_RATE }]
       : [];
   if (!source.length) throw needsFix({ entity: 'deal', id: deal.id }, { lines: `в сделке «${deal.title}» нет ни товаров и услуг, ни суммы: добавьте позиции` });
   const lines = source.map((s, i): DocumentLine => {
-    const sums = lineSums(s, mode);
+    const sums = lineSums(asLineInput(s), mode);
     return { n: i + 1, name: s.name, quantity: formatQuantity(parseQuantity(s.quantity)!), unit: s.unit, priceKopecks: s.priceKopecks, discountPercent: s.discountPercent, ...sums };
   });
   return { lines, totals: totalsOf(lines) };

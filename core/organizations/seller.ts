@@ -1,7 +1,7 @@
 import { asc, desc, eq } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
 import { organizationBankAccounts, organizationImages, organizations, type OrganizationImageKind } from '../db/schema/index.js';
-import { invalid } from '../errors.js';
+import { needsFix } from '../errors.js';
 import type { SellerData } from '../documents/types.js';
 import { requireReader } from './access.js';
 import { displayName, organizationRow, type Organization } from './organizations.js';
@@ -20,13 +20,16 @@ const imageKey: Record<OrganizationImageKind, keyof SellerData['images']> = {
  * account and images. Refused in Russian when there is nothing to print, so a document is never made
  * without requisites.
  */
+/** Every refusal below is fixed in «Наши организации»: the transports link there. */
+const TO_BOOK = { entity: 'organizations' } as const;
+
 export async function sellerFor(ctx: ServiceContext, organizationId?: number | null): Promise<{ organizationId: number; seller: SellerData }> {
   requireReader(ctx);
   let org: Organization | undefined;
   if (organizationId) {
     org = await organizationRow(ctx, organizationId).catch(() => undefined);
-    if (!org) throw invalid({ organization: 'Такой организации нет в справочнике «Наши организации»' });
-    if (org.archived) throw invalid({ organization: `Организация «${displayName(org)}» в архиве: выберите другую` });
+    if (!org) throw needsFix(TO_BOOK, { organization: 'Такой организации нет в справочнике «Наши организации»' });
+    if (org.archived) throw needsFix(TO_BOOK, { organization: `Организация «${displayName(org)}» в архиве: выберите другую` });
   } else {
     [org] = await ctx.db
       .select()
@@ -34,7 +37,7 @@ export async function sellerFor(ctx: ServiceContext, organizationId?: number | n
       .where(eq(organizations.archived, false))
       .orderBy(desc(organizations.isDefault), asc(organizations.id))
       .limit(1);
-    if (!org) throw invalid({ organization: 'Добавьте свою организацию в справочник «Наши организации»' });
+    if (!org) throw needsFix(TO_BOOK, { organization: 'Добавьте свою организацию в справочник «Наши организации»' });
   }
   const [bank] = await ctx.db
     .select()
@@ -43,7 +46,7 @@ export async function sellerFor(ctx: ServiceContext, organizationId?: number | n
     .orderBy(desc(organizationBankAccounts.isDefault), asc(organizationBankAccounts.id))
     .limit(1);
   const shortName = displayName(org);
-  if (!bank) throw invalid({ organization: `У организации «${shortName}» нет расчётного счёта: добавьте его в «Наших организациях»` });
+  if (!bank) throw needsFix(TO_BOOK, { organization: `У организации «${shortName}» нет расчётного счёта: добавьте его в «Наших организациях»` });
   const imageRows = await ctx.db
     .select({ kind: organizationImages.kind, data: organizationImages.data })
     .from(organizationImages)
