@@ -56,6 +56,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
     maxUploadBytes: opts.maxUploadBytes ?? 100 * 1024 * 1024,
     loginRateLimit,
     loginThrottle: createLoginThrottle({ windowMs: loginRateLimit.timeWindowMs, redis, log: app.log }),
+    telephony: opts.telephony ?? {},
     secureCookies: httpsOnly ? true : 'auto',
   };
 

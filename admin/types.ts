@@ -1,4 +1,5 @@
 import type { Services } from '../core/services.js';
+import type { TelephonyClients } from '../core/telephony/types.js';
 import type { User } from '../core/users/users.js';
 import type { LoginThrottle } from './login-throttle.js';
 
@@ -24,6 +25,8 @@ export interface AdminOptions {
   inlineImportBytes?: number;
   /** largest CSV accepted, in bytes */
   maxUploadBytes?: number;
+  /** R20: the telephony providers that can place calls (click-to-call, «Принять») */
+  telephony?: TelephonyClients;
 }
 
 export interface AdminDeps {
@@ -33,6 +36,7 @@ export interface AdminDeps {
   maxUploadBytes: number;
   loginRateLimit: { max: number; timeWindowMs: number; maxPerAddress: number };
   loginThrottle: LoginThrottle;
+  telephony: TelephonyClients;
   /** Secure cookies: always behind an https PUBLIC_URL, otherwise when the request came over https */
   secureCookies: true | 'auto';
 }

@@ -20,6 +20,11 @@ import { setupTelegram, type TelegramExtensions } from '../bots/telegram/index.j
 import { viberChannel } from '../bots/viber/index.js';
 import type { MediaFetcher } from '../bots/viber/inbound.js';
 import { whatsappChannel, type WhatsAppChannelOptions } from '../bots/whatsapp/index.js';
+import { mangoTelephony } from '../bots/mango/index.js';
+import { zebraTelephony } from '../bots/zebra/index.js';
+import { pbxWebhook } from '../bots/pbx/index.js';
+import { phoneProviders, type TelephonyClients, type TelephonyModule, type TelephonyModules } from '../core/telephony/types.js';
+import { registerRecordingJobs } from '../core/telephony/recordings.js';
 import { buildApp } from './app.js';
 
 export type Role = 'all' | 'web' | 'worker' | 'bots';
@@ -48,6 +53,8 @@ export interface ComposeOptions {
 
 export interface Crm {
   channels: ChannelModules;
+  /** R20: the telephony providers configured (null: not configured) */
+  telephony: TelephonyModules;
   adapters: Record<ChannelKind, ChannelAdapter | undefined>;
   monitor: AdapterMonitor;
   /** the HTTP app of a web process, channel webhooks mounted; not listening yet */
@@ -60,7 +67,15 @@ export interface Crm {
 }
 
 export async function composeCrm(services: Services, parts: Parts, opts: ComposeOptions = {}): Promise<Crm> {
-  const telegram = setupTelegram(services, parts, opts.telegram);
+  // a call is one more way a client reaches us: each provider is a folder under bots/ too
+  const telephony: TelephonyModules = {
+    mango: mangoTelephony(services),
+    zebra: zebraTelephony(services),
+    generic: pbxWebhook(services),
+  };
+  const phoneModules = phoneProviders.map((p) => telephony[p]).filter((m): m is TelephonyModule => m !== null);
+  const phones: TelephonyClients = Object.fromEntries(phoneModules.filter((m) => m.client).map((m) => [m.provider, m.client]));
+  const telegram = setupTelegram(services, parts, { ...opts.telegram, telephony: phones });
   const channels: ChannelModules = {
     telegram: telegram.module,
     viber: viberChannel(services, parts, opts.viberFetchMedia ? { fetchMedia: opts.viberFetchMedia } : {}),
@@ -72,14 +87,16 @@ export async function composeCrm(services: Services, parts: Parts, opts: Compose
 
   let app: FastifyInstance | undefined;
   if (parts.web) {
-    app = await buildApp(services, { channels: monitor });
+    app = await buildApp(services, { channels: monitor, admin: { telephony: phones } });
     for (const m of modules) if (m.routes) await app.register(m.routes);
+    for (const m of phoneModules) if (m.routes) await app.register(m.routes);
   }
   const skip = new Set(opts.skipWorkerJobs ?? []);
   let jobsStarted = false;
 
   return {
     channels,
+    telephony,
     adapters,
     monitor,
     app,
@@ -89,6 +106,7 @@ export async function composeCrm(services: Services, parts: Parts, opts: Compose
         if (!skip.has('notifications')) telegram.registerWorker();
         registerWorkJobs(services);
         registerImportJobs(services.jobs, (actor) => services.ctx(actor));
+        registerRecordingJobs(services, phones);
         // WhatsApp sends belong to the process holding its session; a worker without it leaves
         // them to that process, unless WhatsApp is off (then they are marked undelivered)
         const sendsHere = { ...adapters } as Partial<Crm['adapters']>;

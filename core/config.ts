@@ -61,6 +61,14 @@ export const configSchema = z.object({
   MANGO_API_KEY: z.string().optional(),
   MANGO_API_SALT: z.string().optional(),
   MANGO_API_ROOT: z.url().default('https://app.mango-office.ru/vpbx'),
+  /** Zebra Telecom (a Kazoo platform): its API gateway, the cabinet's login, password and realm (NNNNN.ztpbx.ru); the secret in our webhook URLs */
+  ZEBRA_API_ROOT: z.url().default('https://api.zebratelecom.ru/v1/kazoos'),
+  ZEBRA_LOGIN: z.string().optional(),
+  ZEBRA_PASSWORD: z.string().optional(),
+  ZEBRA_REALM: z.string().optional(),
+  ZEBRA_WEBHOOK_SECRET: z.string().min(16, 'не короче 16 символов').optional(),
+  /** any other PBX: the HMAC-SHA256 key its call events are signed with */
+  PBX_WEBHOOK_SECRET: z.string().min(16, 'не короче 16 символов').optional(),
   /** mail servers on loopback or a private network may be checked and used (a mail server in the office LAN) */
   MAIL_ALLOW_PRIVATE_HOSTS: bool.default(false),
   TRUST_PROXY: trustProxy.default(false),

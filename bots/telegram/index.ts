@@ -1,4 +1,5 @@
 import type { Composer } from 'grammy';
+import type { TelephonyClients } from '../../core/telephony/types.js';
 import type { Services } from '../../core/services.js';
 import { NOTIFY_JOB } from '../../core/notifications/notify.js';
 import type { ChannelModule, ChannelRole } from '../channel-module.js';
@@ -12,6 +13,8 @@ export interface TelegramExtensions {
   staffFeatures?: Composer<BotContext>[];
   clientFeatures?: Composer<BotContext>;
   onStaffText?: (ctx: BotContext) => Promise<boolean>;
+  /** R20: the telephony providers that can place calls (click-to-call from the bot) */
+  telephony?: TelephonyClients;
 }
 
 /**

@@ -20,6 +20,8 @@ const titles: Record<Notification['kind'], string> = {
   repeat_request: '🔁 Повторное обращение',
   adapter_down: '⚠️ Канал недоступен',
   email_received: '✉️ Новое письмо',
+  incoming_call: '📞 Входящий звонок',
+  missed_call: '📵 Пропущенный звонок',
 };
 
 function keyboardFor(n: Notification): InlineKeyboard | undefined {

@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { callStatusLabels } from '../telephony/labels.js';
 import type { ServiceContext } from '../context.js';
 import { recordLinks, type HistoryEntity } from './links.js';
 import { channelLabel, type AttachmentKind } from '../channels/types.js';
@@ -17,16 +18,6 @@ export interface HistoryItem {
   /** files of a message or letter, in their stored order (opened by index) */
   files: { name: string; size: number; mime: string; kind: AttachmentKind }[];
 }
-
-/** Call states as the provider reports them, in words. */
-const callStatusLabel: Record<string, string> = {
-  completed: 'состоялся',
-  answered: 'состоялся',
-  missed: 'пропущен',
-  no_answer: 'без ответа',
-  busy: 'занято',
-  failed: 'не состоялся',
-};
 
 /** A CASE turning a code column into its Russian label (labels are constants of ours, never input). */
 function labelCase(column: string, labels: Record<string, string>): SQL {
@@ -61,7 +52,7 @@ export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id:
         WHERE ${cond}`;
   const callsWhere = (cond: SQL) =>
     sql`SELECT c.at, 'call' AS kind, c.id, CASE c.direction WHEN 'in' THEN 'Входящий звонок ' ELSE 'Исходящий звонок ' END || c.from_number || ' → ' || c.to_number AS title,
-          ${labelCase('c.status', callStatusLabel)} || ', ' || c.duration_sec || ' с' AS text, u.name AS actor, '[]'::jsonb AS files
+          ${labelCase('c.status', callStatusLabels)} || ', ' || c.duration_sec || ' с' AS text, u.name AS actor, '[]'::jsonb AS files
         FROM calls c LEFT JOIN users u ON u.id = c.user_id WHERE ${cond}`;
   // a letter sent is by the user who wrote it; the mailbox address is no person (an imported or
   // system letter without an author keeps the address)

@@ -11,7 +11,9 @@ export type NotificationKind =
   | 'files_not_sent'
   | 'repeat_request'
   | 'adapter_down'
-  | 'email_received';
+  | 'email_received'
+  | 'incoming_call'
+  | 'missed_call';
 
 export interface Notification {
   kind: NotificationKind;
@@ -22,6 +24,8 @@ export interface Notification {
   workId?: number | undefined;
   conversationId?: number | undefined;
   messageId?: number | undefined;
+  /** R20: the call an incoming/missed call card is about (the bot builds the card from it) */
+  callId?: number | undefined;
   /** same key → sent once (e.g. `lead:42:new`) */
   dedupeKey?: string | undefined;
 }

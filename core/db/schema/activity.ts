@@ -6,6 +6,7 @@ import { counterparties } from './counterparties.js';
 import { deals, leads } from './leads.js';
 import { mailboxes } from './mailing.js';
 import { users } from './users.js';
+import { phoneLines, phoneProvider } from './telephony.js';
 
 export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key', 'mailing_type', 'mailbox', 'organization', 'product', 'document_template', 'loss_reason']);
 
@@ -100,6 +101,13 @@ export const messages = pgTable(
   (t) => [unique('messages_channel_provider_uq').on(t.channel, t.providerMessageId), index('messages_conversation_idx').on(t.conversationId, t.at)],
 );
 
+/**
+ * A call's state while it lasts (ringing, talking) and, once over, how it went. One column, so a
+ * call is never "ended" and "ringing" at once whatever order the provider's events come in.
+ */
+export const callStatuses = ['ringing', 'talking', 'answered', 'missed', 'no_answer', 'busy', 'failed'] as const;
+export type CallStatus = (typeof callStatuses)[number];
+
 export const calls = pgTable(
   'calls',
   {
@@ -107,18 +115,49 @@ export const calls = pgTable(
     direction: messageDirection('direction').notNull(),
     fromNumber: text('from_number').notNull(),
     toNumber: text('to_number').notNull(),
+    /** the client's number (E.164 when it parses): from_number of an incoming call, to_number of an outgoing one */
+    clientNumber: text('client_number'),
     contactId: integer('contact_id').references(() => contacts.id),
     counterpartyId: integer('counterparty_id').references(() => counterparties.id),
     leadId: integer('lead_id').references(() => leads.id),
     dealId: integer('deal_id').references(() => deals.id),
+    /** who has the call: chosen by the rules while it rings, then whoever answered or placed it */
     userId: integer('user_id').references(() => users.id),
-    providerCallId: text('provider_call_id').unique(),
-    status: text('status').notNull().default('completed'),
+    provider: phoneProvider('provider'),
+    lineId: integer('line_id').references(() => phoneLines.id, { onDelete: 'set null' }),
+    /** the provider's id of the whole call (Mango entry_id, Kazoo's first leg): repeated events find the row */
+    providerCallId: text('provider_call_id'),
+    /** the provider's id of the leg a command acts on (Mango call_id, Kazoo call_id) */
+    legId: text('leg_id'),
+    /** our id of a click-to-call request: the provider's first event for it finds the row made at the click */
+    commandId: text('command_id').unique(),
+    status: text('status').$type<CallStatus>().notNull().default('answered'),
+    /** the provider's order of call-state events: an older one arriving late changes nothing */
+    lastSeq: integer('last_seq').notNull().default(0),
     durationSec: integer('duration_sec').notNull().default(0),
+    disconnectReason: text('disconnect_reason'),
+    answeredAt: timestamp('answered_at', { withTimezone: true }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    /** the work «Перезвонить» made for a missed call (made once) */
+    followUpWorkId: integer('follow_up_work_id'),
+    recordingId: text('recording_id'),
+    /** null: none; pending: a job fetches it; stored: recording_path holds it; failed */
+    recordingStatus: text('recording_status').$type<'pending' | 'stored' | 'failed'>(),
     recordingPath: text('recording_path'),
+    recordingMime: text('recording_mime'),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('calls_contact_idx').on(t.contactId), index('calls_counterparty_idx').on(t.counterpartyId)],
+  (t) => [
+    unique('calls_provider_call_uq').on(t.provider, t.providerCallId),
+    index('calls_contact_idx').on(t.contactId),
+    index('calls_counterparty_idx').on(t.counterpartyId),
+    index('calls_lead_idx').on(t.leadId),
+    index('calls_deal_idx').on(t.dealId),
+    index('calls_user_at_idx').on(t.userId, t.at),
+    index('calls_client_number_idx').on(t.clientNumber),
+  ],
 );
 
 export const emailDirection = pgEnum('email_direction', ['incoming', 'outgoing']);

@@ -12,3 +12,4 @@ export * from './sessions.js';
 export * from './imports.js';
 export * from './mail.js';
 export * from './documents.js';
+export * from './telephony.js';

@@ -76,6 +76,8 @@ export const plans = pgTable(
     dealAmountKopecks: bigint('deal_amount_kopecks', { mode: 'bigint' }).notNull().default(sql`0`),
     dealCount: integer('deal_count').notNull().default(0),
     worksCount: integer('works_count').notNull().default(0),
+    /** answered calls, either way (R4) */
+    callsCount: integer('calls_count').notNull().default(0),
     createdBy: integer('created_by').references(() => users.id),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
