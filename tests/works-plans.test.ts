@@ -9,6 +9,7 @@ import { createDeal, listDealStages, setDealStage } from '../core/deals/deals.js
 import { listLossReasons } from '../core/deals/loss-reasons.js';
 import { monthOf, planVsActual, setPlan } from '../core/plans/plans.js';
 import { ServiceError } from '../core/errors.js';
+import { calls } from '../core/db/schema/index.js';
 
 const clock = fixedClock('2026-11-20T09:00:00Z');
 let w: World;
@@ -121,14 +122,40 @@ describe('plans', () => {
 
     const [mine] = await planVsActual(w.as(m), period);
     assert.equal(mine!.userId, m.id);
-    assert.deepEqual(mine!.plan, { dealAmountKopecks: 100000000n, dealCount: 5, worksCount: 20 });
-    assert.deepEqual(mine!.actual, { dealAmountKopecks: 35000050n, dealCount: 2, worksCount: 1 });
+    assert.deepEqual(mine!.plan, { dealAmountKopecks: 100000000n, dealCount: 5, worksCount: 20, callsCount: 0 });
+    assert.deepEqual(mine!.actual, { dealAmountKopecks: 35000050n, dealCount: 2, worksCount: 1, callsCount: 0 });
     // the head sees every manager; a manager may not look at someone else's
     const all = await planVsActual(w.as(head), period);
     assert.ok(all.some((p) => p.userId === m.id) && all.some((p) => p.userId === manager.id));
     await assert.rejects(planVsActual(w.as(m), period, { userId: manager.id }), code('forbidden'));
     const oct = await planVsActual(w.as(m), { periodStart: '2026-10-01', periodEnd: '2026-10-31' });
     assert.equal(oct[0]!.actual.dealCount, 1);
+  });
+});
+
+describe('plans: calls (R4, R20)', () => {
+  test('a calls target; the actual counts the person\'s answered calls within the period\'s days, not missed ones or another month\'s', async () => {
+    const m = await w.user('manager', { name: 'Борис' });
+    const other = await w.user('manager');
+    const period = monthOf(clock.now());
+    await setPlan(w.as(head), { userId: m.id, ...period, callsCount: 40 });
+    await assert.rejects(setPlan(w.as(head), { userId: m.id, ...period, callsCount: -1 }), (e: ServiceError) => 'callsCount' in e.fields);
+    const call = (userId: number, at: string, status: 'answered' | 'missed' | 'busy' = 'answered', direction: 'in' | 'out' = 'in') =>
+      w.database.db.insert(calls).values({ direction, fromNumber: '+74951112233', toNumber: '+74954445566', userId, status, at: new Date(at) });
+    await call(m.id, '2026-11-02T07:00:00Z');
+    await call(m.id, '2026-11-15T12:00:00Z', 'answered', 'out');
+    await call(m.id, '2026-11-30T20:30:00Z'); // 23:30 on 30 November in Moscow: still November
+    await call(m.id, '2026-11-16T12:00:00Z', 'missed');
+    await call(m.id, '2026-11-16T12:05:00Z', 'busy', 'out');
+    await call(m.id, '2026-10-31T20:30:00Z'); // 23:30 on 31 October in Moscow
+    await call(m.id, '2026-11-30T21:30:00Z'); // 00:30 on 1 December in Moscow
+    await call(other.id, '2026-11-10T10:00:00Z');
+    const [mine] = await planVsActual(w.as(m), period);
+    assert.equal(mine!.plan!.callsCount, 40);
+    assert.equal(mine!.actual.callsCount, 3);
+    const [theirs] = await planVsActual(w.as(head), period, { userId: other.id });
+    assert.equal(theirs!.actual.callsCount, 1);
+    assert.equal(theirs!.plan, null);
   });
 });
 

@@ -21,6 +21,7 @@ function chart(rows: PlanProgress[]) {
     { key: 'amount', title: 'Сумма выигранных сделок', get: (p: { dealAmountKopecks: bigint }) => Number(p.dealAmountKopecks) / 100 },
     { key: 'deals', title: 'Количество сделок', get: (p: { dealCount: number }) => p.dealCount },
     { key: 'works', title: 'Выполненные работы', get: (p: { worksCount: number }) => p.worksCount },
+    { key: 'calls', title: 'Звонки (состоявшиеся)', get: (p: { callsCount: number }) => p.callsCount },
   ] as const;
   return measures.map((m) => {
     const values = rows.map((r) => ({ name: r.userName, plan: r.plan ? m.get(r.plan) : 0, actual: m.get(r.actual) }));
@@ -72,6 +73,7 @@ export default async function planRoutes(app: FastifyInstance, deps: AdminDeps) 
               dealAmount: str(form, `amount_${userId}`) || '0',
               dealCount: str(form, `deals_${userId}`) || '0',
               worksCount: str(form, `works_${userId}`) || '0',
+              callsCount: str(form, `calls_${userId}`) || '0',
             });
           } catch (e) {
             if (!isServiceError(e) || e.code !== 'invalid') throw e;

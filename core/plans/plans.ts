@@ -1,7 +1,7 @@
 import { and, asc, eq, gte, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { actorTimeZone, type ServiceContext } from '../context.js';
-import { dealStages, deals, plans, users, works } from '../db/schema/index.js';
+import { calls, dealStages, deals, plans, users, works } from '../db/schema/index.js';
 import { forbidden, invalid, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
 import { audit, diff } from '../shared/audit.js';
@@ -21,6 +21,7 @@ export const planInput = z
     dealAmount: kopecksField.refine((k) => k >= 0n, 'не меньше 0').default(0n),
     dealCount: z.coerce.number().int().min(0, 'не меньше 0').default(0),
     worksCount: z.coerce.number().int().min(0, 'не меньше 0').default(0),
+    callsCount: z.coerce.number().int().min(0, 'не меньше 0').default(0),
   })
   .refine((p) => p.periodStart <= p.periodEnd, { path: ['periodEnd'], message: 'конец периода раньше начала' });
 
@@ -41,6 +42,7 @@ export async function setPlan(ctx: ServiceContext, input: z.input<typeof planInp
     dealAmountKopecks: data.dealAmount,
     dealCount: data.dealCount,
     worksCount: data.worksCount,
+    callsCount: data.callsCount,
     createdBy: ctx.actor.kind === 'user' ? ctx.actor.userId : null,
     updatedAt: ctx.clock.now(),
   };
@@ -53,6 +55,7 @@ export async function setPlan(ctx: ServiceContext, input: z.input<typeof planInp
     dealAmountKopecks: data.dealAmount,
     dealCount: data.dealCount,
     worksCount: data.worksCount,
+    callsCount: data.callsCount,
   }));
   return row!;
 }
@@ -69,8 +72,9 @@ export interface PlanProgress {
   userName: string;
   periodStart: string;
   periodEnd: string;
-  plan: { dealAmountKopecks: bigint; dealCount: number; worksCount: number } | null;
-  actual: { dealAmountKopecks: bigint; dealCount: number; worksCount: number };
+  plan: { dealAmountKopecks: bigint; dealCount: number; worksCount: number; callsCount: number } | null;
+  /** callsCount: the calls the person talked on (answered) within the period */
+  actual: { dealAmountKopecks: bigint; dealCount: number; worksCount: number; callsCount: number };
 }
 
 /** The calendar month containing `date` in the zone, as YYYY-MM-DD bounds. */
@@ -86,7 +90,8 @@ const nextDay = (d: string) => new Date(Date.parse(d + 'T00:00:00Z') + 86_400_00
 
 /**
  * Plan vs actual from real records: deals won (reached a won stage) and paid within the period
- * (by their paid date), their amount, and works completed within it. Days are the team's time zone days. A manager sees only
+ * (by their paid date), their amount, works completed within it and calls answered by the person
+ * within it (R4, R20: an answered call of theirs, incoming or outgoing). Days are the team's time zone days. A manager sees only
  * their own figures; head and admin see everyone's.
  */
 export async function planVsActual(
@@ -133,13 +138,17 @@ export async function planVsActual(
       .select({ n: sql<number>`count(*)::int` })
       .from(works)
       .where(and(eq(works.responsibleId, person.id), eq(works.status, 'done'), gte(works.completedAt, from), lt(works.completedAt, to)));
+    const [talked] = await ctx.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(calls)
+      .where(and(eq(calls.userId, person.id), eq(calls.status, 'answered'), gte(calls.at, from), lt(calls.at, to)));
     out.push({
       userId: person.id,
       userName: person.name,
       periodStart: p.periodStart,
       periodEnd: p.periodEnd,
-      plan: plan ? { dealAmountKopecks: plan.dealAmountKopecks, dealCount: plan.dealCount, worksCount: plan.worksCount } : null,
-      actual: { dealAmountKopecks: BigInt(won!.amount), dealCount: won!.n, worksCount: done!.n },
+      plan: plan ? { dealAmountKopecks: plan.dealAmountKopecks, dealCount: plan.dealCount, worksCount: plan.worksCount, callsCount: plan.callsCount } : null,
+      actual: { dealAmountKopecks: BigInt(won!.amount), dealCount: won!.n, worksCount: done!.n, callsCount: talked!.n },
     });
   }
   return out;

@@ -6,13 +6,15 @@ import { monthOf, planVsActual, type PlanProgress } from '../../../core/plans/pl
 export const plan = new Composer<BotContext>();
 
 function block(p: PlanProgress): string {
-  const plan = p.plan ?? { dealAmountKopecks: 0n, dealCount: 0, worksCount: 0 };
+  const plan = p.plan ?? { dealAmountKopecks: 0n, dealCount: 0, worksCount: 0, callsCount: 0 };
   const ratio = (a: bigint, b: bigint) => (b > 0n ? Number((a * 1000n) / b) / 1000 : 0);
   return [
     `<b>${esc(p.userName)}</b>${p.plan ? '' : ' (план не задан)'}`,
     `Сумма сделок: ${money(p.actual.dealAmountKopecks)} из ${money(plan.dealAmountKopecks)}\n${progressBar(ratio(p.actual.dealAmountKopecks, plan.dealAmountKopecks), plan.dealAmountKopecks > 0n ? 1 : 0)}`,
     `Сделок: ${p.actual.dealCount} из ${plan.dealCount}\n${progressBar(p.actual.dealCount, plan.dealCount)}`,
     `Работ выполнено: ${p.actual.worksCount} из ${plan.worksCount}\n${progressBar(p.actual.worksCount, plan.worksCount)}`,
+    // a team without telephony sets no calls target and has no calls: the line would only say «0 из 0»
+    ...(plan.callsCount > 0 || p.actual.callsCount > 0 ? [`Звонков состоялось: ${p.actual.callsCount} из ${plan.callsCount}\n${progressBar(p.actual.callsCount, plan.callsCount)}`] : []),
   ].join('\n');
 }
 
