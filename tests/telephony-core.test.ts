@@ -223,7 +223,7 @@ describe('events repeated and out of order', () => {
     const [lead] = await sys.db.select().from(leads).where(eq(leads.id, call.leadId!));
     assert.equal(work!.responsibleId, lead!.responsibleId);
     assert.match(work!.comment ?? '', /^Перезвонить: пропущенный звонок \+7 916 700 00 05/);
-    assert.ok(work!.deadline.getTime() <= endedAt.getTime() + 15 * 60_000 && work!.deadline > endedAt);
+    assert.ok(work!.deadline.getTime() <= endedAt.getTime() + 45 * 60_000 && work!.deadline > endedAt);
     const [action] = await s.database.rows<{ name: string }>(sql`SELECT name FROM actions WHERE id = ${work!.actionId}`);
     assert.equal(action!.name, 'Позвонить');
     const missed = await waitFor('the missed-call notice', () => notesFor(callId, 'missed_call')[0]);

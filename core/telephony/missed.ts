@@ -10,10 +10,12 @@ import type { Call } from './calls.js';
 
 /**
  * A client who called and was not answered is waiting: the callback should happen while they still
- * remember why they called and have not turned to another supplier, so the work is due within
- * 15 minutes of the call's end (its reminder then comes at once).
+ * remember why they called and have not turned to another supplier. The missed-call card tells the
+ * person at once; the work is due 45 minutes after the call, so its usual reminder (30 minutes before
+ * the deadline, core/works/reminders.ts) nudges once more a quarter of an hour later if it is still
+ * open, instead of a second message at the same moment as the card.
  */
-const CALL_BACK_WITHIN_MS = 15 * 60_000;
+const CALL_BACK_WITHIN_MS = 45 * 60_000;
 
 /** The action the work is planned with (seeded by migrations/0002). */
 const CALL_ACTION = 'Позвонить';
@@ -55,7 +57,7 @@ export async function followUpMissedCall(tx: ServiceContext, call: Call, respons
   if (!userId) return;
   const text = [
     `Пропущенный звонок: ${who ? `${who}, ` : ''}${number}`,
-    workId ? `Работа «${CALL_ACTION}» №${workId} — перезвоните в ближайшие 15 минут` : 'Перезвоните клиенту',
+    workId ? `Работа «${CALL_ACTION}» №${workId} — перезвоните как можно скорее` : 'Перезвоните клиенту',
   ].join('\n');
   await notify(tx, {
     kind: 'missed_call',
