@@ -8,6 +8,8 @@ import { listNotes } from '../core/notes/notes.js';
 import { listContacts } from '../core/contacts/contacts.js';
 import { listLeads } from '../core/leads/leads.js';
 import { listDeals, listDealStages } from '../core/deals/deals.js';
+import { listCalls } from '../core/telephony/calls.js';
+import { callDirectionLabels, callStatusLabels } from '../core/telephony/labels.js';
 import { worksBlock, type WorkLink } from './works-block.js';
 import { cardPath, userNames } from './lists.js';
 
@@ -39,7 +41,7 @@ const tabsOf: Record<RecordEntity, Tab[]> = {
 };
 
 /** The history tabs that show one kind of item, and what they say when there is none. */
-const historyKind: Partial<Record<Tab, HistoryItem['kind']>> = { emails: 'email', calls: 'call', messages: 'message' };
+const historyKind: Partial<Record<Tab, HistoryItem['kind']>> = { emails: 'email', messages: 'message' };
 const emptyText: Partial<Record<Tab, string>> = { emails: 'Писем пока нет.', calls: 'Звонков пока нет.', messages: 'Сообщений пока нет.', history: 'История пуста.' };
 
 
@@ -74,6 +76,11 @@ export async function recordTabs(ctx: ServiceContext, req: FastifyRequest, entit
       entity === 'deal' ? listOrganizations(ctx) : Promise.resolve([]),
     ]);
     return { ...feed, documents, made, organizations };
+  }
+  // the record's calls with their result and recording (R20), as the «Звонки» list shows them
+  if (tab === 'calls') {
+    const calls = await listCalls(ctx, { ...workLink(entity, id), limit: 200 });
+    return { ...feed, calls, callLabels: { status: callStatusLabels, direction: callDirectionLabels } };
   }
   if (tab === 'contacts') return { ...feed, contacts: (await listContacts(ctx, { counterpartyId: id }, { limit: 200 })).items };
   if (tab === 'leads') {
