@@ -84,7 +84,7 @@ describe('an incoming call: the carrier leg is the call, device legs join it', (
     const end = event('channel_destroy', carrierLeg({ other_leg_call_id: 'device-leg-1', hangup_cause: 'NORMAL_CLEARING', billing_seconds: '42', duration_seconds: '50' }));
     assert.equal(end.kind, 'ended');
     assert.equal(end.callKey, 'carrier-leg-1');
-    assert.equal(end.durationSec, 42);
+    assert.equal(end.durationSec, undefined, 'the core counts the talk from the answer it saw');
     assert.equal(end.result, undefined, 'answered or not is the core’s to say from the answers it saw');
     assert.equal(end.direction, 'in');
     assert.equal(end.clientNumber, '+79161234567');
@@ -92,9 +92,10 @@ describe('an incoming call: the carrier leg is the call, device legs join it', (
   });
 
   test('an ended call that was talked on has a recording under its bridge id; an unanswered one has none', () => {
-    const end = event('channel_destroy', carrierLeg({ hangup_cause: 'NORMAL_CLEARING', billing_seconds: '42' }));
-    assert.deepEqual(recordingAfter(end), { provider: 'zebra', callKey: 'carrier-leg-1', kind: 'recording', at, recordingId: 'carrier-leg-1' });
-    assert.equal(recordingAfter(event('channel_destroy', carrierLeg({ hangup_cause: 'ORIGINATOR_CANCEL', billing_seconds: '0' }))), null);
+    const talked = carrierLeg({ hangup_cause: 'NORMAL_CLEARING', billing_seconds: '42' });
+    assert.deepEqual(recordingAfter(event('channel_destroy', talked), talked), { provider: 'zebra', callKey: 'carrier-leg-1', kind: 'recording', at, recordingId: 'carrier-leg-1' });
+    const cancelled = carrierLeg({ hangup_cause: 'ORIGINATOR_CANCEL', billing_seconds: '0' });
+    assert.equal(recordingAfter(event('channel_destroy', cancelled), cancelled), null);
   });
 
   test('an outbound leg that names no other leg cannot be placed and is ignored', () => {

@@ -174,13 +174,14 @@ export function parseKazooHook(hook: string, p: Payload, now: Date): CallEvent |
   const direction = callDirectionOf(p, callId);
   const billing = count(p.billing_seconds);
   const result = resultOf(cause, billing, direction);
+  // no duration: the first leg's billing_seconds counts an IVR's or the manager's own ringing too;
+  // the core counts the talk from the answer it recorded to this end
   return {
     ...base,
     kind: 'ended',
     direction,
     ...numbersOf(p, direction, callId),
     endedAt: at,
-    ...(billing !== undefined ? { durationSec: billing } : {}),
     ...(result ? { result } : {}),
     ...(cause ? { disconnectReason: cause } : {}),
   };
@@ -188,11 +189,11 @@ export function parseKazooHook(hook: string, p: Payload, now: Date): CallEvent |
 
 /**
  * The recording of a call that was talked on: Zebra records per bridge and files it in its CDRs
- * under the bridge id, which is the first leg's id, our callKey. Asked only for a call whose first
- * leg was billed; the fetch job retries while the CDR is not written yet.
+ * under the bridge id, which is the first leg's id, our callKey. Asked only when the first leg's
+ * destroy was billed (someone answered it); the fetch job retries while the CDR is not written yet.
  */
-export function recordingAfter(ended: CallEvent): CallEvent | null {
-  if (ended.kind !== 'ended' || !ended.durationSec) return null;
+export function recordingAfter(ended: CallEvent, p: Payload): CallEvent | null {
+  if (ended.kind !== 'ended' || !count(p.billing_seconds)) return null;
   return { provider: 'zebra', callKey: ended.callKey, kind: 'recording', at: ended.at, recordingId: ended.callKey };
 }
 
