@@ -1,7 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'drizzle-orm';
-import { fixedClock, openWorld, type World } from './helpers/world.js';
+import { fixedClock, type World } from './helpers/world.js';
+import { openAdminApp, type AdminApp } from './helpers/browser.js';
+import { PanelClient, pageText as text } from './helpers/http-client.js';
 import type { User } from '../core/users/users.js';
 import { createCounterparty } from '../core/counterparties/counterparties.js';
 import { calls } from '../core/db/schema/index.js';
@@ -10,15 +12,22 @@ import { createLine, deleteLine, extensionOf, lineByNumber, listLines, setUserEx
 import { chooseCallUser, createCallRule, deleteCallRule, listCallRules, moveCallRule, updateCallRule, type CallToRoute } from '../core/telephony/rules.js';
 
 const TZ = 'Europe/Moscow';
+// rules read the instant they are given, not the clock: this one only names «now» for route()
 const clock = fixedClock('2026-11-20T09:00:00Z');
+const ZEBRA_SECRET = 'zebra-hook-secret-0123456789abcd';
+let a: AdminApp;
 let w: World;
 let head: User, admin: User;
 before(async () => {
-  w = await openWorld({ clock });
-  head = await w.user('head');
-  admin = await w.user('admin');
+  a = await openAdminApp({
+    admin: { loginRateLimit: { max: 1000, timeWindowMs: 60_000 } },
+    env: { PUBLIC_URL: 'https://crm.example.ru/', MANGO_API_KEY: 'mango-key-abcdef', MANGO_API_SALT: 'mango-salt-secret-9876', ZEBRA_WEBHOOK_SECRET: ZEBRA_SECRET },
+  });
+  w = a.world;
+  head = await w.user('head', { name: 'Руководитель' });
+  admin = await w.user('admin', { name: 'Админ' });
 });
-after(() => w.close());
+after(() => a.close());
 
 const code = (c: string) => (e: unknown) => e instanceof ServiceError && e.code === c;
 const field = (f: string, re?: RegExp) => (e: unknown) => e instanceof ServiceError && e.code === 'invalid' && f in e.fields && (!re || re.test(e.fields[f]!));
@@ -189,5 +198,148 @@ describe('«Прием звонков IP» (core)', () => {
     assert.deepEqual(await chooseCallUser(w.system, route()), { userId: d1.id, ruleId: rule.id });
     await w.database.db.execute(sql`UPDATE users SET on_duty = false WHERE id IN (${d1.id}, ${d2.id})`);
     assert.deepEqual(await chooseCallUser(w.system, route()), { userId: last.id, ruleId: rLast.id });
+  });
+});
+
+describe('the books in the panel', () => {
+  const signedIn = async (u: User) => {
+    const c = new PanelClient(a.app);
+    await c.signIn(u.email);
+    return c;
+  };
+
+  test('«Линии»: the head adds, is told what is wrong with a bad or repeated number, edits and deletes; a manager cannot', async () => {
+    const c = await signedIn(head);
+    let page = await c.get('/admin/books/phone-lines');
+    assert.equal(page.statusCode, 200);
+    page = await c.submit('/admin/books/phone-lines', { provider: 'zebra', number: 'восемь девятьсот', name: 'Кривая', active: 'on' });
+    assert.match(text(page.body), /Не добавлено: номер телефона, например/);
+    page = await c.submit('/admin/books/phone-lines', { provider: 'zebra', number: '8 812 300-20-10', name: 'Питер', active: 'on' });
+    assert.match(text(page.body), /Линия «Питер» добавлена/);
+    assert.match(text(page.body), /\+7 812 300 20 10/);
+    page = await c.submit('/admin/books/phone-lines', { provider: 'zebra', number: '+78123002010', name: 'Снова', active: 'on' });
+    assert.match(text(page.body), /этот номер уже есть в Zebra Telecom: линия «Питер»/);
+    const line = (await lineByNumber(w.system, 'zebra', '+78123002010'))!;
+    page = await c.get(`/admin/books/phone-lines/${line.id}`);
+    assert.match(page.body, /data-confirm="[^"]*правила приёма звонков для этой линии будут удалены/);
+    page = await c.submit(`/admin/books/phone-lines/${line.id}`, { provider: 'zebra', number: '+7 812 300 20 11', name: 'Питер, склад' });
+    assert.match(text(page.body), /Линия «Питер, склад» сохранена/);
+    const edited = (await lineByNumber(w.system, 'zebra', '+78123002011'))!;
+    assert.equal(edited.active, false, 'an unticked box is «not used»');
+
+    const m = await signedIn(await w.user('manager'));
+    assert.equal((await m.get('/admin/books/phone-lines')).statusCode, 403);
+    assert.equal((await m.get('/admin/books/call-rules')).statusCode, 403);
+    await m.get('/admin');
+    const res = await m.post('/admin/books/phone-lines', { provider: 'mango', number: '+74957009999', name: 'Моя', active: 'on' });
+    assert.notEqual(res.statusCode, 200);
+    assert.equal(await lineByNumber(w.system, 'mango', '+74957009999'), null);
+    await m.post(`/admin/books/phone-lines/${edited.id}/delete`, {});
+    assert.ok(await lineByNumber(w.system, 'zebra', '+78123002011'), 'a manager deletes nothing');
+
+    page = await c.submit(`/admin/books/phone-lines/${edited.id}/delete`, {});
+    assert.match(text(page.body), /Линия удалена/);
+    assert.equal(await lineByNumber(w.system, 'zebra', '+78123002011'), null);
+  });
+
+  test('extensions on «Пользователи»: saved per provider; one another user has is refused with their name', async () => {
+    const ann = await w.user('manager', { name: 'Анна Сидорова' });
+    const bob = await w.user('manager', { name: 'Борис Смирнов' });
+    const c = await signedIn(admin);
+    let page = await c.get(`/admin/users/${ann.id}`);
+    assert.match(text(page.body), /Внутренний номер Mango Office/);
+    assert.match(text(page.body), /ID устройства Zebra Telecom/);
+    assert.match(text(page.body), /Внутренний номер \(другая АТС\)/);
+    page = await c.submit(`/admin/users/${ann.id}/extensions`, { extension_mango: '301', extension_zebra: 'f00dcafe', extension_generic: '' });
+    assert.match(text(page.body), /Внутренние номера сохранены/);
+    assert.match(page.body, /name="extension_mango" value="301"/);
+    assert.deepEqual(await userExtensions(w.system, ann.id), { mango: '301', zebra: 'f00dcafe' });
+    await c.get(`/admin/users/${bob.id}`);
+    page = await c.submit(`/admin/users/${bob.id}/extensions`, { extension_mango: '301', extension_zebra: '', extension_generic: '' });
+    assert.match(text(page.body), /Не сохранено: Внутренний номер Mango Office 301 уже у сотрудника «Анна Сидорова»/);
+    page = await c.submit(`/admin/users/${bob.id}/extensions`, { extension_mango: '30-1', extension_zebra: '', extension_generic: '' });
+    assert.match(text(page.body), /только латинские буквы и цифры/);
+    assert.deepEqual(await userExtensions(w.system, bob.id), {});
+  });
+
+  test('«Прием звонков IP»: the page explains the order; rules added last, moved up and down, a bad rule refused, edited and deleted', async () => {
+    await clearRules();
+    const c = await signedIn(head);
+    let page = await c.get('/admin/books/call-rules');
+    assert.match(text(page.body), /Правила пробуются по порядку, сверху вниз/);
+    assert.match(text(page.body), /распределяется как новый лид/);
+    const who = await w.user('manager', { name: 'Вера Дежурная' });
+    await c.submit('/admin/books/call-rules', { name: 'Первое', target: 'responsible', active: 'on' });
+    await c.submit('/admin/books/call-rules', { name: 'Второе', target: 'segment', active: 'on' });
+    page = await c.submit('/admin/books/call-rules', { name: 'Третье', target: 'user', targetUserId: String(who.id), timeFrom: '22:00', timeTo: '08:00', active: 'on' });
+    assert.match(text(page.body), /Правило «Третье» добавлено последним/);
+    assert.match(text(page.body), /Сотруднику: Вера Дежурная/);
+    assert.match(text(page.body), /22:00–08:00/);
+    const order = (body: string) => [...body.matchAll(/href="\/admin\/books\/call-rules\/\d+">([^<]+)</g)].map((m) => m[1]);
+    assert.deepEqual(order(page.body), ['Первое', 'Второе', 'Третье']);
+    const third = (await listCallRules(w.as(head))).find((r) => r.name === 'Третье')!;
+    page = await c.submit(`/admin/books/call-rules/${third.id}/move`, { dir: 'up' });
+    page = await c.submit(`/admin/books/call-rules/${third.id}/move`, { dir: 'up' });
+    assert.deepEqual(order(page.body), ['Третье', 'Первое', 'Второе']);
+    page = await c.submit(`/admin/books/call-rules/${third.id}/move`, { dir: 'down' });
+    assert.deepEqual(order(page.body), ['Первое', 'Третье', 'Второе']);
+
+    page = await c.submit('/admin/books/call-rules', { name: 'Пустая очередь', target: 'queue', active: 'on' });
+    assert.match(text(page.body), /Не добавлено: выберите сотрудников очереди/);
+    page = await c.submit('/admin/books/call-rules', { name: 'Полночь', target: 'duty', timeFrom: '22:00', active: 'on' });
+    assert.match(text(page.body), /укажите и начало, и конец часов/);
+
+    const members = [who.id, head.id].map(String);
+    await c.get(`/admin/books/call-rules/${third.id}`);
+    const res = await c.post(`/admin/books/call-rules/${third.id}`, { name: 'Третье: очередь', target: 'queue', memberIds: members, lineId: '', timeFrom: '', timeTo: '' });
+    assert.equal(res.statusCode, 303);
+    const saved = (await listCallRules(w.as(head))).find((r) => r.id === third.id)!;
+    assert.deepEqual([...saved.memberIds].sort(), [who.id, head.id].sort());
+    assert.equal(saved.active, false);
+    assert.equal(saved.timeFrom, null);
+    page = await c.submit(`/admin/books/call-rules/${third.id}/delete`, {});
+    assert.match(text(page.body), /Правило удалено/);
+    assert.deepEqual(order(page.body), ['Первое', 'Второе']);
+  });
+
+  test('«Интеграции»: each provider configured or not, the addresses for its cabinet without the secrets, lines and extensions', async () => {
+    await createLine(w.as(head), { provider: 'mango', number: '+74957003000', name: 'Mango основная' });
+    const c = await signedIn(admin);
+    const page = await c.get('/admin/integrations');
+    assert.equal(page.statusCode, 200);
+    const t = text(page.body);
+    assert.match(t, /Телефония/);
+    const section = (p: string) => text(page.body.split(`data-telephony="${p}"`)[1]!.split(/data-telephony=|<h2>/)[0]!);
+    assert.match(section('mango'), /Mango Office настроено/);
+    assert.match(section('mango'), /https:\/\/crm\.example\.ru\/webhooks\/mango /);
+    assert.match(section('mango'), /Линий: \d+/);
+    assert.match(section('zebra'), /не настроено/);
+    assert.match(section('zebra'), /ZEBRA_LOGIN/);
+    assert.match(section('zebra'), /https:\/\/crm\.example\.ru\/webhooks\/zebra\/••••abcd\/channel_create/);
+    assert.match(section('zebra'), /channel_destroy/);
+    assert.match(section('generic'), /https:\/\/crm\.example\.ru\/webhooks\/pbx\/calls/);
+    assert.match(section('generic'), /PBX_WEBHOOK_SECRET/);
+    for (const secret of [ZEBRA_SECRET, 'mango-salt-secret-9876', 'mango-key-abcdef']) assert.ok(!page.body.includes(secret), 'no secret printed');
+  });
+
+  test('plan vs actual in the panel: a calls target is set and the answered calls are shown', async () => {
+    const m = await w.user('manager', { name: 'Галина Звонкова' });
+    const c = await signedIn(head);
+    await c.get('/admin/plans?month=2026-11');
+    const form: Record<string, string> = { month: '2026-11', users: String(m.id), [`amount_${m.id}`]: '', [`deals_${m.id}`]: '', [`works_${m.id}`]: '', [`calls_${m.id}`]: '25' };
+    let page = await c.submit('/admin/plans', form);
+    assert.match(text(page.body), /Планы сохранены/);
+    assert.match(page.body, new RegExp(`name="calls_${m.id}" value="25"`));
+    for (const [at, status] of [['2026-11-03T08:00:00Z', 'answered'], ['2026-11-04T08:00:00Z', 'answered'], ['2026-11-05T08:00:00Z', 'missed']] as const) {
+      await w.database.db.insert(calls).values({ direction: 'in', fromNumber: '+74951234567', toNumber: '+74957003000', userId: m.id, status, at: new Date(at) });
+    }
+    page = await c.get('/admin/plan?month=2026-11');
+    const rowOf = (html: string) => text(html.split('<td>Галина Звонкова</td>')[1]!.split('</tr>')[0]!);
+    const row = rowOf(page.body);
+    assert.match(row, /25 2\s*$/, 'plan 25, actual 2 answered calls');
+    assert.match(text(page.body), /Звонки \(состоявшиеся\)/);
+    const mine = await signedIn(m);
+    page = await mine.get('/admin/plan?month=2026-11');
+    assert.match(rowOf(page.body), /25 2\s*$/);
   });
 });

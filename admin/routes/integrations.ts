@@ -1,11 +1,50 @@
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { listChannelStates } from '../../core/channels/pairing.js';
+import type { Config } from '../../core/config.js';
+import { extensionCounts, listLines } from '../../core/telephony/lines.js';
+import { phoneProviderLabels } from '../../core/telephony/labels.js';
+import type { PhoneProvider } from '../../core/telephony/types.js';
 import { ctxOf, render, requireRoles } from '../render.js';
 import type { AdminDeps } from '../types.js';
 
 /** WhatsApp shows a new code about every 20 seconds; an older one is no use to scan. */
 const PAIRING_CODE_FRESH_MS = 2 * 60_000;
+
+/** A secret on a page: enough to tell which one is set, never the whole of it. */
+const masked = (secret: string) => '••••' + secret.slice(-4);
+
+/**
+ * Telephony: per provider, whether its settings are there and the addresses to enter in its
+ * cabinet (webhooks are served by the web process, so its own settings are the ones that count).
+ */
+function telephonyProviders(config: Config, base: string) {
+  const zebraSecret = config.ZEBRA_WEBHOOK_SECRET ? masked(config.ZEBRA_WEBHOOK_SECRET) : '<ZEBRA_WEBHOOK_SECRET>';
+  const list: { provider: PhoneProvider; configured: boolean; urls: { label: string; url: string }[]; hint: string; missing: string[] }[] = [
+    {
+      provider: 'mango',
+      configured: Boolean(config.MANGO_API_KEY && config.MANGO_API_SALT),
+      missing: (['MANGO_API_KEY', 'MANGO_API_SALT'] as const).filter((k) => !config[k]),
+      urls: [{ label: 'Адрес внешней системы', url: `${base}/webhooks/mango` }],
+      hint: 'Личный кабинет Mango Office → Интеграции → API коннектор: скопируйте «Уникальный код вашей АТС» в MANGO_API_KEY и «Ключ для создания подписи» в MANGO_API_SALT, впишите «Адрес внешней системы» ниже (Mango сам добавляет к нему /events/call, /events/summary, /events/recording), включите отправку событий и запись разговоров.',
+    },
+    {
+      provider: 'zebra',
+      configured: Boolean(config.ZEBRA_LOGIN && config.ZEBRA_PASSWORD && config.ZEBRA_REALM && config.ZEBRA_WEBHOOK_SECRET),
+      missing: (['ZEBRA_LOGIN', 'ZEBRA_PASSWORD', 'ZEBRA_REALM', 'ZEBRA_WEBHOOK_SECRET'] as const).filter((k) => !config[k]),
+      urls: (['channel_create', 'channel_answer', 'channel_destroy'] as const).map((hook) => ({ label: hook, url: `${base}/webhooks/zebra/${zebraSecret}/${hook}` })),
+      hint: 'Логин и пароль личного кабинета Zebra Telecom и realm (SIP-домен вида 12345.ztpbx.ru) — в ZEBRA_LOGIN, ZEBRA_PASSWORD, ZEBRA_REALM; придумайте ZEBRA_WEBHOOK_SECRET (не короче 16 символов) и создайте три вебхука (метод POST) с адресами ниже, подставив вместо •••• секрет целиком. ID устройства сотрудника впишите на его странице в «Пользователях».',
+    },
+    {
+      provider: 'generic',
+      configured: Boolean(config.PBX_WEBHOOK_SECRET),
+      missing: config.PBX_WEBHOOK_SECRET ? [] : ['PBX_WEBHOOK_SECRET'],
+      urls: [{ label: 'Адрес вебхука', url: `${base}/webhooks/pbx/calls` }],
+      hint: 'Любая другая АТС сообщает о звонках подписанным вебхуком: задайте PBX_WEBHOOK_SECRET (не короче 16 символов) и настройте АТС отправлять события звонков на адрес ниже: POST, JSON, подпись HMAC-SHA256 в заголовке X-CRM-Signature (формат — в README).',
+    },
+  ];
+  return list.map((p) => ({ ...p, name: phoneProviderLabels[p.provider] }));
+}
 
 /**
  * «Интеграции»: which messengers are connected and whether they work, and WhatsApp's QR code to
@@ -20,7 +59,7 @@ export default async function integrationRoutes(app: FastifyInstance, deps: Admi
     const wa = states.whatsapp;
     const fresh = wa?.pairingCode && wa.pairingCodeAt && ctx.clock.now().getTime() - wa.pairingCodeAt.getTime() < PAIRING_CODE_FRESH_MS;
     const qrSvg = fresh ? await QRCode.toString(wa.pairingCode!, { type: 'svg', margin: 1, errorCorrectionLevel: 'L' }) : null;
-    const base = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
+    const base = (config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/+$/, '');
     const channels = [
       {
         key: 'telegram',
@@ -45,6 +84,12 @@ export default async function integrationRoutes(app: FastifyInstance, deps: Admi
       },
       // with roles split, the web process may lack the bots process's settings: a state on record means the channel is in use
     ].map((c) => ({ ...c, configured: c.configured || Boolean(states[c.key]), state: states[c.key] ?? null }));
-    return render(deps, req, reply, 'integrations', { title: 'Интеграции', channels, qrSvg, pairing: Boolean(fresh) });
+    const [lines, extensions] = await Promise.all([listLines(ctx), extensionCounts(ctx)]);
+    const telephony = telephonyProviders(config, base).map((p) => ({
+      ...p,
+      lines: lines.filter((l) => l.provider === p.provider && l.active).length,
+      extensions: extensions[p.provider] ?? 0,
+    }));
+    return render(deps, req, reply, 'integrations', { title: 'Интеграции', channels, qrSvg, pairing: Boolean(fresh), telephony, publicUrlSet: Boolean(config.PUBLIC_URL) });
   });
 }

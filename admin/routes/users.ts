@@ -11,6 +11,9 @@ import { ctxOf, redirectWith, render, requireRoles } from '../render.js';
 import { telegramBotUsername } from '../telegram.js';
 import type { AdminDeps } from '../types.js';
 import { zoneChoices } from '../format.js';
+import { extensionLabels, setUserExtensions, userExtensions } from '../../core/telephony/lines.js';
+import { phoneProviders } from '../../core/telephony/types.js';
+import { formAction } from '../form-action.js';
 
 const roles: Role[] = ['admin', 'head', 'manager'];
 const isRole = (v: string): v is Role => (roles as string[]).includes(v);
@@ -32,7 +35,9 @@ export default async function userRoutes(app: FastifyInstance, deps: AdminDeps) 
     const user = await getUser(ctx, id);
     const assignments = (await listSegmentAssignments(ctx)).filter((a) => a.userId === id);
     const zones = zoneChoices();
-    return render(deps, req, reply, 'books/user', { title: user.name, user, segments: assignments.map((a) => a.segmentName), zones, errors: {}, ...extra }, status);
+    const extensions = await userExtensions(ctx, id);
+    const phoneFields = phoneProviders.map((provider) => ({ provider, label: extensionLabels[provider], value: extensions[provider] ?? '' }));
+    return render(deps, req, reply, 'books/user', { title: user.name, user, segments: assignments.map((a) => a.segmentName), zones, phoneFields, errors: {}, ...extra }, status);
   };
 
   app.get('/users', (req, reply) => listPage(req, reply));
@@ -75,6 +80,15 @@ export default async function userRoutes(app: FastifyInstance, deps: AdminDeps) 
       throw e;
     }
     return redirectWith(deps, reply, `/admin/users/${id}`, { type: 'ok', text: 'Сохранено' });
+  });
+
+  // the user's extension at each provider: where click-to-call rings first and whose answer a call records
+  app.post('/users/:id/extensions', async (req, reply) => {
+    requireRoles(req, 'admin');
+    const id = idParam(req.params);
+    const form = body(req);
+    const ext = Object.fromEntries(phoneProviders.map((p) => [p, str(form, `extension_${p}`)]));
+    return formAction(deps, reply, `/admin/users/${id}`, () => setUserExtensions(ctxOf(deps, req), id, ext), () => ({ text: 'Внутренние номера сохранены' }), 'Не сохранено: ');
   });
 
   app.post('/users/:id/password', async (req, reply) => {
