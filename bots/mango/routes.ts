@@ -6,7 +6,7 @@ import { recordCallEvent } from '../../core/telephony/calls.js';
 import { MangoEventInvalid, parseMangoEvent, verifiedJson } from './inbound.js';
 
 export interface MangoRoutesOptions {
-  services: Pick<Services, 'ctx' | 'clock'>;
+  services: Pick<Services, 'ctx' | 'clock' | 'config'>;
   apiKey: string;
   apiSalt: string;
   /**
@@ -57,7 +57,7 @@ export const mangoRoutes: FastifyPluginAsync<MangoRoutesOptions> = async (app, o
       return reply.code(400).send({ error: 'invalid', message: err.message, fields: err.fields });
     }
     if (event === 'ignore') return {};
-    const { callId, created } = await recordCallEvent(opts.services.ctx(systemActor('Mango Office')), event);
+    const { callId, created } = await recordCallEvent(opts.services.ctx(systemActor('Mango Office')), event, { timeZone: opts.services.config.TIME_ZONE });
     req.log.info({ path, kind: event.kind, callId, created }, 'mango: call event');
     return {};
   });
