@@ -41,9 +41,14 @@ function requireReader(ctx: ServiceContext): void {
   requireUser(ctx);
 }
 
-export async function listLines(ctx: ServiceContext): Promise<PhoneLine[]> {
+/** activeOnly: the lines a call can be placed from («Используется» ticked) */
+export async function listLines(ctx: ServiceContext, opts: { activeOnly?: boolean } = {}): Promise<PhoneLine[]> {
   requireReader(ctx);
-  return ctx.db.select().from(phoneLines).orderBy(asc(phoneLines.provider), sql`lower(${phoneLines.name})`, asc(phoneLines.id));
+  return ctx.db
+    .select()
+    .from(phoneLines)
+    .where(opts.activeOnly ? eq(phoneLines.active, true) : undefined)
+    .orderBy(asc(phoneLines.provider), sql`lower(${phoneLines.name})`, asc(phoneLines.id));
 }
 
 export async function getLine(ctx: ServiceContext, id: number): Promise<PhoneLine> {

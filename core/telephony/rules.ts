@@ -237,12 +237,8 @@ async function yieldOf(ctx: ServiceContext, rule: CallRule, call: CallToRoute): 
       if (!call.counterpartyId) return null;
       const [cp] = await ctx.db.select({ segmentId: counterparties.segmentId }).from(counterparties).where(eq(counterparties.id, call.counterpartyId));
       if (!cp?.segmentId) return null;
-      // a manager the bot can tell first, as leads are given
-      return firstActive(
-        ctx,
-        and(eq(users.role, 'manager'), sql`${users.id} IN (SELECT ${userSegments.userId} FROM ${userSegments} WHERE ${userSegments.segmentId} = ${cp.segmentId})`)!,
-        [linkedFirst, lastCallOldest],
-      );
+      // whoever «Менеджер по работе с клиентами» puts on the segment, as leads are given; one the bot can tell first
+      return firstActive(ctx, sql`${users.id} IN (SELECT ${userSegments.userId} FROM ${userSegments} WHERE ${userSegments.segmentId} = ${cp.segmentId})`, [linkedFirst, lastCallOldest]);
     }
     case 'queue':
       if (!rule.memberIds.length) return null;
