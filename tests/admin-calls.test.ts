@@ -16,7 +16,8 @@ import { createDeal } from '../core/deals/deals.js';
 import { createLine, setUserExtensions, type PhoneLine } from '../core/telephony/lines.js';
 import { createCallRule } from '../core/telephony/rules.js';
 import { recordCallEvent } from '../core/telephony/calls.js';
-import type { CallEvent } from '../core/telephony/types.js';
+import type { CallEvent, TelephonyProvider } from '../core/telephony/types.js';
+import { buildApp } from '../api/app.js';
 
 /**
  * «Звонки» in the panel (R20), over HTTP against the composed CRM with a fake Mango VPBX on
@@ -234,6 +235,30 @@ describe('click-to-call', () => {
     assert.match(flash, /^Звонок не начат: .*[а-я]/);
     assert.equal(mango.commands.length, before, 'nothing reached Mango');
   });
+
+  test('without a provider, or without its lines, the dial page says so and whom to ask', async () => {
+    const zebra: TelephonyProvider = {
+      provider: 'zebra',
+      placeCall: async () => ({}),
+      fetchRecording: async () => ({ data: Buffer.alloc(0), mime: 'audio/mpeg' }),
+    };
+    for (const [telephony, said] of [
+      [{}, /Телефония не подключена: в настройках сервера не заданы ключи Mango Office или Zebra Telecom\. Обратитесь к администратору CRM/],
+      [{ zebra }, /Нет ни одной линии \(номера компании\) у Zebra Telecom\. Линии добавляет администратор или руководитель отдела продаж в справочнике «Линии»/],
+    ] as const) {
+      const app = await buildApp(s, { admin: { telephony } });
+      try {
+        const p = new PanelClient(app);
+        await p.signIn(anna.email);
+        const page = await p.get(`/admin/calls/dial?number=${encodeURIComponent(IVAN)}&contactId=${ivanId}`);
+        assert.equal(page.statusCode, 200);
+        assert.match(pageText(page.body), said);
+        assert.match(pageText(page.body), /Можно набрать номер со своего телефона/);
+      } finally {
+        await app.close();
+      }
+    }
+  });
 });
 
 /** A plain HTTP reader of the live window's event stream. */
@@ -242,7 +267,10 @@ async function openLive(p: PanelClient) {
   const res = await fetch(`${crm.base}/admin/calls/live`, { headers: { cookie: cookieOf(p), accept: 'text/event-stream' }, signal: abort.signal });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  /** the cards (event «call») in order */
   const events: { event: string; data: { callId: number; state: string; html?: string } }[] = [];
+  /** what the stream said was ringing when it opened (event «ringing») */
+  const ringing: number[][] = [];
   void (async () => {
     const decoder = new TextDecoder();
     let buf = '';
@@ -254,14 +282,15 @@ async function openLive(p: PanelClient) {
           buf = buf.slice(i + 2);
           const name = /^event: (.*)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (name && data) events.push({ event: name, data: JSON.parse(data) });
+          if (name === 'call' && data) events.push({ event: name, data: JSON.parse(data) });
+          if (name === 'ringing' && data) ringing.push((JSON.parse(data) as { callIds: number[] }).callIds);
         }
       }
     } catch {
       // closed by the test
     }
   })();
-  return { events, close: () => abort.abort() };
+  return { events, ringing, close: () => abort.abort() };
 }
 
 describe('the live incoming-call window', () => {
@@ -327,6 +356,7 @@ describe('the live incoming-call window', () => {
     try {
       const told = await waitFor('the ringing call on connect', () => live.events.find((e) => e.data.callId === petr.callId));
       assert.equal(told.data.state, 'ringing');
+      assert.ok(live.ringing[0]!.includes(petr.callId), 'listed first, so a reconnected window drops calls that stopped meanwhile');
     } finally {
       live.close();
     }

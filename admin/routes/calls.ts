@@ -221,9 +221,10 @@ export default async function callRoutes(app: FastifyInstance, deps: AdminDeps) 
     res.write('retry: 5000\n\n');
     const conn = hub.add(user, req.adminToken ?? '', res);
     res.on('close', () => hub.remove(conn));
-    // the calls ringing for the user right now, then whatever comes
+    // the calls ringing for the user right now (a reconnected window drops the ones that stopped), then whatever comes
     const ringing = await ringingCallsFor(services.ctx(userActor(user))).catch(() => []);
-    for (const c of ringing) if (c.userId === user.id) hub.push(conn, c.id);
+    hub.send(conn, 'ringing', { callIds: ringing.map((c) => c.id) });
+    for (const c of ringing) hub.push(conn, c.id);
     return reply;
   });
 
@@ -332,6 +333,13 @@ class LiveCalls {
     for (const c of this.conns) if (s.userId === c.user.id || c.shown.has(s.callId)) this.push(c, s.callId);
   }
 
+  /** Sends an event on the user's stream after what is queued. */
+  send(conn: LiveConn, event: string, data: object): void {
+    conn.queue = conn.queue.then(() => {
+      if (this.conns.has(conn)) conn.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    });
+  }
+
   /** Sends the user's card of the call (or its disappearance) on their stream, after what is queued. */
   push(conn: LiveConn, callId: number): void {
     conn.queue = conn.queue.then(async () => {
@@ -341,7 +349,8 @@ class LiveCalls {
         return null;
       });
       if (!this.conns.has(conn)) return;
-      if (card && !conn.shown.has(callId) && card.state !== 'ringing') return; // nothing to tell about a call the window never showed
+      // a call the window never showed appears while it is the user's; someone else's or an ended one is no news
+      if (card && !conn.shown.has(callId) && (card.state === 'taken' || card.state === 'ended')) return;
       if (card) conn.shown.add(callId);
       else conn.shown.delete(callId);
       conn.res.write(`event: call\ndata: ${JSON.stringify(card ? { callId, ...card } : { callId, state: 'gone' })}\n\n`);

@@ -8,8 +8,22 @@
   if (!box || !window.EventSource || !box.dataset.liveUrl) return;
 
   const items = new Map();
-  // calls the user closed with «Скрыть» on this page: later news of them stays hidden
+  // calls the user closed with «Скрыть»: later news of them stays hidden, on the next pages of this tab too
+  const HIDDEN_KEY = 'crm-calls-hidden';
   const dismissed = new Set();
+  try {
+    for (const id of JSON.parse(sessionStorage.getItem(HIDDEN_KEY) || '[]')) dismissed.add(id);
+  } catch {
+    // storage off: hidden on this page only
+  }
+  const remember = (id) => {
+    dismissed.add(id);
+    try {
+      sessionStorage.setItem(HIDDEN_KEY, JSON.stringify([...dismissed].slice(-50)));
+    } catch {
+      // storage off or full
+    }
+  };
   const AWAY_MS = 8000;
 
   const refresh = () => {
@@ -54,6 +68,17 @@
     if (d.state === 'gone' || !d.html) drop(d.callId);
     else show(d.callId, d.state, d.html);
   });
+  // on (re)connecting: the calls ringing for the user now; a card still ringing here that is not among them stopped meanwhile
+  events.addEventListener('ringing', (e) => {
+    let d;
+    try {
+      d = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    const now = new Set(d.callIds || []);
+    for (const [id, el] of items) if (el.dataset.state === 'ringing' && !now.has(id)) drop(id);
+  });
   window.addEventListener('pagehide', () => events.close());
 
   box.addEventListener('click', (e) => {
@@ -61,7 +86,7 @@
     if (!hide) return;
     const el = hide.closest('.call-live-item');
     const id = Number(el && el.dataset.callId);
-    dismissed.add(id);
+    remember(id);
     drop(id);
   });
 
