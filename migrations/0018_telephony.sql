@@ -1,5 +1,7 @@
 CREATE TYPE "public"."call_rule_target" AS ENUM('responsible', 'segment', 'user', 'queue', 'duty');--> statement-breakpoint
 CREATE TYPE "public"."phone_provider" AS ENUM('mango', 'zebra', 'generic');--> statement-breakpoint
+ALTER TYPE "public"."entity_type" ADD VALUE 'phone_line';--> statement-breakpoint
+ALTER TYPE "public"."entity_type" ADD VALUE 'call_rule';--> statement-breakpoint
 CREATE TABLE "call_rule_members" (
 	"rule_id" integer NOT NULL,
 	"user_id" integer NOT NULL,

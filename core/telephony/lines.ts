@@ -83,6 +83,7 @@ export async function createLine(ctx: ServiceContext, input: LineInput): Promise
       .insert(phoneLines)
       .values({ ...data, createdAt: tx.clock.now() })
       .returning();
+    await audit(tx, 'create', 'phone_line', row!.id, diff({}, data));
     return row!;
   });
 }
@@ -91,10 +92,11 @@ export async function updateLine(ctx: ServiceContext, id: number, input: LineInp
   requireRole(ctx, 'admin', 'head');
   const data = parseInput(lineInput, input);
   return inTransaction(ctx, async (tx) => {
-    await getLine(tx, id);
+    const before = await getLine(tx, id);
     await lockNumber(tx, data.provider, data.number);
     await ensureUniqueNumber(tx, data.provider, data.number, id);
     const [row] = await tx.db.update(phoneLines).set(data).where(eq(phoneLines.id, id)).returning();
+    await audit(tx, 'update', 'phone_line', id, diff(before, data));
     return row!;
   });
 }
@@ -102,8 +104,9 @@ export async function updateLine(ctx: ServiceContext, id: number, input: LineInp
 /** Calls made on the line keep their other details (their line becomes empty); rules for the line go with it. */
 export async function deleteLine(ctx: ServiceContext, id: number): Promise<void> {
   requireRole(ctx, 'admin', 'head');
-  const [row] = validId(id) ? await ctx.db.delete(phoneLines).where(eq(phoneLines.id, id)).returning({ id: phoneLines.id }) : [];
+  const [row] = validId(id) ? await ctx.db.delete(phoneLines).where(eq(phoneLines.id, id)).returning() : [];
   if (!row) throw notFound('Линия');
+  await audit(ctx, 'delete', 'phone_line', id, diff({ provider: row.provider, number: row.number, name: row.name }, {}));
 }
 
 /** the line with this number at the provider (the number normalised), or null */

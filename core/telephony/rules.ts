@@ -4,6 +4,7 @@ import { inTransaction, type ServiceContext } from '../context.js';
 import { callRuleMembers, callRules, counterparties, phoneLines, userSegments, users } from '../db/schema/index.js';
 import { invalid, notFound } from '../errors.js';
 import { parseInput } from '../shared/input.js';
+import { audit, diff } from '../shared/audit.js';
 import { requireRole } from '../access/scope.js';
 import { pickResponsible } from '../leads/routing.js';
 import { callRuleTargetLabels, type CallRuleTarget } from './labels.js';
@@ -138,6 +139,7 @@ export async function createCallRule(ctx: ServiceContext, input: CallRuleInput):
       .values({ ...fieldsOf(data), position: (last?.p ?? 0) + 1, createdAt: tx.clock.now() })
       .returning();
     await setMembers(tx, row!.id, data.memberIds);
+    await audit(tx, 'create', 'call_rule', row!.id, diff({}, { ...fieldsOf(data), memberIds: data.memberIds ?? [] }));
     return getCallRule(tx, row!.id);
   });
 }
@@ -146,18 +148,20 @@ export async function updateCallRule(ctx: ServiceContext, id: number, input: Cal
   requireRole(ctx, 'admin', 'head');
   const data = parseInput(ruleInput, input);
   return inTransaction(ctx, async (tx) => {
-    await getCallRule(tx, id);
+    const before = await getCallRule(tx, id);
     await checkRefs(tx, data);
     await tx.db.update(callRules).set(fieldsOf(data)).where(eq(callRules.id, id));
     await setMembers(tx, id, data.memberIds);
+    await audit(tx, 'update', 'call_rule', id, diff(before, { ...fieldsOf(data), memberIds: data.memberIds ?? [] }));
     return getCallRule(tx, id);
   });
 }
 
 export async function deleteCallRule(ctx: ServiceContext, id: number): Promise<void> {
   requireRole(ctx, 'admin', 'head');
-  const [row] = validId(id) ? await ctx.db.delete(callRules).where(eq(callRules.id, id)).returning({ id: callRules.id }) : [];
+  const [row] = validId(id) ? await ctx.db.delete(callRules).where(eq(callRules.id, id)).returning({ id: callRules.id, name: callRules.name }) : [];
   if (!row) throw notFound('Правило');
+  await audit(ctx, 'delete', 'call_rule', id, diff({ name: row.name }, {}));
 }
 
 /** Swaps the rule with its neighbour above or below; at the top (or bottom) nothing changes. */
@@ -181,6 +185,7 @@ export async function moveCallRule(ctx: ServiceContext, id: number, dir: 'up' | 
     const [mine, theirs] = other.position === rule.position ? (dir === 'up' ? [rule.position - 1, rule.position] : [rule.position + 1, rule.position]) : [other.position, rule.position];
     await tx.db.update(callRules).set({ position: mine }).where(eq(callRules.id, rule.id));
     await tx.db.update(callRules).set({ position: theirs }).where(eq(callRules.id, other.id));
+    await audit(tx, 'update', 'call_rule', rule.id, { position: { from: rule.position, to: mine } });
   });
 }
 

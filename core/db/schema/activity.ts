@@ -8,7 +8,7 @@ import { mailboxes } from './mailing.js';
 import { users } from './users.js';
 import { phoneLines, phoneProvider } from './telephony.js';
 
-export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key', 'mailing_type', 'mailbox', 'organization', 'product', 'document_template', 'loss_reason']);
+export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key', 'mailing_type', 'mailbox', 'organization', 'product', 'document_template', 'loss_reason', 'phone_line', 'call_rule']);
 
 /**
  * Events on a record's timeline that are not rows of their own elsewhere: created, status or stage
