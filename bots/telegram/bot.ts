@@ -20,6 +20,8 @@ import { chats } from './features/chats.js';
 import { mail, mailStep } from './features/mail.js';
 import { clientChat } from './features/client-chat.js';
 import { dealDocuments } from './features/deal-documents.js';
+import { callsFeature } from './features/calls.js';
+import type { TelephonyClients } from '../../core/telephony/types.js';
 import { inboundSink } from '../../core/channels/sink.js';
 import { attachmentsDirFor } from '../../core/channels/attachments.js';
 
@@ -35,6 +37,8 @@ export interface BotDeps {
   clientFeatures?: Composer<BotContext>;
   /** a staff member's plain text that no dialogue consumed (e.g. a reply to a client notification) */
   onStaffText?: (ctx: BotContext) => Promise<boolean>;
+  /** R20: the telephony providers that place calls («📞 Позвонить», /call) */
+  telephony?: TelephonyClients;
 }
 
 /**
@@ -46,8 +50,10 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   const { services } = deps;
   const log = services.log.child({ role: 'telegram' });
 
+  const canCall = Object.values(deps.telephony ?? {}).some(Boolean);
   bot.use(async (ctx, next) => {
     ctx.crm = services.ctx(systemActor('Telegram'));
+    ctx.canCall = canCall;
     if (ctx.from && ctx.chat?.type === 'private') {
       const user = await findUserByTelegramId(ctx.crm, ctx.from.id);
       if (user) {
@@ -77,6 +83,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   staff.use(replies.routing);
   staff.use(help, leads, newlead, deals, works, notes, contacts, team, find, plan, replies.features, mail, ...(deps.staffFeatures ?? []));
   staff.use(dealDocuments({ dataDir: services.config.DATA_DIR, publicUrl: services.config.PUBLIC_URL }));
+  staff.use(callsFeature({ telephony: deps.telephony ?? {}, dataDir: services.config.DATA_DIR, publicUrl: services.config.PUBLIC_URL }));
   staff.on('message:text', async (ctx) => {
     const flow = ctx.session.flow;
     const text = ctx.message.text;

@@ -3,7 +3,7 @@ import type { BotContext, RecordRef } from './context.js';
 import { esc, html, leadSourceLabel, leadStatusLabel, money, phone, when } from './format.js';
 import { getLead, listLeadParticipants, type Lead } from '../../core/leads/leads.js';
 import { getDeal, listDealStages, type Deal } from '../../core/deals/deals.js';
-import { getContact, type Contact } from '../../core/contacts/contacts.js';
+import { getContact, listContacts, type Contact } from '../../core/contacts/contacts.js';
 import { getCounterparty } from '../../core/counterparties/counterparties.js';
 import { getHistory } from '../../core/history/history.js';
 import { getUser, listUsers } from '../../core/users/users.js';
@@ -35,12 +35,15 @@ export async function leadCard(ctx: BotContext, leadId: number): Promise<{ text:
     const c = await findCampaign(ctx.crm, lead.campaignId);
     if (c) lines.push(`Кампания: ${esc(c.name)}${lead.tracking.utm_term ? `, ключ: ${esc(lead.tracking.utm_term)}` : ''}`);
   }
+  let hasPhone = false; // «📞 Позвонить» where there is a number and a PBX to dial it
   if (lead.contactId) {
     const c = await getContact(ctx.crm, lead.contactId).catch(() => null);
+    hasPhone ||= !!c?.phones.length;
     if (c) lines.push(`Контакт: ${esc(c.name)}${c.phones[0] ? `, ${phone(c.phones[0])}` : ''}${c.emails[0] ? `, ${esc(c.emails[0])}` : ''}`);
   }
   if (lead.counterpartyId) {
     const cp = await getCounterparty(ctx.crm, lead.counterpartyId).catch(() => null);
+    hasPhone ||= !!cp?.phones.length;
     if (cp) lines.push(`Клиент: ${esc(cp.name)} (/client ${cp.id})`);
   }
   lines.push(`Ответственный: ${esc(await userName(ctx, lead.responsibleId))}`);
@@ -62,6 +65,7 @@ export async function leadCard(ctx: BotContext, leadId: number): Promise<{ text:
   } else {
     kb.text('Работа +', `work:new:lead:${lead.id}`).text('Заметка', `note:new:lead:${lead.id}`);
   }
+  if (hasPhone && ctx.canCall) kb.row().text('📞 Позвонить', `tel:lead:${lead.id}`);
   return { text: lines.join('\n') + (await historyLines(ctx, 'lead', lead.id)), keyboard: kb, lead };
 }
 
@@ -70,15 +74,20 @@ export async function dealCard(ctx: BotContext, dealId: number): Promise<{ text:
   const stages = await listDealStages(ctx.crm);
   const stage = stages.find((s) => s.id === deal.stageId);
   const lines = [`<b>Сделка №${deal.id}: ${esc(deal.title)}</b>`, `Стадия: ${esc(stage?.name ?? '?')}`, `Сумма: ${money(deal.amountKopecks, deal.currency)}`];
+  let hasPhone = false;
   if (deal.counterpartyId) {
     const cp = await getCounterparty(ctx.crm, deal.counterpartyId).catch(() => null);
+    hasPhone ||= !!cp?.phones.length;
     if (cp) lines.push(`Клиент: ${esc(cp.name)} (/client ${cp.id})`);
   }
+  if (deal.contactId) hasPhone ||= !!(await getContact(ctx.crm, deal.contactId).catch(() => null))?.phones.length;
   if (deal.leadId) lines.push(`Из лида №${deal.leadId}`);
   lines.push(`Ответственный: ${esc(await userName(ctx, deal.responsibleId))}`);
   if (deal.paidOn) lines.push(`Оплачена: ${deal.paidOn.slice(8)}.${deal.paidOn.slice(5, 7)}.${deal.paidOn.slice(0, 4)}`);
   const kb = new InlineKeyboard().text('Стадия', `deal:stages:${deal.id}`).text('Сумма', `deal:amount:${deal.id}`).text('Изменить', `deal:edit:${deal.id}`).row();
-  kb.text('Работа +', `work:new:deal:${deal.id}`).text('Заметка', `note:new:deal:${deal.id}`).row();
+  kb.text('Работа +', `work:new:deal:${deal.id}`).text('Заметка', `note:new:deal:${deal.id}`);
+  if (hasPhone && ctx.canCall) kb.text('📞 Позвонить', `tel:deal:${deal.id}`);
+  kb.row();
   if (!deal.closedAt) kb.text('Оплачена', `deal:won:${deal.id}`).text('Проиграна', `deal:lost:${deal.id}`);
   return { text: lines.join('\n') + (await historyLines(ctx, 'deal', deal.id)), keyboard: kb, deal };
 }
@@ -104,6 +113,9 @@ export async function clientCard(ctx: BotContext, id: number): Promise<{ text: s
     .row()
     .text('Заметка', `note:new:cp:${cp.id}`)
     .text('Новая сделка', `deal:new:cp:${cp.id}`);
+  // the company's own numbers, or its people's
+  const people = cp.phones.length || !ctx.canCall ? [] : (await listContacts(ctx.crm, { counterpartyId: cp.id }, { limit: 30 })).items;
+  if (ctx.canCall && (cp.phones.length || people.some((c) => c.phones.length))) kb.row().text('📞 Позвонить', `tel:cp:${cp.id}`);
   return { text: lines.join('\n'), keyboard: kb };
 }
 
@@ -128,6 +140,7 @@ export async function contactCard(ctx: BotContext, id: number): Promise<{ text: 
     .text('Заметка', `note:new:contact:${c.id}`)
     .row()
     .text('Новая сделка', `deal:new:contact:${c.id}`);
+  if (c.phones.length && ctx.canCall) kb.text('📞 Позвонить', `tel:contact:${c.id}`);
   return { text: lines.join('\n'), keyboard: kb, contact: c };
 }
 

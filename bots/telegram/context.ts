@@ -49,4 +49,6 @@ export type BotContext = Context &
     staff?: User | undefined;
     /** the ServiceContext acting as that user (or as the system for clients) */
     crm: ServiceContext;
+    /** R20: a telephony provider that places calls is configured: cards offer «📞 Позвонить» */
+    canCall?: boolean;
   };

@@ -27,7 +27,7 @@ export function setupTelegram(services: Services, role: ChannelRole, ext: Telegr
   const { config, log } = services;
   const token = config.TELEGRAM_BOT_TOKEN;
   const registerWorker = (bot?: { api: Parameters<typeof registerTelegramNotifications>[1] }) => {
-    if (bot) registerTelegramNotifications(services, bot.api);
+    if (bot) registerTelegramNotifications(services, bot.api, { canCall: Object.values(ext.telephony ?? {}).some(Boolean) });
     else services.jobs.process(NOTIFY_JOB, async () => 'telegram off');
   };
   if (!token) {

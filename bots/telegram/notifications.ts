@@ -8,6 +8,8 @@ import { esc } from './format.js';
 import { rememberReplyTarget } from './session-storage.js';
 import { sendFileTo } from './client-adapter.js';
 import { attachmentsDirFor, kindOfStored, readStoredAttachment } from '../../core/channels/attachments.js';
+import { userActor, type User } from '../../core/users/users.js';
+import { callCardMessage } from './call-card.js';
 
 const titles: Record<Notification['kind'], string> = {
   new_lead: '🆕 Новый лид',
@@ -56,10 +58,24 @@ async function forwardFiles(services: Services, api: Api, chatId: number, notice
 }
 
 /**
+ * A call's card instead of the plain summary (R20): built as the recipient sees the client, in their
+ * zone. Should the card not build (the call gone, a hiccup), the summary still tells them who called.
+ */
+async function callMessage(services: Services, user: User, n: Notification, canCall: boolean): Promise<{ text: string; keyboard: InlineKeyboard } | null> {
+  if (!n.callId || (n.kind !== 'incoming_call' && n.kind !== 'missed_call')) return null;
+  try {
+    return await callCardMessage(services.ctx(userActor(user)), n.callId, { mode: n.kind === 'missed_call' ? 'missed' : 'incoming', timeZone: user.timeZone, publicUrl: services.config.PUBLIC_URL, canCall });
+  } catch (e) {
+    services.log.warn({ err: e, callId: n.callId }, 'telegram: the call card could not be built, sending the summary');
+    return null;
+  }
+}
+
+/**
  * Sends staff notifications from the queue within Telegram's limits: about 30 messages a second
  * overall (the queue's limiter), one a second per chat, and whatever retry_after a 429 asks for.
  */
-export function registerTelegramNotifications(services: Services, api: Api): void {
+export function registerTelegramNotifications(services: Services, api: Api, opts: { canCall?: boolean } = {}): void {
   const lastSentToChat = new Map<number, number>();
   services.jobs.process<Notification>(
     NOTIFY_JOB,
@@ -72,8 +88,9 @@ export function registerTelegramNotifications(services: Services, api: Api): voi
       if (wait > 0) throw new RetryAfterError(wait);
       lastSentToChat.set(chatId, Date.now());
       try {
-        const keyboard = keyboardFor(n);
-        const sent = await api.sendMessage(chatId, `<b>${titles[n.kind]}</b>\n${esc(n.text)}`, {
+        const card = await callMessage(services, user, n, !!opts.canCall);
+        const keyboard = card ? card.keyboard : keyboardFor(n);
+        const sent = await api.sendMessage(chatId, card ? card.text : `<b>${titles[n.kind]}</b>\n${esc(n.text)}`, {
           parse_mode: 'HTML',
           link_preview_options: { is_disabled: true },
           ...(keyboard ? { reply_markup: keyboard } : {}),

@@ -233,21 +233,21 @@ export class FakeTelegram {
   }
 
   /** Sends a text and returns the bot's next reply to that chat (queued notifications aside). */
-  async ask(userId: number, text: string): Promise<ApiCall> {
+  async ask(userId: number, text: string, timeoutMs?: number): Promise<ApiCall> {
     const since = this.calls.length;
     this.say(userId, text);
-    return this.waitFor('sendMessage', (p) => p.chat_id === userId && !isNotification(p), { since });
+    return this.waitFor('sendMessage', (p) => p.chat_id === userId && !isNotification(p), { since, ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
-  async pressAndWait(userId: number, data: string, method = 'sendMessage'): Promise<ApiCall> {
+  async pressAndWait(userId: number, data: string, method = 'sendMessage', timeoutMs?: number): Promise<ApiCall> {
     const since = this.calls.length;
     this.press(userId, data);
-    return this.waitFor(method, (p) => (p.chat_id === userId && !isNotification(p)) || method === 'answerCallbackQuery', { since });
+    return this.waitFor(method, (p) => (p.chat_id === userId && !isNotification(p)) || method === 'answerCallbackQuery', { since, ...(timeoutMs ? { timeoutMs } : {}) });
   }
 }
 
 /** Notifications arrive from the queue at any time; they open with a bold emoji title. */
-export const isNotification = (p: Record<string, unknown>) => /^<b>(🆕|👤|💬|⏰|📋|❌|📎|🔁|⚠️ Канал|✉️)/.test(String(p.text ?? ''));
+export const isNotification = (p: Record<string, unknown>) => /^<b>(🆕|👤|💬|⏰|📋|❌|📎|🔁|⚠️ Канал|✉️|📞 Входящий звонок<\/b>|📵 Пропущенный звонок<\/b>)/.test(String(p.text ?? ''));
 
 /** The inline keyboard of a sent message as [text, callback_data] pairs. */
 export function buttons(call: ApiCall): [string, string][] {

@@ -17,6 +17,7 @@ export const staffCommands = [
   { command: 'find', description: 'Поиск: название, ИНН, телефон, e-mail, лид 12, сделка 7' },
   { command: 'client', description: 'Карточка контрагента: /client 15' },
   { command: 'contact', description: 'Карточка контакта: /contact 9' },
+  { command: 'call', description: 'Позвонить: /call 9 (контакт) или /call +7 916…; без номера — мои звонки' },
   { command: 'team', description: 'Команда: лиды, неотвеченные, просрочки (руководителю)' },
   { command: 'plan', description: 'План и факт за месяц' },
   { command: 'chats', description: 'Мои переписки с клиентами' },
