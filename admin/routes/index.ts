@@ -25,6 +25,9 @@ import productRoutes from './products.js';
 import dealLineRoutes from './deal-lines.js';
 import documentRoutes from './documents.js';
 import documentTemplateRoutes from './document-templates.js';
+import phoneLineRoutes from './phone-lines.js';
+import callRuleRoutes from './call-rules.js';
+import callRoutes from './calls.js';
 
 /**
  * Every section of the panel is one routes file. A new section (e.g. the mailboxes of the e-mail
@@ -56,4 +59,7 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   dealLineRoutes,
   documentRoutes,
   documentTemplateRoutes,
+  phoneLineRoutes,
+  callRuleRoutes,
+  callRoutes,
 ];
