@@ -221,10 +221,7 @@ export default async function callRoutes(app: FastifyInstance, deps: AdminDeps) 
     res.write('retry: 5000\n\n');
     const conn = hub.add(user, req.adminToken ?? '', res);
     res.on('close', () => hub.remove(conn));
-    // the calls ringing for the user right now (a reconnected window drops the ones that stopped), then whatever comes
-    const ringing = await ringingCallsFor(services.ctx(userActor(user))).catch(() => []);
-    hub.send(conn, 'ringing', { callIds: ringing.map((c) => c.id) });
-    for (const c of ringing) hub.push(conn, c.id);
+    hub.greet(conn);
     return reply;
   });
 
@@ -233,8 +230,8 @@ export default async function callRoutes(app: FastifyInstance, deps: AdminDeps) 
     const id = idParam(req.params);
     if (req.headers.accept?.startsWith('application/json')) {
       await claimCall(ctxOf(deps, req), deps.telephony, id);
-      const html = await hub.render(req.adminUser!, id);
-      return { ok: true, text: 'Звонок ваш', state: html?.state ?? null, html: html?.html ?? null };
+      const card = await hub.render(req.adminUser!, id);
+      return { ok: true, text: 'Звонок ваш', ...card };
     }
     return formAction(
       deps,
@@ -333,10 +330,16 @@ class LiveCalls {
     for (const c of this.conns) if (s.userId === c.user.id || c.shown.has(s.callId)) this.push(c, s.callId);
   }
 
-  /** Sends an event on the user's stream after what is queued. */
-  send(conn: LiveConn, event: string, data: object): void {
-    conn.queue = conn.queue.then(() => {
-      if (this.conns.has(conn)) conn.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  /**
+   * First on a new stream: the calls ringing for the user now (a reconnected window drops those that
+   * stopped meanwhile), then their cards. Queued first, so a signal heard meanwhile comes after it.
+   */
+  greet(conn: LiveConn): void {
+    conn.queue = conn.queue.then(async () => {
+      const ringing = await ringingCallsFor(this.deps.services.ctx(userActor(conn.user))).catch(() => []);
+      if (!this.conns.has(conn)) return;
+      conn.res.write(`event: ringing\ndata: ${JSON.stringify({ callIds: ringing.map((c) => c.id) })}\n\n`);
+      for (const c of ringing) this.push(conn, c.id);
     });
   }
 
