@@ -15,6 +15,8 @@ import { createLead } from '../core/leads/leads.js';
 import { createLine, setUserExtensions, type PhoneLine } from '../core/telephony/lines.js';
 import { createCallRule } from '../core/telephony/rules.js';
 import { dateInZone, localTimeInZone } from '../core/validation/time.js';
+import { renderCallCard } from '../bots/telegram/call-card.js';
+import type { CallCard } from '../core/telephony/card.js';
 
 /**
  * R20 in the managers' bot: the real CRM (web, worker, bot) long-polling a fake Bot API, a fake Mango
@@ -101,6 +103,43 @@ after(async () => {
   await mango?.close();
 });
 
+// first, while /call lists few calls: the list shows the latest ten
+describe('recordings', () => {
+  test('«🎧» in /call sends the stored recording as audio, byte for byte', async () => {
+    const e = entry();
+    const leg = { entryId: e, callId: `${e}:1`, from: MARIA, line: OFFICE, extension: '101' };
+    await post('events/call', ev.incomingAppeared({ ...leg, seq: 1 }));
+    await post('events/call', ev.connected({ ...leg, seq: 2 }));
+    const end = Math.floor(Date.now() / 1000);
+    await post('events/summary', ev.summary({ entryId: e, client: MARIA, line: OFFICE, extension: '101', createTime: end - 100, talkTime: end - 80, endTime: end }));
+    const rec = `R-${e}`;
+    mango.setRecording(rec, MP3);
+    await post('events/recording', ev.recordingCompleted({ entryId: e, callId: `${e}:1`, recordingId: rec, extension: '101' }));
+    const [call] = await waitFor(
+      'the recording stored',
+      async () => {
+        const r = await rows<{ id: number; recording_status: string }>(sql`SELECT id, recording_status FROM calls WHERE provider_call_id = ${e}`);
+        return r[0]?.recording_status === 'stored' ? r : null;
+      },
+      30_000,
+    );
+
+    const list = await ask(ANNA, '/call');
+    assert.match(text(list), /Мои звонки/);
+    assert.match(text(list), new RegExp(`№${call!.id} .*Мария Звонкова.*🎧`));
+    const since = tg.calls.length;
+    tg.press(ANNA, buttonFor(list, `🎧 №${call!.id}`));
+    const audio = await tg.waitFor('sendAudio', (p) => Number(p.chat_id) === ANNA, { since, timeoutMs: 30_000 });
+    const file = audio.params.audio as { data: Buffer };
+    assert.ok(Buffer.from(file.data).equals(MP3));
+
+    // the call's own card, opened from the list, carries the recording too
+    const opened = await press(ANNA, `call:card:${call!.id}`);
+    assert.match(text(opened), /Входящий звонок №\d+ — состоялся, 1:20/);
+    assert.equal(buttonFor(opened, '🎧 Запись'), `call:rec:${call!.id}`);
+  });
+});
+
 describe('the incoming-call card', () => {
   test('a known client calls: the manager gets who, their company, the open lead, the line and the buttons', async () => {
     const { card } = await ring(MARIA);
@@ -165,6 +204,17 @@ describe('the incoming-call card', () => {
     const [lead] = await rows<{ source: string }>(sql`SELECT source FROM leads WHERE id = ${Number(m[1])}`);
     assert.equal(lead!.source, 'phone');
     assert.ok(!buttons(card).some(([l]) => l === '➕ Создать лид'));
+  });
+
+  test('«📞 Перезвонить» on the card calls the number back, through the line choice', async () => {
+    const { card } = await ring(MARIA);
+    const lines = await press(ANNA, buttonFor(card, '📞 Перезвонить'));
+    assert.match(text(lines), /Выбрать линию оператора: с какого номера звонить \+7 916/);
+    const before = mango.commands.length;
+    assert.match(text(await press(ANNA, buttonFor(lines, /^Офис/))), /Звоним: .*доб\. 101/);
+    const cmd = mango.commands.slice(before).find((c) => c.path === 'commands/callback');
+    const [call] = await rows<{ lead_id: number }>(sql`SELECT lead_id FROM calls WHERE command_id = ${String(cmd?.json.command_id)}`);
+    assert.equal(call!.lead_id, mariaLead);
   });
 
   test('a missed call: the card says it was missed and that a work «Перезвонить» was made', async () => {
@@ -233,38 +283,34 @@ describe('click-to-call from Telegram', () => {
   });
 });
 
-describe('recordings', () => {
-  test('«🎧» in /call sends the stored recording as audio, byte for byte', async () => {
-    const e = entry();
-    const leg = { entryId: e, callId: `${e}:1`, from: MARIA, line: OFFICE, extension: '101' };
-    await post('events/call', ev.incomingAppeared({ ...leg, seq: 1 }));
-    await post('events/call', ev.connected({ ...leg, seq: 2 }));
-    const end = Math.floor(Date.now() / 1000);
-    await post('events/summary', ev.summary({ entryId: e, client: MARIA, line: OFFICE, extension: '101', createTime: end - 100, talkTime: end - 80, endTime: end }));
-    const rec = `R-${e}`;
-    mango.setRecording(rec, MP3);
-    await post('events/recording', ev.recordingCompleted({ entryId: e, callId: `${e}:1`, recordingId: rec, extension: '101' }));
-    const [call] = await waitFor(
-      'the recording stored',
-      async () => {
-        const r = await rows<{ id: number; recording_status: string }>(sql`SELECT id, recording_status FROM calls WHERE provider_call_id = ${e}`);
-        return r[0]?.recording_status === 'stored' ? r : null;
-      },
-      30_000,
-    );
+describe('the card as rendered', () => {
+  const card = (over: Partial<CallCard> = {}): CallCard =>
+    ({
+      call: { id: 5, direction: 'in', status: 'ringing', at: new Date('2026-03-02T07:05:00Z'), clientNumber: '+79161234567', lineName: 'Офис', lineNumber: '+74951110000', recordingStatus: null, followUpWorkId: null, durationSec: 0, userName: null },
+      number: '+7 916 123 45 67',
+      contact: { id: 3, name: 'Иван <Иваныч> & сын' },
+      counterparty: { id: 4, name: 'ООО «Рога & копыта»' },
+      lead: null,
+      deal: { id: 9, title: 'Поставка' },
+      last: [],
+      ...over,
+    }) as CallCard;
 
-    const list = await ask(ANNA, '/call');
-    assert.match(text(list), /Мои звонки/);
-    assert.match(text(list), new RegExp(`№${call!.id} .*Мария Звонкова.*🎧`));
-    const since = tg.calls.length;
-    tg.press(ANNA, buttonFor(list, `🎧 №${call!.id}`));
-    const audio = await tg.waitFor('sendAudio', (p) => Number(p.chat_id) === ANNA, { since, timeoutMs: 30_000 });
-    const file = audio.params.audio as { data: Buffer };
-    assert.ok(Buffer.from(file.data).equals(MP3));
+  test('names are escaped, the time is in the manager’s zone, the panel links come with PUBLIC_URL', () => {
+    const { text: t, keyboard } = renderCallCard(card(), { mode: 'incoming', timeZone: 'Asia/Yekaterinburg', publicUrl: 'https://crm.example.ru', canCall: true });
+    assert.match(t, /<b>Иван &lt;Иваныч&gt; &amp; сын<\/b>/);
+    assert.match(t, /Клиент: ООО «Рога &amp; копыта»/);
+    assert.match(t, /Время: 02\.03\.2026, 12:05/);
+    assert.match(t, /<a href="https:\/\/crm\.example\.ru\/admin\/contacts\/3">контакт<\/a>/);
+    assert.match(t, /<a href="https:\/\/crm\.example\.ru\/admin\/deals\/9">сделка №9<\/a>/);
+    // a deal is open: no «Создать лид»; the note goes on the deal
+    const data = keyboard.inline_keyboard.flat().map((b) => ('callback_data' in b ? b.callback_data : ''));
+    assert.deepEqual(data, ['note:new:deal:9', 'call:later:5', 'call:back:5']);
+  });
 
-    // the call's own card, opened from the list, carries the recording too
-    const opened = await press(ANNA, `call:card:${call!.id}`);
-    assert.match(text(opened), /Входящий звонок №\d+ — состоялся, 1:20/);
-    assert.equal(buttonFor(opened, '🎧 Запись'), `call:rec:${call!.id}`);
+  test('without telephony to call back there is no «Перезвонить»; without PUBLIC_URL no links', () => {
+    const { text: t, keyboard } = renderCallCard(card({ deal: null }), { mode: 'incoming', timeZone: 'Europe/Moscow', canCall: false });
+    assert.doesNotMatch(t, /href/);
+    assert.deepEqual(keyboard.inline_keyboard.flat().map((b) => b.text), ['📝 Заметка', '⏰ Перезвонить позже', '➕ Создать лид']);
   });
 });
