@@ -69,7 +69,9 @@ async function tableCounts(): Promise<Record<string, number>> {
            (SELECT count(*)::int FROM plans) AS plans,
            (SELECT count(*)::int FROM organizations) AS organizations,
            (SELECT count(*)::int FROM products) AS products,
-           (SELECT count(*)::int FROM deal_lines) AS "dealLines"`);
+           (SELECT count(*)::int FROM deal_lines) AS "dealLines",
+           (SELECT count(*)::int FROM phone_lines) AS "phoneLines",
+           (SELECT count(*)::int FROM calls) AS calls`);
   return row!;
 }
 
@@ -86,6 +88,18 @@ describe(`demo data (${testEngine})`, () => {
     assert.ok(summary.deals! >= 30);
     assert.ok(summary.works! >= 120);
     assert.equal(summary.plans, 8);
+  });
+
+  test('telephony: two lines, every manager has an extension, calls on the clients\' cards by their own numbers, and a calls target in the plans', async () => {
+    assert.equal(summary.phoneLines, 2);
+    assert.ok(summary.calls! >= 50, `${summary.calls} calls`);
+    const [c] = await database.rows<Record<string, number>>(sql`
+      SELECT (SELECT count(*)::int FROM users u WHERE NOT EXISTS (SELECT 1 FROM user_extensions e WHERE e.user_id = u.id)) AS "withoutExtension",
+             (SELECT count(*)::int FROM calls c WHERE c.contact_id IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM contacts k WHERE k.id = c.contact_id AND c.client_number = ANY(k.phones))) AS "foreignNumber",
+             (SELECT count(DISTINCT status)::int FROM calls) AS statuses,
+             (SELECT count(*)::int FROM plans WHERE calls_count = 0) AS "noCallsTarget"`);
+    assert.deepEqual(c, { withoutExtension: 0, foreignNumber: 0, statuses: 4, noCallsTarget: 0 });
   });
 
   test('counterparties of all three kinds with valid requisites and E.164 phones', async () => {

@@ -47,6 +47,7 @@ import {
   type DemoRegion,
   type DemoSegment,
 } from './dictionaries.js';
+import { loadDemoTelephony, type DemoCallSubject } from './telephony.js';
 import { Random, kppFor, legalEntityInn, ogrn, ogrnip, personInn, translit, writePhone } from './random.js';
 
 /**
@@ -195,7 +196,7 @@ const DEMO_CANCEL_REASONS = ['Клиент попросил перенести �
 class DemoLoader {
   private readonly rnd = new Random(SEED);
   private readonly now: Date;
-  private readonly counts = { segments: 0, users: 0, counterparties: 0, contacts: 0, leads: 0, deals: 0, works: 0, plans: 0, organizations: 0, products: 0, dealLines: 0 };
+  private readonly counts = { segments: 0, users: 0, counterparties: 0, contacts: 0, leads: 0, deals: 0, works: 0, plans: 0, organizations: 0, products: 0, dealLines: 0, phoneLines: 0, calls: 0 };
   private readonly segmentIds = new Map<SegmentKey, number>();
   private head!: User;
   private managers: User[] = [];
@@ -224,6 +225,7 @@ class DemoLoader {
     await this.createWorks();
     await this.createPlans();
     await this.createSellerAndProducts();
+    await this.createTelephony();
     return { ...this.counts };
   }
 
@@ -1042,6 +1044,29 @@ class DemoLoader {
       await this.tx.db.update(dealsTable).set({ amountKopecks: total }).where(eq(dealsTable.id, d.deal.id));
       this.counts.dealLines += rows.length;
     }
+  }
+
+  // --- telephony ---------------------------------------------------------------------------------
+
+  /** Lines, extensions, rules and the calls made about the demo's leads and deals (core/demo/telephony.ts). */
+  private async createTelephony(): Promise<void> {
+    // the person phoned: the record's contact when they have a phone, else a colleague of theirs who has one
+    const reach = (contact: Contact | null, info: CpInfo | null) => {
+      const who = contact?.phones.length ? contact : (info?.contacts.find((c) => c.phones.length) ?? null);
+      return { contactId: who?.id ?? contact?.id ?? null, phone: who?.phones[0] ?? null };
+    };
+    const subjects: DemoCallSubject[] = [
+      ...this.deals.map((d) => ({ manager: d.manager, start: d.start, end: d.end, counterpartyId: d.info.cp.id, ...reach(d.contact, d.info), leadId: null, dealId: d.deal.id })),
+      ...this.leads
+        .filter((l): l is LeadInfo & { manager: User } => !!l.manager)
+        .map((l) => {
+          const contact = l.info?.contacts.find((c) => c.id === l.lead.contactId) ?? null;
+          return { manager: l.manager, start: l.start, end: l.end, counterpartyId: l.info?.cp.id ?? null, ...reach(contact, l.info), leadId: l.lead.id, dealId: null };
+        }),
+    ];
+    const made = await loadDemoTelephony(this.at(new Date(this.now.getTime() - 120 * DAY), this.head), { head: this.head, managers: this.managers }, subjects, this.now);
+    this.counts.phoneLines = made.lines;
+    this.counts.calls = made.calls;
   }
 
   private async createPlans(): Promise<void> {
