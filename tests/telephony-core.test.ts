@@ -16,6 +16,7 @@ import { createLine, setUserExtensions, type PhoneLine } from '../core/telephony
 import { createCallRule } from '../core/telephony/rules.js';
 import { callRecording, claimCall, getCall, listCalls, placeCall, recordCallEvent, ringingCallsFor } from '../core/telephony/calls.js';
 import { callCard } from '../core/telephony/card.js';
+import { getHistory } from '../core/history/history.js';
 import { registerRecordingJobs } from '../core/telephony/recordings.js';
 import { TelephonyError, type CallEvent, type CallSignal, type PlaceCallRequest, type TelephonyClients, type TelephonyProvider } from '../core/telephony/types.js';
 import type { Services } from '../core/services.js';
@@ -190,6 +191,10 @@ describe('events repeated and out of order', () => {
     assert.equal((await sys.db.select().from(leads).where(eq(leads.contactId, call.contactId!))).length, 1);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(notesFor(first.callId, 'incoming_call').length, 0, 'a call already over is not announced as ringing');
+    // on the client's timeline: the number as people write it, the line, the result and the talk time
+    const [onTimeline] = (await getHistory(sys, 'contact', call.contactId!)).filter((h) => h.kind === 'call');
+    assert.equal(onTimeline!.title, `Входящий звонок с +7 916 700 00 03 (линия «${office.name}»)`);
+    assert.equal(onTimeline!.text, 'состоялся, 1:00');
   });
 
   test('a leg hanging up never ends the call; the answer moves it to «идёт разговор» once', async () => {

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { callStatusLabels } from '../telephony/labels.js';
+import { formatPhone } from '../validation/phone.js';
 import type { ServiceContext } from '../context.js';
 import { recordLinks, type HistoryEntity } from './links.js';
 import { channelLabel, type AttachmentKind } from '../channels/types.js';
@@ -50,10 +51,14 @@ export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id:
           m.text, u.name AS actor, m.attachments AS files
         FROM messages m JOIN conversations cv ON cv.id = m.conversation_id LEFT JOIN users u ON u.id = m.author_user_id
         WHERE ${cond}`;
+  // the client's number and the line it came to or went from; the result with the talk time (м:сс)
   const callsWhere = (cond: SQL) =>
-    sql`SELECT c.at, 'call' AS kind, c.id, CASE c.direction WHEN 'in' THEN 'Входящий звонок ' ELSE 'Исходящий звонок ' END || c.from_number || ' → ' || c.to_number AS title,
-          ${labelCase('c.status', callStatusLabels)} || ', ' || c.duration_sec || ' с' AS text, u.name AS actor, '[]'::jsonb AS files
-        FROM calls c LEFT JOIN users u ON u.id = c.user_id WHERE ${cond}`;
+    sql`SELECT c.at, 'call' AS kind, c.id,
+          CASE c.direction WHEN 'in' THEN 'Входящий звонок с ' || coalesce(c.client_number, c.from_number) ELSE 'Исходящий звонок на ' || coalesce(c.client_number, c.to_number) END
+            || coalesce(' (линия «' || pl.name || '»)', '') AS title,
+          ${labelCase('c.status', callStatusLabels)} || CASE WHEN c.duration_sec > 0 THEN ', ' || (c.duration_sec / 60) || ':' || lpad((c.duration_sec % 60)::text, 2, '0') ELSE '' END AS text,
+          u.name AS actor, '[]'::jsonb AS files
+        FROM calls c LEFT JOIN users u ON u.id = c.user_id LEFT JOIN phone_lines pl ON pl.id = c.line_id WHERE ${cond}`;
   // a letter sent is by the user who wrote it; the mailbox address is no person (an imported or
   // system letter without an author keeps the address)
   const emailsWhere = (cond: SQL) =>
@@ -78,7 +83,8 @@ export async function getHistory(ctx: ServiceContext, entity: HistoryEntity, id:
     at: new Date(r.at as string),
     kind: r.kind as HistoryItem['kind'],
     id: Number(r.id),
-    title: String(r.title ?? ''),
+    // a call names the client's number as people write it
+    title: r.kind === 'call' ? String(r.title ?? '').replace(/\+\d{10,15}/g, (n) => formatPhone(n)) : String(r.title ?? ''),
     text: (r.text as string | null) ?? null,
     actor: (r.actor as string | null) ?? null,
     files: ((typeof r.files === 'string' ? JSON.parse(r.files) : (r.files ?? [])) as { name?: string; size?: number; mime?: string; kind?: AttachmentKind }[]).map((f) => {
