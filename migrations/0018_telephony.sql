@@ -47,7 +47,6 @@ ALTER TABLE "calls" ADD COLUMN "provider" "phone_provider";--> statement-breakpo
 ALTER TABLE "calls" ADD COLUMN "line_id" integer;--> statement-breakpoint
 ALTER TABLE "calls" ADD COLUMN "leg_id" text;--> statement-breakpoint
 ALTER TABLE "calls" ADD COLUMN "command_id" text;--> statement-breakpoint
-ALTER TABLE "calls" ADD COLUMN "last_seq" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "calls" ADD COLUMN "disconnect_reason" text;--> statement-breakpoint
 ALTER TABLE "calls" ADD COLUMN "answered_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "calls" ADD COLUMN "ended_at" timestamp with time zone;--> statement-breakpoint

@@ -130,6 +130,8 @@ describe('«Прием звонков IP» (core)', () => {
 
     // no rules at all: the leads' routing (the counterparty's responsible)
     assert.deepEqual(await chooseCallUser(w.system, route({ counterpartyId: cpResp.id })), { userId: resp.id, ruleId: null });
+    // …but first the client's own responsible (a new caller's lead was just given to someone), as a lead would go
+    assert.deepEqual(await chooseCallUser(w.system, route({ counterpartyId: cpResp.id, responsibleId: named.id })), { userId: named.id, ruleId: null });
 
     const r1 = await createCallRule(w.as(head), { name: 'Ответственному', target: 'responsible' });
     const r2 = await createCallRule(w.as(head), { name: 'Сегменту', target: 'segment' });

@@ -138,6 +138,21 @@ describe('an incoming call', () => {
     assert.equal(card.number, '+7 916 700 00 01');
     assert.equal(card.contact?.id, contact!.id);
     assert.equal(card.lead?.id, lead!.id);
+    // the card went to Вера, so Анна hears of her new lead the usual way
+    const announced = await waitFor('the new lead’s notice', () => notes.find((n) => n.kind === 'new_lead' && n.leadId === lead!.id));
+    assert.equal(announced.userId, anna.id);
+  });
+
+  test('from an unknown number given to the new lead’s responsible: one card, and no separate «Новый лид» to hold it back', async () => {
+    const key = newKey();
+    const { callId } = await record({ kind: 'ringing', callKey: key, direction: 'in', clientNumber: '+79167000011', lineNumber: '+74951000001' });
+    const call = await getCall(sys, callId);
+    const [lead] = await sys.db.select().from(leads).where(eq(leads.id, call.leadId!));
+    assert.equal(lead!.responsibleId, anna.id);
+    assert.equal(call.userId, anna.id, 'the call goes where its lead went');
+    await waitFor('the incoming-call notice', () => notesFor(callId, 'incoming_call')[0]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(notes.filter((n) => n.kind === 'new_lead' && n.leadId === lead!.id).length, 0);
   });
 
   test('from a known client: given to their responsible by the rule, with their company and last interactions on the card', async () => {

@@ -167,7 +167,8 @@ export function parseMangoEvent(path: string, json: string, now: Date): CallEven
         provider: 'mango',
         callKey: e.entry_id,
         kind: 'ended',
-        at: endedAt,
+        // when it began ringing: a summary that comes first still dates the call right
+        at: e.create_time && e.create_time > 0 ? secondsToDate(e.create_time, now) : endedAt,
         direction,
         clientNumber: direction === 'in' ? e.from.number : e.to.number,
         lineNumber: e.line_number,

@@ -73,7 +73,8 @@ async function callMessage(services: Services, user: User, n: Notification, canC
 
 /**
  * Sends staff notifications from the queue within Telegram's limits: about 30 messages a second
- * overall (the queue's limiter), one a second per chat, and whatever retry_after a 429 asks for.
+ * overall (the queue's limiter), one a second per chat (but a ringing call's card), and whatever
+ * retry_after a 429 asks for.
  */
 export function registerTelegramNotifications(services: Services, api: Api, opts: { canCall?: boolean } = {}): void {
   const lastSentToChat = new Map<number, number>();
@@ -84,7 +85,9 @@ export function registerTelegramNotifications(services: Services, api: Api, opts
       const [user] = await services.database.db.select().from(users).where(eq(users.id, n.userId));
       if (!user?.telegramId || !user.active) return 'no telegram';
       const chatId = user.telegramId;
-      const wait = 1000 - (Date.now() - (lastSentToChat.get(chatId) ?? 0));
+      // a ringing phone's card cannot wait its turn behind the chat's last message: its phone rings for
+      // seconds, and Telegram allows a short burst to one chat (a 429 is still honoured below)
+      const wait = n.kind === 'incoming_call' ? 0 : 1000 - (Date.now() - (lastSentToChat.get(chatId) ?? 0));
       if (wait > 0) throw new RetryAfterError(wait);
       lastSentToChat.set(chatId, Date.now());
       try {

@@ -56,7 +56,7 @@ export type LeadInput = z.input<typeof leadInput>;
  * responsible: a manager creating it takes it, otherwise routing picks one. The same externalId
  * twice returns the first lead.
  */
-export async function createLead(ctx: ServiceContext, input: LeadInput): Promise<Lead> {
+export async function createLead(ctx: ServiceContext, input: LeadInput, opts: { announce?: boolean } = {}): Promise<Lead> {
   const data = parseInput(leadInput, input);
   return inTransaction(ctx, async (tx) => {
     if (data.externalId) {
@@ -93,24 +93,31 @@ export async function createLead(ctx: ServiceContext, input: LeadInput): Promise
       .returning();
     await audit(tx, 'create', 'lead', lead!.id, created({ title: lead!.title, source: lead!.source, responsibleId }));
     await recordHistory(tx, 'lead', lead!.id, 'created', `Лид создан (источник: ${leadSourceLabels[lead!.source]})`, { campaignId: campaign?.id ?? null });
-    // nobody needs to be told about a lead they just typed in themselves
-    if (!(tx.actor.kind === 'user' && tx.actor.userId === responsibleId)) {
-      // a lead always reaches a person: when the responsible cannot be told, the heads (or admins) are
-      const recipients = await reachableOrFallback(tx, responsibleId ? [responsibleId] : []);
-      const whyFallback = responsibleId && recipients.includes(responsibleId) ? null : await unreachableReason(tx, responsibleId);
-      const text = [
-        `Новый лид №${lead!.id}: ${lead!.title}`,
-        `Источник: ${leadSourceLabels[lead!.source]}${campaign ? `, кампания: ${campaign.name}` : ''}`,
-        ...(lead!.comment ? [lead!.comment] : []),
-        ...(whyFallback ? [`⚠️ ${whyFallback}`] : []),
-      ].join('\n');
-      await notify(
-        tx,
-        recipients.map((userId) => ({ kind: 'new_lead' as const, userId, leadId: lead!.id, text, dedupeKey: `lead:${lead!.id}:new` })),
-      );
-    }
+    // nobody needs to be told about a lead they just typed in themselves; a caller that tells the
+    // responsible in its own words (an incoming call's card) announces it itself
+    if (opts.announce !== false && !(tx.actor.kind === 'user' && tx.actor.userId === responsibleId)) await announceNewLead(tx, lead!, campaign?.name ?? null);
     return lead!;
   });
+}
+
+/**
+ * «Новый лид» to its responsible; a lead always reaches a person: when the responsible cannot be told,
+ * the heads (or admins) are, with the reason.
+ */
+export async function announceNewLead(tx: ServiceContext, lead: Lead, campaignName: string | null): Promise<void> {
+  const responsibleId = lead.responsibleId;
+  const recipients = await reachableOrFallback(tx, responsibleId ? [responsibleId] : []);
+  const whyFallback = responsibleId && recipients.includes(responsibleId) ? null : await unreachableReason(tx, responsibleId);
+  const text = [
+    `Новый лид №${lead.id}: ${lead.title}`,
+    `Источник: ${leadSourceLabels[lead.source]}${campaignName ? `, кампания: ${campaignName}` : ''}`,
+    ...(lead.comment ? [lead.comment] : []),
+    ...(whyFallback ? [`⚠️ ${whyFallback}`] : []),
+  ].join('\n');
+  await notify(
+    tx,
+    recipients.map((userId) => ({ kind: 'new_lead' as const, userId, leadId: lead.id, text, dedupeKey: `lead:${lead.id}:new` })),
+  );
 }
 
 /** Why a lead's responsible will not hear of it, said to whoever is told instead. */

@@ -79,7 +79,9 @@ export async function findCallClient(tx: ServiceContext, phone: string, opts: { 
   const [row] = await tx.db.insert(contacts).values({ name, phones: [phone], createdAt: now, updatedAt: now }).returning();
   await audit(tx, 'create', 'contact', row!.id, created({ name, phones: row!.phones, source: 'phone' }));
   await recordHistory(tx, 'contact', row!.id, 'created', 'Контакт создан: входящий звонок с нового номера');
-  const lead = await createLead(tx, { title: `Телефонный звонок: ${name}`, source: 'phone', contactId: row!.id });
+  // the call's card tells whom the call is given to; the lead is announced by recordCallEvent only when
+  // that is someone else (a second message to the same chat would hold the card back a second)
+  const lead = await createLead(tx, { title: `Телефонный звонок: ${name}`, source: 'phone', contactId: row!.id }, { announce: false });
   return { ...none, contactId: row!.id, leadId: lead.id, responsibleId: lead.responsibleId, createdContact: true, createdLead: true };
 }
 

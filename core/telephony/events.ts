@@ -3,6 +3,7 @@ import { actorTimeZone, afterCommit, inTransaction, type ServiceContext } from '
 import { calls, counterparties, deals, leads, phoneLines } from '../db/schema/index.js';
 import { invalid } from '../errors.js';
 import { notify } from '../notifications/notify.js';
+import { announceNewLead } from '../leads/leads.js';
 import { sendSignal } from '../shared/signals.js';
 import { formatPhone, normalizePhone } from '../validation/phone.js';
 import { findCallClient } from './client.js';
@@ -57,7 +58,6 @@ export async function recordCallEvent(ctx: ServiceContext, ev: CallEvent, opts: 
     const found = await findOrCreateRow(tx, e, phone);
     let row = found.row;
     const wasEnded = !!row.endedAt;
-    const stale = e.seq !== undefined && e.seq <= row.lastSeq;
     const patch: Partial<typeof calls.$inferInsert> = {};
 
     // what the call is: filled from whichever event first says it (a summary may come first)
@@ -76,7 +76,6 @@ export async function recordCallEvent(ctx: ServiceContext, ev: CallEvent, opts: 
     if (!row.legId && e.legId && (e.kind === 'ringing' || e.kind === 'answered')) patch.legId = e.legId;
     const earliest = [e.at, e.answeredAt].filter((d): d is Date => !!d).reduce((a, b) => (a < b ? a : b));
     if (earliest < row.at) patch.at = earliest;
-    if (e.seq !== undefined && e.seq > row.lastSeq) patch.lastSeq = e.seq;
     if (e.disconnectReason && (e.kind === 'leg_ended' || e.kind === 'ended')) patch.disconnectReason = e.disconnectReason.slice(0, 200);
     const direction = patch.direction ?? row.direction;
 
@@ -86,8 +85,9 @@ export async function recordCallEvent(ctx: ServiceContext, ev: CallEvent, opts: 
       patch.userId = await userByExtension(tx, e.provider, e.extension);
     }
     if (e.kind === 'answered' && !wasEnded) {
-      // an older leg's state arriving late (seq) does not move the call back or forward
-      if (row.status === 'ringing' && !stale) patch.status = 'talking';
+      // status only moves forward, so a late or repeated answer changes nothing (Mango numbers seq per
+      // leg, so it cannot order one leg's answer against another leg's events)
+      if (row.status === 'ringing') patch.status = 'talking';
       if (!row.answeredAt) patch.answeredAt = e.answeredAt ?? e.at;
       const who = e.extension ? await userByExtension(tx, e.provider, e.extension) : null;
       if (who && who !== row.userId) patch.userId = who;
@@ -117,18 +117,25 @@ export async function recordCallEvent(ctx: ServiceContext, ev: CallEvent, opts: 
     }
     if (Object.keys(patch).length) row = await update(tx, row.id, patch);
 
+    // incoming calls are routed one at a time: «in turn» (queues, managers on duty, the round robin of new
+    // callers' leads) reads whom the previous call or lead went to, which a call ringing at the same instant must see
+    if (row.direction === 'in' && !row.userId && (e.kind === 'ringing' || e.kind === 'ended')) await lockKeys(tx, 'call:routing');
+
     // whom the call is with: resolved once, when its number is first known
     let responsibleId: number | null | undefined;
+    let newLeadId: number | null = null;
     if (row.clientNumber?.startsWith('+') && !row.contactId && !row.counterpartyId && e.kind !== 'recording' && e.kind !== 'leg_ended') {
       await lockKeys(tx, `inbound:phone:${row.clientNumber}`);
       const client = await findCallClient(tx, row.clientNumber, { createUnknown: row.direction === 'in' });
       if (client.contactId || client.counterpartyId) {
         row = await update(tx, row.id, { contactId: client.contactId, counterpartyId: client.counterpartyId, leadId: client.leadId, dealId: client.dealId });
         responsibleId = client.responsibleId;
+        if (client.createdLead) newLeadId = client.leadId;
       }
     }
 
     // an incoming call is given to a user by the rules once, while it still rings
+    let cardFor: number | null = null;
     const ringsUnannounced = row.direction === 'in' && row.status === 'ringing' && !row.endedAt && !row.userId;
     if ((e.kind === 'ringing' && ringsUnannounced) || (endedNow && row.direction === 'in' && !row.userId)) {
       responsibleId ??= await responsibleFor(tx, row);
@@ -138,8 +145,14 @@ export async function recordCallEvent(ctx: ServiceContext, ev: CallEvent, opts: 
         if (!endedNow) {
           await notify(tx, { kind: 'incoming_call', userId: chosen.userId, callId: row.id, text: await ringText(tx, row), ...(row.leadId ? { leadId: row.leadId } : {}), ...(row.dealId ? { dealId: row.dealId } : {}), dedupeKey: `call:${row.id}:ring` });
           await signal(tx, { kind: 'ringing', callId: row.id, userId: chosen.userId });
+          cardFor = chosen.userId;
         }
       }
+    }
+    // a lead the call made is announced to its responsible unless the ringing card already went to them
+    if (newLeadId) {
+      const [lead] = await tx.db.select().from(leads).where(eq(leads.id, newLeadId));
+      if (lead && lead.responsibleId !== cardFor) await announceNewLead(tx, lead, null);
     }
     if (answered) await signal(tx, { kind: 'answered', callId: row.id, userId: row.userId });
     if (endedNow) {
@@ -191,7 +204,15 @@ async function findOrCreateRow(tx: ServiceContext, e: Ev, phone: string | null):
       .orderBy(desc(calls.id))
       .limit(1);
   }
-  if (placed) return { row: await update(tx, placed.id, { providerCallId: e.callKey }), created: false };
+  if (placed) {
+    // another call key may have adopted it meanwhile (each key has its own lock): then this is a call of its own
+    const [adopted] = await tx.db
+      .update(calls)
+      .set({ providerCallId: e.callKey, updatedAt: tx.clock.now() })
+      .where(and(eq(calls.id, placed.id), isNull(calls.providerCallId)))
+      .returning();
+    if (adopted) return { row: adopted, created: false };
+  }
   const now = tx.clock.now();
   const [row] = await tx.db
     .insert(calls)

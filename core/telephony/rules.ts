@@ -255,9 +255,10 @@ async function yieldOf(ctx: ServiceContext, rule: CallRule, call: CallToRoute): 
 
 /**
  * «Прием звонков IP»: the active rules by position; the first whose line and hours match and that
- * yields an active user wins. None: the leads' own routing (core/leads/routing.ts pickResponsible).
- * «In turn» reads the users' last calls (calls.user_id): the row the chosen user gets is what moves
- * the turn on, so two calls ringing in the same instant may both go to the same person.
+ * yields an active user wins. None: the client's responsible when active, else the leads' own routing
+ * (core/leads/routing.ts pickResponsible). «In turn» reads the users' last calls (calls.user_id): the
+ * caller (recordCallEvent) routes incoming calls one at a time, so a call ringing at the same instant
+ * sees whom the one before went to.
  */
 export async function chooseCallUser(ctx: ServiceContext, call: CallToRoute): Promise<{ userId: number | null; ruleId: number | null }> {
   const rows = await ctx.db.select().from(callRules).where(eq(callRules.active, true)).orderBy(asc(callRules.position), asc(callRules.id));
@@ -268,5 +269,7 @@ export async function chooseCallUser(ctx: ServiceContext, call: CallToRoute): Pr
     const userId = await yieldOf(ctx, rule, call);
     if (userId !== null) return { userId, ruleId: rule.id };
   }
-  return { userId: await pickResponsible(ctx, call.counterpartyId), ruleId: null };
+  // as a lead would go: the client's responsible (a new caller's lead was just given to someone), else the leads' routing
+  const responsible = call.responsibleId ? await firstActive(ctx, eq(users.id, call.responsibleId), []) : null;
+  return { userId: responsible ?? (await pickResponsible(ctx, call.counterpartyId)), ruleId: null };
 }

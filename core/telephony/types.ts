@@ -28,7 +28,10 @@ export interface CallEvent {
    */
   kind: 'ringing' | 'answered' | 'ended' | 'leg_ended' | 'recording';
   at: Date;
-  /** the provider's order of state events within the call (Mango seq); absent: no ordering */
+  /**
+   * the provider's order of state events within one leg (Mango seq), kept for the log: the core does
+   * not order by it (legs count separately); a call's status only ever moves forward instead
+   */
   seq?: number | undefined;
   /** the leg a route/transfer command acts on (Mango call_id, Kazoo call_id) */
   legId?: string | undefined;

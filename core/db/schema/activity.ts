@@ -132,8 +132,6 @@ export const calls = pgTable(
     /** our id of a click-to-call request: the provider's first event for it finds the row made at the click */
     commandId: text('command_id').unique(),
     status: text('status').$type<CallStatus>().notNull().default('answered'),
-    /** the provider's order of call-state events: an older one arriving late changes nothing */
-    lastSeq: integer('last_seq').notNull().default(0),
     durationSec: integer('duration_sec').notNull().default(0),
     disconnectReason: text('disconnect_reason'),
     answeredAt: timestamp('answered_at', { withTimezone: true }),
