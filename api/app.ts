@@ -26,6 +26,16 @@ const statusOf: Record<ErrorCode, number> = {
  * The HTTP app as a value: tests call `inject` on it, main.ts listens. Later features (REST API,
  * webhooks, admin panel) register here as plugins.
  */
+/**
+ * A request's path as it may be logged: no query string (a dialled number, a search), and a secret a
+ * provider puts in the path (Zebra's webhook secret, a signed file or form token: any long segment)
+ * cut to its last four characters.
+ */
+export function loggablePath(url: string): string {
+  const pathOnly = url.split('?')[0] ?? '';
+  return pathOnly.replace(/\/([A-Za-z0-9_.~-]{16,})(?=\/|$)/g, (_m, seg: string) => `/…${seg.slice(-4)}`);
+}
+
 export async function buildApp(
   services: Services,
   opts: {
@@ -44,6 +54,11 @@ export async function buildApp(
     ajv: { customOptions: { coerceTypes: true } },
     // a URL the router cannot decode is refused in the CRM's words too
     frameworkErrors: frameworkRefusal,
+    // requests are logged below, without what a URL may carry that must not reach the logs
+    disableRequestLogging: true,
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, path: loggablePath(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
   // One mapping of verb errors to HTTP; a 5xx never leaks internals.

@@ -363,4 +363,25 @@ describe('the live incoming-call window', () => {
     const signedOut = await fetch(`${crm.base}/admin/calls/live`, { redirect: 'manual' });
     assert.equal(signedOut.status, 303, 'the stream needs a session');
   });
+
+  test('five tabs hold a stream each; a sixth gets no live window, and one closed makes room again', async () => {
+    const p = await panel(boris);
+    const tabs = [];
+    try {
+      for (let i = 0; i < 5; i++) tabs.push(await openLive(p));
+      const sixth = await fetch(`${crm.base}/admin/calls/live`, { headers: { cookie: cookieOf(p), accept: 'text/event-stream' } });
+      assert.equal(sixth.status, 429);
+      assert.match(await sixth.text(), /в других вкладках/);
+      tabs.shift()!.close();
+      tabs.push(await waitFor('a stream once one is closed', async () => {
+        try {
+          return await openLive(p);
+        } catch {
+          return null;
+        }
+      }));
+    } finally {
+      for (const t of tabs) t.close();
+    }
+  });
 });

@@ -17,7 +17,7 @@ import { createCallRule } from '../core/telephony/rules.js';
 import { callRecording, claimCall, getCall, listCalls, placeCall, recordCallEvent, ringingCallsFor } from '../core/telephony/calls.js';
 import { callCard } from '../core/telephony/card.js';
 import { getHistory } from '../core/history/history.js';
-import { registerRecordingJobs } from '../core/telephony/recordings.js';
+import { recordingFile, registerRecordingJobs } from '../core/telephony/recordings.js';
 import { TelephonyError, type CallEvent, type CallSignal, type PlaceCallRequest, type TelephonyClients, type TelephonyProvider } from '../core/telephony/types.js';
 import type { Services } from '../core/services.js';
 import { openTestServices } from './helpers/services.js';
@@ -268,8 +268,12 @@ describe('recordings', () => {
     assert.equal(rec.mime, 'audio/mpeg');
     const at = stored.at;
     assert.equal(rec.path, `recordings/${at.getUTCFullYear()}/${String(at.getUTCMonth() + 1).padStart(2, '0')}/call-${callId}.mp3`);
-    assert.equal(await readFile(path.join(s.dataDir, rec.path), 'utf8'), 'ID3 запись rec-1');
+    assert.equal(await readFile(recordingFile(s.dataDir, rec.path), 'utf8'), 'ID3 запись rec-1');
     assert.match(rec.name, /\.mp3$/);
+    // whatever a row says, only files under DATA_DIR/recordings are ever served
+    for (const bad of ['secret.key', '../secret.key', 'recordings/../secret.key', path.join(s.dataDir, 'secret.key')]) {
+      assert.throws(() => recordingFile(s.dataDir, bad), (e) => e instanceof ServiceError && e.code === 'not_found', bad);
+    }
   });
 
   test('a recording the provider says is gone is marked failed at once, and there is nothing to play', async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { dateToGregorian, gregorianToDate, parseKazooForm, parseKazooHook, recordingAfter, resultOf } from '../bots/zebra/inbound.js';
 import type { CallEvent } from '../core/telephony/types.js';
 import { kazooFormData } from './helpers/fake-kazoo.js';
+import { loggablePath } from '../api/app.js';
 
 /**
  * Zebra's (Kazoo's) channel hooks as the core's call events: which leg is the call, what each
@@ -177,5 +178,16 @@ describe('the form Kazoo posts', () => {
 
   test('hooks other than create, answer and destroy are ignored', () => {
     assert.equal(parseKazooHook('channel_bridge', carrierLeg(), now), 'ignore');
+  });
+});
+
+describe('request logs', () => {
+  test('the secret in a hook’s address is cut to its last four characters, and no query string is logged', () => {
+    const secret = 'a1B2c3D4e5F6g7H8i9J0k1L2';
+    const logged = loggablePath(`/webhooks/zebra/${secret}/channel_create?caller=%2B79165551234`);
+    assert.equal(logged, '/webhooks/zebra/…k1L2/channel_create');
+    assert.ok(!logged.includes(secret.slice(0, 8)));
+    assert.equal(loggablePath('/admin/calls/dial?number=%2B79165551234&contactId=9'), '/admin/calls/dial');
+    assert.equal(loggablePath('/admin/counterparties/12/calls'), '/admin/counterparties/12/calls');
   });
 });

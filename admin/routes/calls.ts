@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { callLinesFor, claimCall, listCalls, placeCall, ringingCallsFor, callRecording, type CallFilter } from '../../core/telephony/calls.js';
+import { recordingFile } from '../../core/telephony/recordings.js';
 import { callCard } from '../../core/telephony/card.js';
 import { listLines, userExtensions } from '../../core/telephony/lines.js';
 import { callDirectionLabels, callStatusLabels, phoneProviderLabels } from '../../core/telephony/labels.js';
@@ -115,7 +115,7 @@ export default async function callRoutes(app: FastifyInstance, deps: AdminDeps) 
   // the recording plays in the page's <audio> and seeks: a Range request gets just its bytes
   app.get('/calls/:id/recording', async (req, reply) => {
     const rec = await callRecording(ctxOf(deps, req), idParam(req.params));
-    const file = path.isAbsolute(rec.path) ? rec.path : path.join(services.config.DATA_DIR, rec.path);
+    const file = recordingFile(services.config.DATA_DIR, rec.path);
     const size = await stat(file).then(
       (s) => s.size,
       () => {
@@ -208,6 +208,9 @@ export default async function callRoutes(app: FastifyInstance, deps: AdminDeps) 
 
   app.get('/calls/live', async (req, reply) => {
     const user = req.adminUser!;
+    // a handful of tabs each hold a stream; past that a tab gets no live window (a refused EventSource
+    // does not retry) rather than anyone holding unbounded connections and timers
+    if (hub.streamsOf(user) >= MAX_STREAMS_PER_USER) return reply.status(429).send('Окно входящих звонков уже открыто в других вкладках');
     await hub.ready();
     reply.hijack();
     const res = reply.raw;
@@ -280,6 +283,8 @@ interface LiveConn {
  * One LISTEN on the crm_calls channel per process, fanned out to the users with an open page.
  * A signal carries ids only; each user's card is read with their own access rules.
  */
+const MAX_STREAMS_PER_USER = 5;
+
 class LiveCalls {
   private conns = new Set<LiveConn>();
   private listening: Promise<() => Promise<void>> | null = null;
@@ -298,6 +303,13 @@ class LiveCalls {
       this.listening = null;
       throw e;
     }
+  }
+
+  /** how many streams the user holds: each open tab of theirs has one */
+  streamsOf(user: User): number {
+    let n = 0;
+    for (const c of this.conns) if (c.user.id === user.id) n++;
+    return n;
   }
 
   add(user: User, token: string, res: LiveConn['res']): LiveConn {

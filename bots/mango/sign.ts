@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { sameText } from '../../core/crypto/same-text.js';
 
 /**
  * Mango Office VPBX signs every request both ways (API v1.9 §2.4.3): sign = sha256 hex of
@@ -21,13 +22,6 @@ export function validMangoSign(form: { vpbx_api_key?: unknown; sign?: unknown; j
   const given = /^[0-9a-f]{64}$/i.test(sign) ? Buffer.from(sign, 'hex') : null;
   const signOk = given !== null && timingSafeEqual(expected, given);
   return keyOk && signOk;
-}
-
-/** Constant-time equality of two strings of any length (hashing first evens out the lengths). */
-function sameText(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a, 'utf8').digest();
-  const hb = createHash('sha256').update(b, 'utf8').digest();
-  return timingSafeEqual(ha, hb);
 }
 
 /** The three form fields of a request to Mango, signed; `json` is sent exactly as signed. */

@@ -3,12 +3,24 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { systemActor } from '../context.js';
+import { notFound } from '../errors.js';
 import { calls } from '../db/schema/index.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Services } from '../services.js';
 import { TelephonyError, type TelephonyClients } from './types.js';
 
 export const RECORDING_JOB = 'telephony.recording';
+
+/**
+ * Where a stored recording's file is: its path (relative to DATA_DIR, as the job writes it) resolved
+ * under the recordings folder, never outside it whatever a row says.
+ */
+export function recordingFile(dataDir: string, stored: string): string {
+  const root = path.resolve(dataDir, 'recordings');
+  const file = path.resolve(dataDir, stored);
+  if (path.isAbsolute(stored) || !file.startsWith(root + path.sep)) throw notFound('Запись звонка');
+  return file;
+}
 
 export interface RecordingJob {
   callId: number;

@@ -1,4 +1,3 @@
-import { isAbsolute, join } from 'node:path';
 import { Composer, InlineKeyboard, InputFile } from 'grammy';
 import type { BotContext, RecordRef } from '../context.js';
 import { leadCard } from '../cards.js';
@@ -6,6 +5,7 @@ import { callCardMessage, callerName, callRecord } from '../call-card.js';
 import { esc, html, phone, when } from '../format.js';
 import { parseId } from '../ids.js';
 import { callLinesFor, callRecording, getCall, listCalls, placeCall, type PlaceCallInput } from '../../../core/telephony/calls.js';
+import { recordingFile } from '../../../core/telephony/recordings.js';
 import { callCard } from '../../../core/telephony/card.js';
 import { extensionOf } from '../../../core/telephony/lines.js';
 import { callDirectionLabels, callStatusLabels } from '../../../core/telephony/labels.js';
@@ -213,7 +213,7 @@ export function callsFeature(deps: CallsFeatureDeps): Composer<BotContext> {
   calls.callbackQuery(/^call:rec:(\d+)$/, async (ctx) => {
     const rec = await callRecording(ctx.crm, Number(ctx.match[1]));
     await ctx.answerCallbackQuery();
-    const file = new InputFile(isAbsolute(rec.path) ? rec.path : join(deps.dataDir, rec.path), rec.name);
+    const file = new InputFile(recordingFile(deps.dataDir, rec.path), rec.name);
     const caption = `Запись звонка №${ctx.match[1]}`;
     // Telegram plays MP3 and M4A as audio; any other format goes as a file
     if (/^audio\/(mpeg|mp3|mp4|m4a|x-m4a|aac)$/.test(rec.mime)) await ctx.replyWithAudio(file, { caption, title: caption });
