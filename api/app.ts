@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Services } from '../core/services.js';
 import { isServiceError, type ErrorCode } from '../core/errors.js';
 import { outageOf } from '../core/db/outage.js';
@@ -36,6 +36,23 @@ export function loggablePath(url: string): string {
   return pathOnly.replace(/\/([A-Za-z0-9_.~-]{16,})(?=\/|$)/g, (_m, seg: string) => `/…${seg.slice(-4)}`);
 }
 
+/** Fastify's request lines, without what a URL may carry that must not reach the logs (loggablePath). */
+class RequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.info({ method: request.method, path: loggablePath(request.url) }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, path: loggablePath(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
+
+  override routeNotFound(request: FastifyRequest): void {
+    request.log.info({ method: request.method, path: loggablePath(request.url) }, 'route not found');
+  }
+}
+
 export async function buildApp(
   services: Services,
   opts: {
@@ -54,11 +71,7 @@ export async function buildApp(
     ajv: { customOptions: { coerceTypes: true } },
     // a URL the router cannot decode is refused in the CRM's words too
     frameworkErrors: frameworkRefusal,
-    // requests are logged below, without what a URL may carry that must not reach the logs
-    disableRequestLogging: true,
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, path: loggablePath(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    logController: new RequestLog(),
   });
 
   // One mapping of verb errors to HTTP; a 5xx never leaks internals.
