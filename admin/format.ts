@@ -1,5 +1,6 @@
 import { formatKopecks } from '../core/validation/money.js';
 import { formatPhone } from '../core/validation/phone.js';
+import { formatCallDuration } from '../core/telephony/labels.js';
 import { leadSourceLabels, leadStatusLabel } from '../core/leads/labels.js';
 import { attachmentKindLabel, channelLabel, type AttachmentKind } from '../core/channels/types.js';
 
@@ -91,6 +92,8 @@ export function formatters(timeZone: string) {
     dateTime: (d: Date | string | null | undefined) => (d ? dateTime.format(new Date(d)) : ''),
     date: (d: Date | string | null | undefined) => (d ? date.format(new Date(d)) : ''),
     phone: (p: string) => formatPhone(p),
+    /** a call's talk time: «1:05» */
+    callDuration: formatCallDuration,
     /** href of a phone link: `<a href="<%= it.f.telHref(p) %>"><%= it.f.phone(p) %></a>` (an extension is dialled after a pause) */
     telHref: (p: string, ext?: string | null) => `tel:${p}${ext ? `,${ext}` : ''}`,
     /** href of an e-mail link */

@@ -1,7 +1,7 @@
 import { InlineKeyboard } from 'grammy';
 import type { ServiceContext } from '../../core/context.js';
 import { callCard, type CallCard } from '../../core/telephony/card.js';
-import { callDirectionLabels, callStatusLabels } from '../../core/telephony/labels.js';
+import { callDirectionLabels, callStatusLabels, formatCallDuration } from '../../core/telephony/labels.js';
 import { formatInZone } from '../../core/validation/time.js';
 import type { RecordRef } from './context.js';
 import { esc, phone } from './format.js';
@@ -47,16 +47,11 @@ export function callerName(card: CallCard): string {
   return card.contact && !unknownCaller(card) ? card.contact.name : card.number;
 }
 
-function duration(sec: number): string {
-  const m = Math.floor(sec / 60);
-  return `${m}:${String(sec % 60).padStart(2, '0')}`;
-}
-
 function title(card: CallCard, mode: CallCardMode): string {
   if (mode === 'incoming') return '📞 Входящий звонок';
   if (mode === 'missed') return '📵 Пропущенный звонок';
   const { call } = card;
-  const how = call.status === 'answered' && call.durationSec ? `${callStatusLabels[call.status]}, ${duration(call.durationSec)}` : callStatusLabels[call.status];
+  const how = call.status === 'answered' && call.durationSec ? `${callStatusLabels[call.status]}, ${formatCallDuration(call.durationSec)}` : callStatusLabels[call.status];
   return `${call.direction === 'in' ? '📞' : '📲'} ${callDirectionLabels[call.direction]} звонок №${call.id} — ${how}`;
 }
 

@@ -30,3 +30,8 @@ export const callRuleTargetLabels: Record<CallRuleTarget, string> = {
   queue: 'Очереди по кругу',
   duty: 'Дежурным менеджерам по кругу',
 };
+
+/** A call's talk time as people read it: «1:05», «12:00». */
+export function formatCallDuration(sec: number): string {
+  return `${Math.floor(sec / 60)}:${String(sec % 60).padStart(2, '0')}`;
+}

@@ -8,7 +8,7 @@ import { callLinesFor, callRecording, getCall, listCalls, placeCall, type PlaceC
 import { recordingFile } from '../../../core/telephony/recordings.js';
 import { callCard } from '../../../core/telephony/card.js';
 import { extensionOf } from '../../../core/telephony/lines.js';
-import { callDirectionLabels, callStatusLabels } from '../../../core/telephony/labels.js';
+import { callDirectionLabels, callStatusLabels, formatCallDuration } from '../../../core/telephony/labels.js';
 import type { TelephonyClients } from '../../../core/telephony/types.js';
 import { getContact, listContacts } from '../../../core/contacts/contacts.js';
 import { getCounterparty } from '../../../core/counterparties/counterparties.js';
@@ -145,7 +145,7 @@ export function callsFeature(deps: CallsFeatureDeps): Composer<BotContext> {
       kb.text(`№${c.id} ${who.slice(0, 30)}`, `call:card:${c.id}`);
       if (c.recordingStatus === 'stored') kb.text(`🎧 №${c.id}`, `call:rec:${c.id}`);
       kb.row();
-      const how = c.status === 'answered' && c.durationSec ? `${callStatusLabels[c.status]}, ${Math.floor(c.durationSec / 60)}:${String(c.durationSec % 60).padStart(2, '0')}` : callStatusLabels[c.status];
+      const how = c.status === 'answered' && c.durationSec ? `${callStatusLabels[c.status]}, ${formatCallDuration(c.durationSec)}` : callStatusLabels[c.status];
       return `№${c.id} · ${when(ctx, c.at)} · ${callDirectionLabels[c.direction]} · ${esc(who)}${c.counterpartyName ? ` (${esc(c.counterpartyName)})` : ''} · ${how}${c.recordingStatus === 'stored' ? ' · 🎧' : ''}`;
     });
     await ctx.reply(`<b>Мои звонки</b>\n${lines.join('\n')}\n\nКарточка звонка — кнопкой с его номером, запись — 🎧.`, { ...html, reply_markup: kb });
