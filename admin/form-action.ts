@@ -6,8 +6,12 @@ import { redirectWith } from './render.js';
 import type { FormBody } from './forms.js';
 import type { AdminDeps } from './types.js';
 
-/** Failures the user can act on: shown as a flash on the page the form came from. The rest go to the error page. */
-const flashable = new Set(['invalid', 'conflict', 'forbidden', 'not_found']);
+/**
+ * Failures the user can act on: shown as a flash on the page the form came from (`unavailable`: a
+ * service the verb needs, such as the telephony provider, is away: try again later). The rest go to
+ * the error page.
+ */
+const flashable = new Set(['invalid', 'conflict', 'forbidden', 'not_found', 'unavailable']);
 
 /** The Russian text of a ServiceError the user can act on, or null. */
 export function userErrorText(e: unknown): string | null {

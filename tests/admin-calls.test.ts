@@ -220,6 +220,18 @@ describe('click-to-call', () => {
     assert.deepEqual(placed, { direction: 'out', user_id: anna.id, line_id: sales.id, contact_id: ivanId });
   });
 
+  test('Mango busy for a moment: the user is told on the page to try again, and the call is kept as not made', async () => {
+    const p = await panel(anna);
+    mango.failNext('commands/callback', 5001);
+    const res = await p.post('/admin/calls/dial', { number: IVAN, contactId: String(ivanId), lineId: String(office.id) });
+    assert.equal(res.statusCode, 303, 'back to the dial page, not an error page');
+    const back = await p.get(res.headers.location as string);
+    const flash = /<div class="flash error"[^>]*>([^<]*)/.exec(back.body)?.[1] ?? '';
+    assert.match(flash, /Mango Office/);
+    const [last] = await rows<{ status: string }>(sql`SELECT status FROM calls WHERE direction = 'out' ORDER BY id DESC LIMIT 1`);
+    assert.equal(last!.status, 'failed');
+  });
+
   test('a user without an extension is told why on the dial page, and a call posted anyway is refused in Russian', async () => {
     const p = await panel(carl);
     const page = await p.get(`/admin/calls/dial?number=${encodeURIComponent(IVAN)}&contactId=${ivanId}`);
