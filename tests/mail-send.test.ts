@@ -177,8 +177,8 @@ describe('SMTP failures', () => {
     const failed = await waitFor('the letter to fail', statusIs(e.id, 'failed'));
     assert.equal(smtp.attempts - attempts, env.sendAttempts, 'tried sendAttempts times');
     assert.match(failed.error!, /451/);
-    const told = await s.jobs.getJob(`notify:${manager.id}:email:${e.id}:failed`, 'telegram.notify');
-    assert.ok(told, 'the author is told in Telegram');
+    // the notice is queued once the failure commits: a moment after the status is seen
+    await waitFor('the author told in Telegram', () => s.jobs.getJob(`notify:${manager.id}:email:${e.id}:failed`, 'telegram.notify'));
   });
 
   test('a permanent refusal fails at once', async () => {
