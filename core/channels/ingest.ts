@@ -14,6 +14,7 @@ import { saveAttachments, type StoredAttachment } from './attachments.js';
 import { clientMessageText } from './texts.js';
 import { attachmentKinds, channelKinds, channelLabel, type InboundMessage } from './types.js';
 import { cleanText } from '../validation/text.js';
+import { lockKeys } from '../shared/locks.js';
 
 export interface IngestResult {
   messageId: number;
@@ -86,7 +87,7 @@ export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMess
       // one client's messages (and one phone's channels) are taken in turn, so two first
       // messages at once make one contact and one lead, not two. A redelivery is found by the
       // message insert below, which rolls all of this back.
-      await lock(tx, `inbound:${m.channel}:${m.externalUserId}`, phone ? `inbound:phone:${phone}` : undefined);
+      await lockKeys(tx, `inbound:${m.channel}:${m.externalUserId}`, phone ? `inbound:phone:${phone}` : undefined);
 
       const resolved = await resolveContact(tx, m, phone);
       let contact = resolved.contact;
@@ -184,12 +185,6 @@ export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMess
     if (!stored) throw new Error('a duplicate delivery was reported but the first one is not stored');
     return stored;
   }
-}
-
-/** Transaction-scoped locks on string keys, taken in the given order; released at commit or rollback. */
-async function lock(ctx: ServiceContext, key: string, second?: string): Promise<void> {
-  const one = (k: string) => sql`pg_advisory_xact_lock(hashtextextended(${k}, 0))`;
-  await ctx.db.execute(second ? sql`SELECT ${one(key)}, ${one(second)}` : sql`SELECT ${one(key)}`);
 }
 
 async function findStored(ctx: ServiceContext, channel: InboundMessage['channel'], providerMessageId: string): Promise<IngestResult | null> {

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
-import { actions, calls, contacts, counterparties, users } from '../db/schema/index.js';
+import { calls, contacts, counterparties, users } from '../db/schema/index.js';
+import { actionByName } from '../works/actions.js';
 import { createWork } from '../works/works.js';
 import { isServiceError } from '../errors.js';
 import { notify } from '../notifications/notify.js';
@@ -17,8 +18,8 @@ import type { Call } from './calls.js';
  */
 const CALL_BACK_WITHIN_MS = 45 * 60_000;
 
-/** The action the work is planned with (seeded by migrations/0002). */
-const CALL_ACTION = 'Позвонить';
+/** The action a call back is planned with (seeded by migrations/0002), here and in the bot. */
+export const CALL_ACTION = 'Позвонить';
 
 /**
  * A missed incoming call → a work «Позвонить» for whoever answers for the client (the open lead's
@@ -34,7 +35,7 @@ export async function followUpMissedCall(tx: ServiceContext, call: Call, respons
   const endedAt = call.endedAt ?? tx.clock.now();
   let workId: number | null = null;
   const linked = call.leadId || call.dealId || call.contactId || call.counterpartyId;
-  const [action] = await tx.db.select({ id: actions.id }).from(actions).where(eq(actions.name, CALL_ACTION));
+  const action = await actionByName(tx, CALL_ACTION);
   if (userId && linked && action) {
     // one record, the most specific: the client's others follow from it (a deal's work is on its contact's timeline too)
     const link = call.dealId ? { dealId: call.dealId } : call.leadId ? { leadId: call.leadId } : call.contactId ? { contactId: call.contactId } : { counterpartyId: call.counterpartyId };

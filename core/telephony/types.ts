@@ -110,3 +110,6 @@ export interface CallSignal {
   /** whom the call is for now */
   userId: number | null;
 }
+
+/** The lock every writer of one provider call takes (core/shared/locks.ts lockKeys). */
+export const callKeyLock = (provider: PhoneProvider, callKey: string) => `call:${provider}:${callKey}`;

@@ -21,6 +21,12 @@ export async function listActions(ctx: ServiceContext): Promise<(Action & { resu
   return all.map((a) => ({ ...a, results: links.filter((l) => l.actionId === a.id).map((l) => l.result) }));
 }
 
+/** The action named so in the book (e.g. «Позвонить», seeded by migrations/0002), or null. */
+export async function actionByName(ctx: ServiceContext, name: string): Promise<Action | null> {
+  const [row] = await ctx.db.select().from(actions).where(eq(actions.name, name));
+  return row ?? null;
+}
+
 export async function listResults(ctx: ServiceContext): Promise<Result[]> {
   return ctx.db.select().from(results).orderBy(asc(results.name));
 }

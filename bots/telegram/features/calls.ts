@@ -15,7 +15,8 @@ import { getCounterparty } from '../../../core/counterparties/counterparties.js'
 import { createLead, getLead } from '../../../core/leads/leads.js';
 import { getDeal } from '../../../core/deals/deals.js';
 import { createWork } from '../../../core/works/works.js';
-import { listActions } from '../../../core/works/actions.js';
+import { actionByName } from '../../../core/works/actions.js';
+import { CALL_ACTION } from '../../../core/telephony/missed.js';
 import { ServiceError } from '../../../core/errors.js';
 import { normalizePhone } from '../../../core/validation/phone.js';
 import { dateInZone, localTimeInZone } from '../../../core/validation/time.js';
@@ -197,7 +198,7 @@ export function callsFeature(deps: CallsFeatureDeps): Composer<BotContext> {
     const card = await callCard(ctx.crm, Number(ctx.match[1]));
     const record = callRecord(card);
     if (!record) throw new ServiceError('invalid', 'Звонок не связан ни с контактом, ни с клиентом: запланировать звонок не к чему.');
-    const action = (await listActions(ctx.crm)).find((a) => a.name === 'Позвонить');
+    const action = await actionByName(ctx.crm, CALL_ACTION);
     if (!action) throw new ServiceError('invalid', 'В справочнике «Действия» нет действия «Позвонить»: попросите администратора добавить его.');
     const now = ctx.crm.clock.now();
     const which = ctx.match[2] as keyof typeof later;

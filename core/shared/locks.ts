@@ -3,8 +3,8 @@ import type { ServiceContext } from '../context.js';
 
 /**
  * Transaction-scoped locks on string keys, taken in the given order and released at commit or
- * rollback: the events of one call (and a click-to-call's answer) are taken in turn, so repeats
- * and races make one row, never two.
+ * rollback: one client's inbound messages, one call's events (and a click-to-call's answer) are
+ * taken in turn, so repeats and races make one row, never two.
  */
 export async function lockKeys(ctx: ServiceContext, ...keys: (string | null | undefined)[]): Promise<void> {
   const list = keys.filter((k): k is string => !!k);
@@ -12,6 +12,3 @@ export async function lockKeys(ctx: ServiceContext, ...keys: (string | null | un
   const one = (k: string) => sql`pg_advisory_xact_lock(hashtextextended(${k}, 0))`;
   await ctx.db.execute(sql`SELECT ${sql.join(list.map(one), sql`, `)}`);
 }
-
-/** The lock every writer of one provider call takes. */
-export const callKeyLock = (provider: string, callKey: string) => `call:${provider}:${callKey}`;
