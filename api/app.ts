@@ -7,6 +7,7 @@ import { adminPlugin } from '../admin/plugin.js';
 import type { AdminOptions } from '../admin/types.js';
 import { publicApi, type PublicApiOptions } from './routes/public-api.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
+import { ratingRoutes } from './routes/rating.js';
 import { fileLinkRoutes } from './routes/file-links.js';
 import { cleanRequest, clientRefusal, frameworkRefusal, notFoundRefusal } from './refusals.js';
 import type { ChannelHealth } from '../core/channels/monitor.js';
@@ -138,6 +139,9 @@ export async function buildApp(
 
   // the unsubscribe link of mail-out letters (public, signed token)
   await app.register(unsubscribeRoutes, { services });
+
+  // R23: the rating link of an e-mail ticket's «Решено» letter (public, signed token)
+  await app.register(ratingRoutes, { services });
 
   // the files of managers' replies, by signed expiring links, for messengers that fetch files by URL (Viber)
   await app.register(fileLinkRoutes, { services });

@@ -25,6 +25,7 @@ import { zebraTelephony } from '../bots/zebra/index.js';
 import { pbxWebhook } from '../bots/pbx/index.js';
 import { phoneProviders, type TelephonyClients, type TelephonyModule, type TelephonyModules } from '../core/telephony/types.js';
 import { registerRecordingJobs } from '../core/telephony/recordings.js';
+import { registerHelpdeskJobs } from '../core/helpdesk/sla.js';
 import { buildApp } from './app.js';
 
 export type Role = 'all' | 'web' | 'worker' | 'bots';
@@ -118,6 +119,7 @@ export async function composeCrm(services: Services, parts: Parts, opts: Compose
           await ensureMailImportSchedules(services.ctx(systemActor('почта')), mail);
         }
         await scheduleWorkDigest(services);
+        await registerHelpdeskJobs(services);
         jobsStarted = true;
       } else if (adapters.whatsapp) {
         registerChannelJobs(services.jobs, services, { whatsapp: adapters.whatsapp });

@@ -28,6 +28,9 @@ import documentTemplateRoutes from './document-templates.js';
 import phoneLineRoutes from './phone-lines.js';
 import callRuleRoutes from './call-rules.js';
 import callRoutes from './calls.js';
+import ticketRoutes from './tickets.js';
+import answerTemplateRoutes from './answer-templates.js';
+import helpdeskSettingsRoutes from './helpdesk-settings.js';
 
 /**
  * Every section of the panel is one routes file. A new section (e.g. the mailboxes of the e-mail
@@ -62,4 +65,7 @@ export const adminRoutes: ((app: FastifyInstance, deps: AdminDeps) => Promise<vo
   phoneLineRoutes,
   callRuleRoutes,
   callRoutes,
+  ticketRoutes,
+  answerTemplateRoutes,
+  helpdeskSettingsRoutes,
 ];

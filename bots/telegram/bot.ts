@@ -21,6 +21,7 @@ import { mail, mailStep } from './features/mail.js';
 import { clientChat } from './features/client-chat.js';
 import { dealDocuments } from './features/deal-documents.js';
 import { callsFeature } from './features/calls.js';
+import { businessChats, isBusinessUpdate } from './features/business.js';
 import type { TelephonyClients } from '../../core/telephony/types.js';
 import { inboundSink } from '../../core/channels/sink.js';
 import { attachmentsDirFor } from '../../core/channels/attachments.js';
@@ -54,7 +55,8 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   bot.use(async (ctx, next) => {
     ctx.crm = services.ctx(systemActor('Telegram'));
     ctx.canCall = canCall;
-    if (ctx.from && ctx.chat?.type === 'private') {
+    // a business chat's sender may be a linked manager writing to a client: never a staff command
+    if (ctx.from && ctx.chat?.type === 'private' && !isBusinessUpdate(ctx)) {
       const user = await findUserByTelegramId(ctx.crm, ctx.from.id);
       if (user) {
         ctx.staff = user;
@@ -75,6 +77,8 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     await ctx.reply(`⚠️ ${text}`).catch((sendErr) => log.warn({ err: sendErr }, 'could not tell the user about an error'));
   });
 
+  // Telegram Business updates are a manager's own chats with clients: handled apart, before any dialogue
+  safe.use(businessChats({ services, sink: inboundSink(services, 'telegram', { attempts: 2 }), apiRoot: deps.apiRoot, token: deps.token }));
   safe.use(session({ initial: () => ({}), storage: dbSessionStorage(services.database.db), getSessionKey: (ctx) => (ctx.chat?.type === 'private' ? String(ctx.chat.id) : undefined) }));
   safe.use(start);
 

@@ -24,6 +24,10 @@ const titles: Record<Notification['kind'], string> = {
   email_received: '✉️ Новое письмо',
   incoming_call: '📞 Входящий звонок',
   missed_call: '📵 Пропущенный звонок',
+  new_ticket: '🎫 Новое обращение',
+  ticket_sla_warning: '⏳ Срок ответа подходит',
+  ticket_sla_breach: '🚨 Обращение просрочено',
+  business_connection: '🔗 Telegram Business',
 };
 
 function keyboardFor(n: Notification): InlineKeyboard | undefined {

@@ -20,8 +20,11 @@ export interface IngestResult {
   messageId: number;
   conversationId: number;
   contactId: number;
-  /** the open lead the message belongs to (created now or earlier); null when an open deal holds the contact */
+  /** the open lead the message belongs to (created now or earlier); null when an open deal or a ticket holds the contact */
   leadId: number | null;
+  /** R23: the ticket the message joined or opened (an existing client's request) */
+  ticketId: number | null;
+  createdTicket: boolean;
   /** this provider message id was stored before: nothing was written now */
   duplicate: boolean;
   createdContact: boolean;
@@ -177,6 +180,8 @@ export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMess
         duplicate: false,
         createdContact,
         createdLead,
+        ticketId: null,
+        createdTicket: false,
       };
     });
   } catch (err) {
@@ -189,7 +194,7 @@ export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMess
 
 async function findStored(ctx: ServiceContext, channel: InboundMessage['channel'], providerMessageId: string): Promise<IngestResult | null> {
   const [row] = await ctx.db
-    .select({ id: messages.id, conversationId: messages.conversationId, contactId: conversations.contactId, leadId: conversations.leadId })
+    .select({ id: messages.id, conversationId: messages.conversationId, contactId: conversations.contactId, leadId: conversations.leadId, ticketId: messages.ticketId })
     .from(messages)
     .innerJoin(conversations, eq(conversations.id, messages.conversationId))
     .where(and(eq(messages.channel, channel), eq(messages.providerMessageId, providerMessageId)));
@@ -199,9 +204,11 @@ async function findStored(ctx: ServiceContext, channel: InboundMessage['channel'
     conversationId: row.conversationId,
     contactId: row.contactId,
     leadId: row.leadId,
+    ticketId: row.ticketId,
     duplicate: true,
     createdContact: false,
     createdLead: false,
+    createdTicket: false,
   };
 }
 

@@ -84,7 +84,7 @@ export function registerChannelJobs(
 
 async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLimiter, env: SendEnv, job: Job<ChannelSendData>): Promise<unknown> {
   const [row] = await ctx.db
-    .select({ m: messages, chatId: conversations.externalChatId, contactName: contacts.name })
+    .select({ m: messages, chatId: conversations.externalChatId, business: conversations.businessConnectionId, contactName: contacts.name })
     .from(messages)
     .innerJoin(conversations, eq(conversations.id, messages.conversationId))
     .innerJoin(contacts, eq(contacts.id, conversations.contactId))
@@ -130,7 +130,13 @@ async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLim
             ...(env.links ? { url: fileLinkUrl(env.links.publicUrl, env.links.secretKey, { messageId: m.id, index, name: a.name, mime: a.mime }, linksExpire) } : {}),
           })),
         );
-    const { providerMessageId } = await adapter.send({ externalChatId: row.chatId, text: m.text ?? '', files });
+    const { providerMessageId } = await adapter.send({
+      externalChatId: row.chatId,
+      text: m.text ?? '',
+      files,
+      ...(m.choices?.length ? { choices: m.choices } : {}),
+      ...(row.business ? { businessConnectionId: row.business } : {}),
+    });
     await ctx.db
       .update(messages)
       .set({ providerMessageId, deliveryStatus: 'sent' })

@@ -49,6 +49,15 @@ export interface InboundMessage {
   text?: string | undefined;
   attachments?: InboundAttachment[] | undefined;
   at?: Date | undefined;
+  /**
+   * Telegram Business: the chat is a manager's own Telegram chat with the client, seen through the
+   * connection. What it opens is the manager's (lead responsible, ticket assignee); replies from the
+   * CRM go out through the connection. externalChatId and providerMessageId are then the keys
+   * core/channels/business.ts makes, so they never meet the bot's own chat with the same person.
+   */
+  business?: { connectionId: string; userId: number } | undefined;
+  /** the manager wrote this one (their own Telegram): stored as an outgoing message of theirs, opens nothing, answers the ticket */
+  outgoing?: { authorUserId: number } | undefined;
 }
 
 /** A file a manager sends to a client. */
@@ -61,11 +70,21 @@ export interface OutboundFile {
   url?: string | undefined;
 }
 
+/** A button offered with a message (a rating 1–5). A channel without buttons lists the labels in the text. */
+export interface OutboundChoice {
+  label: string;
+  /** what comes back as the client's message when pressed */
+  value: string;
+}
+
 export interface OutboundMessage {
   externalChatId: string;
   /** may be empty when files carry the message */
   text: string;
   files?: OutboundFile[] | undefined;
+  choices?: OutboundChoice[] | undefined;
+  /** Telegram Business: send as the manager's own account through this connection */
+  businessConnectionId?: string | undefined;
 }
 
 export interface AdapterStatus {

@@ -13,7 +13,11 @@ export type NotificationKind =
   | 'adapter_down'
   | 'email_received'
   | 'incoming_call'
-  | 'missed_call';
+  | 'missed_call'
+  | 'new_ticket'
+  | 'ticket_sla_warning'
+  | 'ticket_sla_breach'
+  | 'business_connection';
 
 export interface Notification {
   kind: NotificationKind;
@@ -26,6 +30,8 @@ export interface Notification {
   messageId?: number | undefined;
   /** R20: the call an incoming/missed call card is about (the bot builds the card from it) */
   callId?: number | undefined;
+  /** R23: the ticket a notice is about (a client's message on it carries its number and buttons) */
+  ticketId?: number | undefined;
   /** same key → sent once (e.g. `lead:42:new`) */
   dedupeKey?: string | undefined;
 }

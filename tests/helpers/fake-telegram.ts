@@ -247,7 +247,7 @@ export class FakeTelegram {
 }
 
 /** Notifications arrive from the queue at any time; they open with a bold emoji title. */
-export const isNotification = (p: Record<string, unknown>) => /^<b>(🆕|👤|💬|⏰|📋|❌|📎|🔁|⚠️ Канал|✉️|📞 Входящий звонок<\/b>|📵 Пропущенный звонок<\/b>)/.test(String(p.text ?? ''));
+export const isNotification = (p: Record<string, unknown>) => /^<b>(🆕|👤|💬|⏰|📋|❌|📎|🔁|⚠️ Канал|✉️|📞 Входящий звонок<\/b>|📵 Пропущенный звонок<\/b>|🎫|⏳|🚨|🔗)/.test(String(p.text ?? ''));
 
 /** The inline keyboard of a sent message as [text, callback_data] pairs. */
 export function buttons(call: ApiCall): [string, string][] {

@@ -1,14 +1,15 @@
 import { sql } from 'drizzle-orm';
 import type { AttachmentKind } from '../../channels/types.js';
-import { bigserial, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { channelKind, contacts } from './contacts.js';
 import { counterparties } from './counterparties.js';
 import { deals, leads } from './leads.js';
 import { mailboxes } from './mailing.js';
 import { users } from './users.js';
 import { phoneLines, phoneProvider } from './telephony.js';
+import { tickets } from './helpdesk.js';
 
-export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key', 'mailing_type', 'mailbox', 'organization', 'product', 'document_template', 'loss_reason', 'phone_line', 'call_rule']);
+export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key', 'mailing_type', 'mailbox', 'organization', 'product', 'document_template', 'loss_reason', 'phone_line', 'call_rule', 'ticket', 'answer_template']);
 
 /**
  * Events on a record's timeline that are not rows of their own elsewhere: created, status or stage
@@ -74,6 +75,12 @@ export const conversations = pgTable(
     /** the contact's id on the channel (chat id, phone@c.us, Viber user id) */
     externalChatId: text('external_chat_id').notNull(),
     leadId: integer('lead_id').references(() => leads.id),
+    /** R23: the ticket the chat's messages join now (an existing client's request) */
+    ticketId: integer('ticket_id').references((): AnyPgColumn => tickets.id),
+    /** Telegram Business: the connection of the manager's own account this chat runs through */
+    businessConnectionId: text('business_connection_id'),
+    /** Telegram Business: the manager whose own account this chat is (the responsible for what it opens) */
+    businessUserId: integer('business_user_id').references(() => users.id),
     status: conversationStatus('status').notNull().default('open'),
     lastMessageAt: timestamp('last_message_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -97,8 +104,16 @@ export const messages = pgTable(
     authorUserId: integer('author_user_id').references(() => users.id),
     deliveryStatus: text('delivery_status'),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    /** R23: the ticket this message belongs to */
+    ticketId: integer('ticket_id').references((): AnyPgColumn => tickets.id),
+    /** buttons offered with an outgoing message (a rating request: 1–5); a channel without buttons shows the labels */
+    choices: jsonb('choices').$type<{ label: string; value: string }[]>(),
+    /** the sender edited it (Telegram Business); text is the latest version */
+    editedAt: timestamp('edited_at', { withTimezone: true }),
+    /** the sender deleted it in the messenger (Telegram Business); kept for the record, shown as deleted */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },
-  (t) => [unique('messages_channel_provider_uq').on(t.channel, t.providerMessageId), index('messages_conversation_idx').on(t.conversationId, t.at)],
+  (t) => [index('messages_ticket_idx').on(t.ticketId), unique('messages_channel_provider_uq').on(t.channel, t.providerMessageId), index('messages_conversation_idx').on(t.conversationId, t.at)],
 );
 
 /**
@@ -189,6 +204,8 @@ export const emails = pgTable(
     attachments: jsonb('attachments').$type<{ path: string; name: string; mime: string; size: number }[]>().notNull().default([]),
     /** why sending failed, in Russian */
     error: text('error'),
+    /** R23: the ticket this letter belongs to */
+    ticketId: integer('ticket_id').references((): AnyPgColumn => tickets.id),
   },
   (t) => [
     index('emails_contact_idx').on(t.contactId),
@@ -198,5 +215,6 @@ export const emails = pgTable(
     uniqueIndex('emails_mailbox_message_uq').on(t.mailboxId, t.messageId),
     index('emails_thread_idx').on(t.threadKey),
     index('emails_message_id_idx').on(t.messageId),
+    index('emails_ticket_idx').on(t.ticketId),
   ],
 );

@@ -13,3 +13,4 @@ export * from './imports.js';
 export * from './mail.js';
 export * from './documents.js';
 export * from './telephony.js';
+export * from './helpdesk.js';

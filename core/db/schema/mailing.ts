@@ -54,6 +54,8 @@ export const mailboxes = pgTable('mailboxes', {
   ownerId: integer('owner_id').references(() => users.id),
   /** a letter from an unknown address opens a lead (source `email`) */
   createsLeads: boolean('creates_leads').notNull().default(false),
+  /** R23: a support mailbox: every incoming letter is a ticket (joins its thread's ticket) */
+  createsTickets: boolean('creates_tickets').notNull().default(false),
   active: boolean('active').notNull().default(true),
   lastCheckAt: timestamp('last_check_at', { withTimezone: true }),
   lastError: text('last_error'),
