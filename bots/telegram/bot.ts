@@ -21,6 +21,7 @@ import { mail, mailStep } from './features/mail.js';
 import { clientChat } from './features/client-chat.js';
 import { dealDocuments } from './features/deal-documents.js';
 import { callsFeature } from './features/calls.js';
+import { ticketsFeature, ticketNoteStep } from './features/tickets.js';
 import { businessChats, isBusinessUpdate } from './features/business.js';
 import type { TelephonyClients } from '../../core/telephony/types.js';
 import { inboundSink } from '../../core/channels/sink.js';
@@ -84,8 +85,12 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
 
   const staff = safe.filter((ctx) => !!ctx.staff);
   const replies = chats({ apiRoot: deps.apiRoot, token: deps.token, attachmentsDir: attachmentsDirFor(services.config.DATA_DIR) });
+  const tickets = ticketsFeature({ apiRoot: deps.apiRoot, token: deps.token, attachmentsDir: attachmentsDirFor(services.config.DATA_DIR), dataDir: services.config.DATA_DIR });
   staff.use(replies.routing);
-  staff.use(help, leads, newlead, deals, works, notes, contacts, team, find, plan, replies.features, mail, ...(deps.staffFeatures ?? []));
+  // after the chats' reply targets: a reply to a ticket notice without a chat (e-mail) is answered by mail
+  staff.use(tickets.routing);
+  // tickets before the chats' features: a file awaited by a ticket's «Ответить» is not turned away there
+  staff.use(help, leads, newlead, deals, works, notes, contacts, team, find, plan, tickets.features, replies.features, mail, ...(deps.staffFeatures ?? []));
   staff.use(dealDocuments({ dataDir: services.config.DATA_DIR, publicUrl: services.config.PUBLIC_URL }));
   staff.use(callsFeature({ telephony: deps.telephony ?? {}, dataDir: services.config.DATA_DIR, publicUrl: services.config.PUBLIC_URL }));
   staff.on('message:text', async (ctx) => {
@@ -93,6 +98,8 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     const text = ctx.message.text;
     if (text.startsWith('/')) return ctx.reply('Неизвестная команда. Список команд: /help');
     if (flow?.kind === 'reply') return void (await replies.replyText(ctx));
+    if (flow?.kind === 'ticket_reply') return tickets.ticketReplyStep(ctx, flow);
+    if (flow?.kind === 'ticket_note') return ticketNoteStep(ctx, flow.ticketId, text);
     if (flow?.kind === 'newlead') return newleadStep(ctx, flow, text);
     if (flow?.kind === 'deal_amount') return dealAmountStep(ctx, flow.dealId, text);
     if (flow?.kind === 'work_deadline') return workDeadlineStep(ctx, flow.target, flow.actionId, text);

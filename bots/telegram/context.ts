@@ -29,7 +29,11 @@ export type Flow =
   | { kind: 'contact_edit'; contactId: number; field: 'name' | 'phone' | 'email' }
   /** «Ответить» pressed at `at` (ISO): the next text or file goes to the client, for a few minutes */
   | { kind: 'reply'; conversationId: number; at?: string }
-  | { kind: 'mail'; step: 'subject' | 'body'; target: MailTarget; subject?: string };
+  | { kind: 'mail'; step: 'subject' | 'body'; target: MailTarget; subject?: string }
+  /** R23 «✍️ Ответить» on a ticket pressed at `at` (ISO): the next text or file is the answer, on the ticket's channel */
+  | { kind: 'ticket_reply'; ticketId: number; at?: string }
+  /** R23 «📝 Заметка» on a ticket: the next text is the note */
+  | { kind: 'ticket_note'; ticketId: number };
 
 export type MailTarget = { leadId?: number; counterpartyId?: number; contactId?: number; dealId?: number };
 

@@ -30,9 +30,17 @@ const titles: Record<Notification['kind'], string> = {
   business_connection: '🔗 Telegram Business',
 };
 
+/** R23: notices that may be about a ticket; a Telegram reply to one answers the client (see features/tickets.ts). */
+const ticketNoticeKinds: readonly Notification['kind'][] = ['new_ticket', 'client_message', 'email_received', 'ticket_sla_warning', 'ticket_sla_breach'];
+export const ticketNoticeTitles = ticketNoticeKinds.map((k) => titles[k]);
+
 function keyboardFor(n: Notification): InlineKeyboard | undefined {
   const kb = new InlineKeyboard();
-  if (n.kind === 'client_message' && n.conversationId) kb.text('Ответить', `reply:${n.conversationId}`);
+  const aboutTicket = !!n.ticketId && ticketNoticeKinds.includes(n.kind);
+  if ((n.kind === 'client_message' || aboutTicket) && n.conversationId) kb.text('Ответить', `reply:${n.conversationId}`);
+  // an e-mail ticket has no chat: its answer is a letter in the ticket's thread
+  else if (aboutTicket) kb.text('Ответить', `ticket:reply:${n.ticketId}`);
+  if (n.ticketId) kb.text('Открыть обращение', `ticket:open:${n.ticketId}`);
   if (n.leadId) kb.text('Открыть лид', `lead:open:${n.leadId}`);
   if (n.kind === 'new_lead' && n.leadId) kb.text('Взять', `lead:take:${n.leadId}`);
   if (n.kind === 'work_due' && n.workId) kb.text('Выполнить', `work:done:${n.workId}`);
@@ -104,7 +112,7 @@ export function registerTelegramNotifications(services: Services, api: Api, opts
         });
         if (n.conversationId) await rememberReplyTarget(services.database.db, chatId, sent.message_id, n.conversationId);
         // what the client sent comes along: the manager hears the voice note, sees the photo
-        if (n.kind === 'client_message' && n.messageId) await forwardFiles(services, api, chatId, sent.message_id, n);
+        if ((n.kind === 'client_message' || n.kind === 'new_ticket') && n.messageId) await forwardFiles(services, api, chatId, sent.message_id, n);
         return 'sent';
       } catch (e) {
         if (e instanceof GrammyError && e.error_code === 429) throw new RetryAfterError((e.parameters.retry_after ?? 1) * 1000);

@@ -20,6 +20,8 @@ export const staffCommands = [
   { command: 'call', description: 'Позвонить: /call 9 (контакт) или /call +7 916…; без номера — мои звонки' },
   { command: 'team', description: 'Команда: лиды, неотвеченные, просрочки (руководителю)' },
   { command: 'plan', description: 'План и факт за месяц' },
+  { command: 'tickets', description: 'Обращения клиентов: мои открытые, просроченные' },
+  { command: 'ticket', description: 'Карточка обращения: /ticket 12' },
   { command: 'chats', description: 'Мои переписки с клиентами' },
   { command: 'reply', description: 'Ответить клиенту: /reply 3 текст' },
   { command: 'mail', description: 'Письмо клиенту: /mail lead 42' },
