@@ -10,13 +10,15 @@ import { listLeads } from '../core/leads/leads.js';
 import { listDeals, listDealStages } from '../core/deals/deals.js';
 import { listCalls } from '../core/telephony/calls.js';
 import { callDirectionLabels, callStatusLabels } from '../core/telephony/labels.js';
+import { listTickets } from '../core/helpdesk/tickets.js';
+import { ticketChannelLabels, ticketPriorityLabels, ticketStatusLabels } from '../core/helpdesk/labels.js';
 import { worksBlock, type WorkLink } from './works-block.js';
 import { cardPath, userNames } from './lists.js';
 
 /** The cards that carry the working feed of tabs (R12). */
 export type RecordEntity = Extract<HistoryEntity, 'counterparty' | 'contact' | 'lead' | 'deal'>;
 
-type Tab = 'contacts' | 'works' | 'notes' | 'emails' | 'calls' | 'messages' | 'leads' | 'deals' | 'documents' | 'history';
+type Tab = 'contacts' | 'works' | 'notes' | 'emails' | 'calls' | 'messages' | 'tickets' | 'leads' | 'deals' | 'documents' | 'history';
 
 const label: Record<Tab, string> = {
   contacts: 'Контакты',
@@ -25,6 +27,7 @@ const label: Record<Tab, string> = {
   emails: 'Почта',
   calls: 'Звонки',
   messages: 'Сообщения',
+  tickets: 'Обращения',
   leads: 'Лиды',
   deals: 'Сделки',
   documents: 'Документы',
@@ -33,8 +36,8 @@ const label: Record<Tab, string> = {
 
 /** Each card's tabs in their order; the first is where the card opens. */
 const tabsOf: Record<RecordEntity, Tab[]> = {
-  counterparty: ['contacts', 'works', 'notes', 'emails', 'calls', 'messages', 'leads', 'deals', 'documents', 'history'],
-  contact: ['history', 'works', 'notes', 'emails', 'calls', 'messages', 'leads', 'documents'],
+  counterparty: ['contacts', 'works', 'notes', 'emails', 'calls', 'messages', 'tickets', 'leads', 'deals', 'documents', 'history'],
+  contact: ['history', 'works', 'notes', 'emails', 'calls', 'messages', 'tickets', 'leads', 'documents'],
   // a lead or deal opens on its history: everything that happened, notes and works included, in one feed
   lead: ['history', 'works', 'notes', 'emails', 'calls', 'messages', 'documents'],
   deal: ['history', 'works', 'notes', 'emails', 'calls', 'messages', 'documents'],
@@ -42,7 +45,7 @@ const tabsOf: Record<RecordEntity, Tab[]> = {
 
 /** The history tabs that show one kind of item, and what they say when there is none. */
 const historyKind: Partial<Record<Tab, HistoryItem['kind']>> = { emails: 'email', messages: 'message' };
-const emptyText: Partial<Record<Tab, string>> = { emails: 'Писем пока нет.', calls: 'Звонков пока нет.', messages: 'Сообщений пока нет.', history: 'История пуста.' };
+const emptyText: Partial<Record<Tab, string>> = { emails: 'Писем пока нет.', calls: 'Звонков пока нет.', messages: 'Сообщений пока нет.', tickets: 'Обращений пока нет.', history: 'История пуста.' };
 
 
 const workLink = (entity: RecordEntity, id: number): WorkLink =>
@@ -81,6 +84,12 @@ export async function recordTabs(ctx: ServiceContext, req: FastifyRequest, entit
   if (tab === 'calls') {
     const calls = await listCalls(ctx, { ...workLink(entity, id), limit: 200 });
     return { ...feed, calls, callLabels: { status: callStatusLabels, direction: callDirectionLabels } };
+  }
+  // the client's requests (R23), every status, newest activity first, as «Обращения» lists them
+  if (tab === 'tickets') {
+    const filter = entity === 'contact' ? { contactId: id } : { counterpartyId: id };
+    const { rows } = await listTickets(ctx, { ...filter, status: 'all', limit: 200 });
+    return { ...feed, tickets: rows, ticketLabels: { status: ticketStatusLabels, priority: ticketPriorityLabels, channel: ticketChannelLabels } };
   }
   if (tab === 'contacts') return { ...feed, contacts: (await listContacts(ctx, { counterpartyId: id }, { limit: 200 })).items };
   if (tab === 'leads') {

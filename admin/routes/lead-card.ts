@@ -17,6 +17,8 @@ import { listDealStages } from '../../core/deals/deals.js';
 import { listLossReasons } from '../../core/deals/loss-reasons.js';
 import { counterpartyNames } from '../../core/counterparties/counterparties.js';
 import { getContact } from '../../core/contacts/contacts.js';
+import { ticketFromLead } from '../../core/helpdesk/tickets.js';
+import { ticketTitle } from '../../core/helpdesk/labels.js';
 import { body, idParam, int, query, str } from '../forms.js';
 import { ctxOf, render } from '../render.js';
 import { formAction, parseForm } from '../form-action.js';
@@ -145,6 +147,19 @@ export default async function leadCardRoutes(app: FastifyInstance, deps: AdminDe
           ...(int(form, 'stageId') ? { stageId: int(form, 'stageId') } : {}),
         }),
       ({ deal }) => ({ to: `/admin/deals/${deal.id}`, text: `Лид переведён в сделку №${deal.id}` }),
+    );
+  });
+
+  /** «Сделать обращением»: an existing client's message that is a request, not a sale (R23). */
+  app.post('/leads/:id/ticket', async (req, reply) => {
+    const id = idParam(req.params);
+    return formAction(
+      deps,
+      reply,
+      `/admin/leads/${id}`,
+      () => ticketFromLead(ctxOf(deps, req), id),
+      (ticket) => ({ to: `/admin/tickets/${ticket.id}`, text: `${ticketTitle(ticket.id)} создано из лида` }),
+      'Обращение не создано: ',
     );
   });
 }
