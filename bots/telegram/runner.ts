@@ -6,8 +6,8 @@ import type { BotContext } from './context.js';
 import type { TelegramClientAdapter } from './client-adapter.js';
 import { registerCommands } from './bot.js';
 
-/** The updates the bot acts on (Telegram sends only these). */
-export const allowedUpdates = ['message', 'callback_query'] as const;
+/** The updates the bot acts on (Telegram sends only these); Telegram Business chats come as their own kinds. */
+export const allowedUpdates = ['message', 'callback_query', 'business_connection', 'business_message', 'edited_business_message', 'deleted_business_messages'] as const;
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
