@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lte } from 'drizzle-orm';
 import { inTransaction, systemActor, type ServiceContext } from '../context.js';
 import type { Services } from '../services.js';
 import { contacts, counterparties, helpdeskSettings, tickets, users } from '../db/schema/index.js';
@@ -138,7 +138,7 @@ async function stampDue(tx: ServiceContext, kind: Kind, stage: 'warn' | 'breach'
   const common = and(inArray(t.status, [...statuses]), isNull(cols.met));
   const where =
     stage === 'warn'
-      ? and(common, isNull(cols.warned), isNull(cols.breached), lte(cols.warn, now), sql`${cols.due} > ${now}`)
+      ? and(common, isNull(cols.warned), isNull(cols.breached), lte(cols.warn, now), gt(cols.due, now))
       : and(common, isNull(cols.breached), lte(cols.due, now));
   const stampCol = stage === 'warn' ? (kind === 'first' ? 'firstResponseWarnedAt' : 'resolutionWarnedAt') : kind === 'first' ? 'firstResponseBreachedAt' : 'resolutionBreachedAt';
   return tx.db
