@@ -1,7 +1,7 @@
 import viber from 'viber-bot';
 import type { Logger } from 'pino';
 import { ChannelSendError } from '../../core/channels/send-error.js';
-import type { AdapterStatus, ChannelAdapter, OutboundMessage } from '../../core/channels/types.js';
+import type { AdapterStatus, ChannelAdapter, OutboundChoice, OutboundMessage } from '../../core/channels/types.js';
 import { createViberBot, ViberApiError } from './client.js';
 
 export interface ViberAdapterOptions {
@@ -33,9 +33,32 @@ export const viberLimits = {
   fileNameChars: 256,
 };
 
+/** Viber's custom keyboard (https://developers.viber.com/docs/tools/keyboards/): buttons under the chat. */
+export interface ViberKeyboard {
+  Type: 'keyboard';
+  DefaultHeight: boolean;
+  Buttons: { Columns: number; Rows: number; ActionType: 'reply'; ActionBody: string; Text: string; TextSize: 'regular' | 'large' }[];
+}
+
+/** a row is 6 columns wide: up to 6 choices share one row, more go two to a row */
+const KEYBOARD_COLUMNS = 6;
+
+/**
+ * A message's choices (a rating 1–5) as reply buttons: a tap sends the button's value as the
+ * client's own message, which comes back on the webhook like anything the client types.
+ */
+export function viberKeyboard(choices: OutboundChoice[]): ViberKeyboard {
+  const columns = choices.length <= KEYBOARD_COLUMNS ? 1 : KEYBOARD_COLUMNS / 2;
+  return {
+    Type: 'keyboard',
+    DefaultHeight: false,
+    Buttons: choices.map((c) => ({ Columns: columns, Rows: 1, ActionType: 'reply', ActionBody: c.value, Text: c.label, TextSize: 'large' })),
+  };
+}
+
 /** One send_message call. */
 export type ViberPart =
-  | { type: 'text'; text: string }
+  | { type: 'text'; text: string; keyboard?: ViberKeyboard }
   | { type: 'picture'; media: string; caption?: string }
   | { type: 'video'; media: string; size: number }
   | { type: 'file'; media: string; size: number; fileName: string };
@@ -76,6 +99,9 @@ export function viberParts(message: OutboundMessage): ViberPart[] {
     return { type: 'file', media: f.url, size, fileName: viberFileName(f.name, f.url) };
   });
   const text = message.text;
+  const choices = message.choices ?? [];
+  // the buttons ride on a text message, sent last so the keyboard stays up under the whole reply
+  if (choices.length) return [...media, { type: 'text', text: text || choices.map((c) => c.label).join(' '), keyboard: viberKeyboard(choices) }];
   const only = media.length === 1 ? media[0] : undefined;
   if (text && only?.type === 'picture' && text.length <= viberLimits.captionChars) return [{ ...only, caption: text }];
   return text || !media.length ? [{ type: 'text', text }, ...media] : media;
@@ -181,10 +207,10 @@ export class ViberAdapter implements ChannelAdapter {
   }
 }
 
-function toViberMessage(part: ViberPart): viber.ViberMessage {
+export function toViberMessage(part: ViberPart): viber.ViberMessage {
   switch (part.type) {
     case 'text':
-      return new viber.Message.Text(part.text);
+      return part.keyboard ? new viber.Message.Text(part.text, part.keyboard) : new viber.Message.Text(part.text);
     case 'picture':
       return new viber.Message.Picture(part.media, part.caption);
     case 'video':

@@ -146,12 +146,13 @@ export class WhatsAppAdapter implements ChannelAdapter {
     }
     const chatId = message.externalChatId;
     const files = message.files ?? [];
-    const caption = files.length === 1 && captioned.has(files[0]!.kind) && message.text.length <= MAX_CAPTION ? message.text : '';
-    const textAlone = !files.length || (message.text !== '' && !caption);
+    const text = withChoices(message);
+    const caption = files.length === 1 && captioned.has(files[0]!.kind) && text.length <= MAX_CAPTION ? text : '';
+    const textAlone = !files.length || (text !== '' && !caption);
     const parts = files.length + (textAlone ? 1 : 0);
     const ids: string[] = [];
     try {
-      if (textAlone) ids.push(await this.post(chatId, message.text));
+      if (textAlone) ids.push(await this.post(chatId, text));
       for (const file of files) ids.push(await this.post(chatId, await (this.opts.toMedia ?? toMedia)(file), mediaOptions(file, caption)));
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
@@ -248,6 +249,20 @@ export class WhatsAppAdapter implements ChannelAdapter {
     }
     if (handed) this.opts.log.info({ messages: handed, chats: chats.length }, 'whatsapp: unread messages taken in after the session opened');
   }
+}
+
+/**
+ * WhatsApp Web gives a linked device no buttons: a message's choices (a rating 1–5) are a line
+ * under the text, and the client's typed answer comes back as an ordinary message.
+ */
+export function withChoices(message: Pick<OutboundMessage, 'text' | 'choices'>): string {
+  const choices = message.choices ?? [];
+  if (!choices.length) return message.text;
+  const digits = choices.every((c) => /^\d+$/.test(c.label));
+  const line = digits
+    ? `Ответьте цифрой: ${choices.map((c) => c.label).join(' ')}`
+    : `Ответьте одним из вариантов: ${choices.map((c) => c.label).join(', ')}`;
+  return [message.text, line].filter(Boolean).join('\n\n');
 }
 
 /** how WhatsApp is to show a file: a voice note with a waveform, a sticker, a document with its name */

@@ -32,5 +32,24 @@ export function clientChat(opts: { sink: InboundSink; apiRoot: string; token: st
     if (inbound.phone) return ctx.reply('Спасибо, номер сохранён.');
     if (result.createdLead || result.createdContact) return ctx.reply('Спасибо! Ваше сообщение получено, менеджер скоро ответит.');
   });
+
+  // a button under our message (a rating 1–5): the press is the client's answer, as if typed. The
+  // callback id makes the provider id, so Telegram re-sending the press stores nothing twice.
+  c.callbackQuery(/^choice:(.{1,60})$/s, async (ctx) => {
+    const value = ctx.match[1]!;
+    const q = ctx.callbackQuery;
+    const chatId = q.message?.chat.id ?? q.from.id;
+    // answered first: the client's spinner stops even if storing takes a moment or fails
+    await ctx.answerCallbackQuery();
+    await opts.sink({
+      channel: 'telegram',
+      externalUserId: String(q.from.id),
+      externalChatId: String(chatId),
+      providerMessageId: `${chatId}:cb:${q.id}`,
+      name: [q.from.first_name, q.from.last_name].filter(Boolean).join(' ') || q.from.username || `Telegram ${q.from.id}`,
+      text: value,
+    });
+  });
+  c.on('callback_query:data', (ctx) => ctx.answerCallbackQuery());
   return c;
 }
