@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { listChannelStates } from '../../core/channels/pairing.js';
+import { listBusinessConnections } from '../../core/channels/business.js';
 import type { Config } from '../../core/config.js';
 import { extensionCounts, listLines } from '../../core/telephony/lines.js';
 import { phoneProviderLabels } from '../../core/telephony/labels.js';
 import type { PhoneProvider } from '../../core/telephony/types.js';
+import { telegramBotUsername } from '../telegram.js';
 import { ctxOf, render, requireRoles } from '../render.js';
 import type { AdminDeps } from '../types.js';
 
@@ -90,6 +92,16 @@ export default async function integrationRoutes(app: FastifyInstance, deps: Admi
       lines: lines.filter((l) => l.provider === p.provider && l.active).length,
       extensions: extensions[p.provider] ?? 0,
     }));
-    return render(deps, req, reply, 'integrations', { title: 'Интеграции', channels, qrSvg, pairing: Boolean(fresh), telephony, publicUrlSet: Boolean(config.PUBLIC_URL) });
+    // Telegram Business: managers' own accounts connected to the bot, and what each connection lets the CRM do
+    const [businessConnections, botUsername] = await Promise.all([listBusinessConnections(ctx), telegramBotUsername(config, req.log)]);
+    return render(deps, req, reply, 'integrations', {
+      title: 'Интеграции',
+      channels,
+      qrSvg,
+      pairing: Boolean(fresh),
+      telephony,
+      publicUrlSet: Boolean(config.PUBLIC_URL),
+      business: { connections: businessConnections, botName: botUsername ? `@${botUsername}` : null, telegramConfigured: channels[0]!.configured },
+    });
   });
 }

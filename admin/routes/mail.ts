@@ -45,6 +45,7 @@ function readMailboxForm(form: FormBody): MailboxInput {
     smtpEncryption: (v('smtpEncryption') || undefined) as MailboxInput['smtpEncryption'],
     ownerId: int(form, 'ownerId') ?? null,
     createsLeads: bool(form, 'createsLeads'),
+    createsTickets: bool(form, 'createsTickets'),
     active: bool(form, 'active'),
   };
 }
@@ -87,6 +88,7 @@ export default async function mailRoutes(app: FastifyInstance, deps: AdminDeps) 
   const formValues = (form: FormBody) => ({
     ...Object.fromEntries(mailboxFields.map((k) => [k, str(form, k)])),
     createsLeads: bool(form, 'createsLeads'),
+    createsTickets: bool(form, 'createsTickets'),
     active: bool(form, 'active'),
   });
 

@@ -43,6 +43,8 @@ const mailboxFields = {
   smtpEncryption: encryption,
   ownerId: idField.nullish(),
   createsLeads: z.boolean().default(false),
+  /** R23: every letter to this mailbox opens a ticket (a support address) */
+  createsTickets: z.boolean().default(false),
   active: z.boolean().default(true),
 };
 const passwordField = z.string().min(1, 'укажите пароль').max(1000, 'слишком длинный пароль');
@@ -64,6 +66,7 @@ export interface MailboxInput {
   smtpEncryption?: 'ssl' | 'starttls' | 'none';
   ownerId?: number | null;
   createsLeads?: boolean;
+  createsTickets?: boolean;
   active?: boolean;
 }
 
@@ -202,8 +205,8 @@ export async function updateMailbox(ctx: ServiceContext, env: MailEnv, id: numbe
 
 /** The settings a person changes, without the import's own bookkeeping (UIDs, last check). */
 function auditable(m: Mailbox): Record<string, unknown> {
-  const { name, service, login, imapHost, imapPort, imapEncryption, smtpHost, smtpPort, smtpEncryption, ownerId, active } = m;
-  return { name, service, login, imapHost, imapPort, imapEncryption, smtpHost, smtpPort, smtpEncryption, ownerId, active };
+  const { name, service, login, imapHost, imapPort, imapEncryption, smtpHost, smtpPort, smtpEncryption, ownerId, createsLeads, createsTickets, active } = m;
+  return { name, service, login, imapHost, imapPort, imapEncryption, smtpHost, smtpPort, smtpEncryption, ownerId, createsLeads, createsTickets, active };
 }
 
 /** keeps the stored value for fields a form left empty (except ownerId, where empty means "nobody") */
