@@ -1,13 +1,13 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, type ServiceContext } from '../context.js';
-import { contactIdentities, contacts, conversations, messages } from '../db/schema/index.js';
+import { contactIdentities, contacts, conversations, messages, users } from '../db/schema/index.js';
 import { parseInput } from '../shared/input.js';
 import { audit, created, recordHistory } from '../shared/audit.js';
 import { findContactByPhone, type Contact } from '../contacts/contacts.js';
 import { createLead } from '../leads/leads.js';
 import { notify, type Notification } from '../notifications/notify.js';
-import { openLeadOrDeal, requestRecipients } from '../leads/open-request.js';
+import { openLeadOrDeal, requestRecipients, type OpenLead } from '../leads/open-request.js';
 import { mergeContactsSharingPhone } from '../merge/same-person.js';
 import { formatPhone, normalizePhone } from '../validation/phone.js';
 import { saveAttachments, type StoredAttachment } from './attachments.js';
@@ -15,6 +15,9 @@ import { clientMessageText } from './texts.js';
 import { attachmentKinds, channelKinds, channelLabel, type InboundMessage } from './types.js';
 import { cleanText } from '../validation/text.js';
 import { lockKeys } from '../shared/locks.js';
+import { announceTicket, chatTicket, clientNames, clientWroteOnTicket, existingClient, openTicket, subjectFromText, ticketAnswered, ticketNoticeText } from '../helpdesk/open.js';
+import { ratingFromMessage } from '../helpdesk/ratings.js';
+import { openTicketStatuses, type Ticket } from '../helpdesk/types.js';
 
 export interface IngestResult {
   messageId: number;
@@ -59,6 +62,8 @@ const inboundSchema = z.object({
     .max(50)
     .optional(),
   at: z.date().optional(),
+  business: z.object({ connectionId: z.string().min(1).max(200), userId: z.number().int().positive() }).optional(),
+  outgoing: z.object({ authorUserId: z.number().int().positive() }).optional(),
 });
 
 /** A concurrent delivery of the same message won the insert: this transaction rolls back. */
@@ -67,8 +72,11 @@ class DuplicateDelivery extends Error {}
 /**
  * The one inbound pipeline (R13, R24). In one transaction: finds the contact by channel identity,
  * then by phone, or creates it; finds or reopens the conversation; stores the message once per
- * provider message id; opens a lead (routed to a manager) unless the contact has an open lead or
- * deal; and, after commit, tells the responsible and the lead's participants in Telegram.
+ * provider message id; then routes it (R23): the chat's open ticket takes it (a solved one is
+ * reopened, a digit after a rating request is the rating), else the contact's open lead, else an
+ * existing client's message opens a ticket, else a lead is opened (routed to a manager) unless an
+ * open deal holds the contact. After commit the people concerned are told in Telegram. The
+ * manager's own message in a Telegram Business chat is stored as theirs and only answers the ticket.
  */
 export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMessage, opts: IngestOptions = {}): Promise<IngestResult> {
   const m = parseInput(inboundSchema, msg);
@@ -101,87 +109,127 @@ export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMess
         const survivorId = await mergeContactsSharingPhone(tx, contact.id, phone);
         if (survivorId !== contact.id) [contact] = (await tx.db.select().from(contacts).where(eq(contacts.id, survivorId))) as [Contact];
       }
-      const open = await openLeadOrDeal(tx, contact.id);
-      let lead = open.lead;
-      let createdLead = false;
-      if (!lead && !open.deal) {
-        const created = await createLead(tx, {
-          title: `${channelLabel[m.channel]}: ${contact.name}`,
-          source: m.channel,
-          contactId: contact.id,
-        });
-        lead = { id: created.id, title: created.title, responsibleId: created.responsibleId, participants: [] };
-        createdLead = true;
-      }
-
+      const now = tx.clock.now();
+      // the chat first: what it holds now (its ticket, its lead) decides where the message goes
+      const business = m.business ? { businessConnectionId: m.business.connectionId, businessUserId: m.business.userId } : {};
       const [conv] = await tx.db
         .insert(conversations)
         .values({
           channel: m.channel,
           contactId: contact.id,
           externalChatId: m.externalChatId,
-          leadId: lead?.id ?? null,
           status: 'open',
           lastMessageAt: at,
-          createdAt: tx.clock.now(),
+          createdAt: now,
+          ...business,
         })
         .onConflictDoUpdate({
           target: [conversations.channel, conversations.externalChatId],
-          set: {
-            status: 'open',
-            lastMessageAt: sql`greatest(${conversations.lastMessageAt}, excluded.last_message_at)`,
-            ...(lead ? { leadId: lead.id } : {}),
-          },
+          set: { status: 'open', lastMessageAt: sql`greatest(${conversations.lastMessageAt}, excluded.last_message_at)`, ...business },
         })
-        .returning({ id: conversations.id });
+        .returning({ id: conversations.id, leadId: conversations.leadId, ticketId: conversations.ticketId });
+      const chat = conv!;
 
-      const [row] = await tx.db
-        .insert(messages)
-        .values({
-          conversationId: conv!.id,
-          channel: m.channel,
-          direction: 'in',
-          providerMessageId: m.providerMessageId,
-          text: m.text ?? null,
-          attachments: files,
-          at,
-        })
-        .onConflictDoNothing({ target: [messages.channel, messages.providerMessageId] })
-        .returning({ id: messages.id });
-      if (!row) throw new DuplicateDelivery();
-
-      const facts = {
-        channel: m.channel,
-        contactName: contact.name,
-        phone: phone ?? contact.phones[0] ?? null,
-        leadId: lead?.id ?? null,
-        leadTitle: lead?.title ?? null,
-        dealId: open.deal?.id ?? null,
-        dealTitle: open.deal?.title ?? null,
-        conversationId: conv!.id,
-        text: m.text ?? null,
-        attachments: files.length,
-      };
-      const ids = { leadId: lead?.id, conversationId: conv!.id, messageId: row.id };
-      // createLead has told the responsible about a new lead (kind new_lead); every message,
-      // the first included, is a client_message the manager can answer by replying to it
-      const notes: Notification[] = [];
-      const text = clientMessageText(facts);
-      for (const userId of await requestRecipients(tx, { lead, deal: open.deal })) {
-        notes.push({ kind: 'client_message', userId, text, ...ids, dedupeKey: `message:${row.id}` });
+      // the manager's own message in their Telegram (Business): theirs, opens nothing, answers the ticket
+      if (m.outgoing) {
+        const current = await chatTicket(tx, chat.ticketId);
+        const ticketId = current && openTicketStatuses.includes(current.status) ? current.id : null;
+        const row = await insertMessage(tx, m, chat.id, at, files, { direction: 'out', ticketId, authorUserId: m.outgoing.authorUserId });
+        if (ticketId) await ticketAnswered(tx, ticketId, at);
+        return { messageId: row.id, conversationId: chat.id, contactId: contact.id, leadId: chat.leadId, ticketId, duplicate: false, createdContact, createdLead: false, createdTicket: false };
       }
-      await notify(tx, notes);
+
+      // R23: the chat's ticket first — open: the message joins it; solved or closed with a rating
+      // asked: a digit is the rating; solved: the client's message reopens it
+      const current = await chatTicket(tx, chat.ticketId);
+      let ticket: Ticket | null = null;
+      let ratedOnly = false;
+      if (current && openTicketStatuses.includes(current.status)) {
+        ticket = await clientWroteOnTicket(tx, current);
+      } else if (current && (current.status === 'solved' || current.status === 'closed') && current.ratingRequestedAt && current.rating === null && (await ratingFromMessage(tx, current, m.text))) {
+        ticket = current;
+        ratedOnly = true;
+      } else if (current?.status === 'solved') {
+        ticket = await clientWroteOnTicket(tx, current);
+      }
+
+      let open: Awaited<ReturnType<typeof openLeadOrDeal>> = { lead: null, deal: null };
+      let lead: OpenLead | null = null;
+      let createdLead = false;
+      let createdTicket = false;
+      if (!ticket) {
+        open = await openLeadOrDeal(tx, contact.id);
+        lead = open.lead;
+        if (!lead && (await existingClient(tx, contact.id))) {
+          // an existing client's request is a ticket, not a sale: the chat's messages join it from now on
+          ticket = await openTicket(tx, {
+            subject: subjectFromText(m.text, m.channel),
+            channel: m.channel,
+            contactId: contact.id,
+            conversationId: chat.id,
+            assigneeId: m.business?.userId,
+            history: `Обращение открыто: сообщение в ${channelLabel[m.channel]}`,
+          });
+          createdTicket = true;
+          await tx.db.update(conversations).set({ ticketId: ticket.id }).where(eq(conversations.id, chat.id));
+          open = { lead: null, deal: null };
+        } else if (!lead && !open.deal) {
+          // a business chat is the manager's own: what it opens is theirs
+          const responsibleId = m.business ? await activeUserId(tx, m.business.userId) : null;
+          const created = await createLead(tx, {
+            title: `${channelLabel[m.channel]}: ${contact.name}`,
+            source: m.channel,
+            contactId: contact.id,
+            ...(responsibleId ? { responsibleId } : {}),
+          });
+          lead = { id: created.id, title: created.title, responsibleId: created.responsibleId, participants: [] };
+          createdLead = true;
+        }
+        if (lead && lead.id !== chat.leadId) await tx.db.update(conversations).set({ leadId: lead.id }).where(eq(conversations.id, chat.id));
+      }
+
+      const row = await insertMessage(tx, m, chat.id, at, files, { direction: 'in', ticketId: ticket?.id ?? null, authorUserId: null });
+      const ids = { conversationId: chat.id, messageId: row.id, dedupeKey: `message:${row.id}` };
+
+      if (ticket) {
+        // a rating is thanked for and told by ratingFromMessage; any other message is the assignee's to answer
+        if (!ratedOnly) {
+          const names = await clientNames(tx, ticket.contactId, ticket.counterpartyId);
+          await announceTicket(tx, ticket, createdTicket ? 'new_ticket' : 'client_message', ticketNoticeText(ticket, names, m.text, files.length), ids);
+        }
+      } else {
+        const facts = {
+          channel: m.channel,
+          contactName: contact.name,
+          phone: phone ?? contact.phones[0] ?? null,
+          leadId: lead?.id ?? null,
+          leadTitle: lead?.title ?? null,
+          dealId: open.deal?.id ?? null,
+          dealTitle: open.deal?.title ?? null,
+          conversationId: chat.id,
+          text: m.text ?? null,
+          attachments: files.length,
+        };
+        // createLead has told the responsible about a new lead (kind new_lead); every message,
+        // the first included, is a client_message the manager can answer by replying to it
+        const notes: Notification[] = [];
+        const text = clientMessageText(facts);
+        for (const userId of await requestRecipients(tx, { lead, deal: open.deal })) {
+          notes.push({ kind: 'client_message', userId, text, leadId: lead?.id, ...ids });
+        }
+        await notify(tx, notes);
+      }
 
       return {
         messageId: row.id,
-        conversationId: conv!.id,
+        conversationId: chat.id,
         contactId: contact.id,
-        leadId: lead?.id ?? null,
+        leadId: ticket ? chat.leadId : (lead?.id ?? null),
         duplicate: false,
         createdContact,
         createdLead,
-        ticketId: null,
-        createdTicket: false,
+        ticketId: ticket?.id ?? null,
+        createdTicket,
       };
     });
   } catch (err) {
@@ -213,6 +261,40 @@ async function findStored(ctx: ServiceContext, channel: InboundMessage['channel'
 }
 
 type Inbound = z.infer<typeof inboundSchema>;
+
+/** Stores the message once per provider message id; a redelivery rolls the whole transaction back. */
+async function insertMessage(
+  tx: ServiceContext,
+  m: Inbound,
+  conversationId: number,
+  at: Date,
+  files: StoredAttachment[],
+  how: { direction: 'in' | 'out'; ticketId: number | null; authorUserId: number | null },
+): Promise<{ id: number }> {
+  const [row] = await tx.db
+    .insert(messages)
+    .values({
+      conversationId,
+      channel: m.channel,
+      direction: how.direction,
+      providerMessageId: m.providerMessageId,
+      text: m.text ?? null,
+      attachments: files,
+      at,
+      ticketId: how.ticketId,
+      // the manager's own message has already reached the client
+      ...(how.direction === 'out' ? { authorUserId: how.authorUserId, deliveryStatus: 'sent' } : {}),
+    })
+    .onConflictDoNothing({ target: [messages.channel, messages.providerMessageId] })
+    .returning({ id: messages.id });
+  if (!row) throw new DuplicateDelivery();
+  return row;
+}
+
+async function activeUserId(tx: ServiceContext, userId: number): Promise<number | null> {
+  const [u] = await tx.db.select({ id: users.id }).from(users).where(and(eq(users.id, userId), eq(users.active, true)));
+  return u?.id ?? null;
+}
 
 /** R8: the account on this channel, else the same phone on any channel or import, else a new contact. */
 async function resolveContact(

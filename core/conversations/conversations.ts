@@ -10,6 +10,8 @@ import { readStoredAttachment, saveAttachments, type StoredAttachment } from '..
 import { cleanText } from '../validation/text.js';
 import { enqueueSend } from '../channels/send-job.js';
 import { attachmentKinds, type ChannelKind, type InboundAttachment } from '../channels/types.js';
+import { chatTicket, ticketAnswered } from '../helpdesk/open.js';
+import { openTicketStatuses } from '../helpdesk/types.js';
 
 export type Conversation = typeof conversations.$inferSelect;
 export type Message = typeof messages.$inferSelect;
@@ -22,8 +24,11 @@ export function conversationScope(ctx: ServiceContext): SQL | undefined {
   const ls = leadScope(ctx);
   const cs = contactScope(ctx);
   if (!ls || !cs) return undefined;
+  // R23: a ticket's assignee answers its chat even when the client is of another segment
+  const assignee = ctx.actor.kind === 'user' ? sql`
+    OR ${conversations.id} IN (SELECT t.conversation_id FROM tickets t WHERE t.assignee_id = ${ctx.actor.userId} AND t.conversation_id IS NOT NULL)` : sql``;
   return sql`(${conversations.leadId} IN (SELECT ${leads.id} FROM ${leads} WHERE ${ls})
-    OR ${conversations.contactId} IN (SELECT ${contacts.id} FROM ${contacts} WHERE ${cs}))`;
+    OR ${conversations.contactId} IN (SELECT ${contacts.id} FROM ${contacts} WHERE ${cs})${assignee})`;
 }
 
 export async function getConversation(ctx: ServiceContext, id: number): Promise<Conversation> {
@@ -127,12 +132,16 @@ export interface ReplyOptions {
   files?: InboundAttachment[];
   /** `attachmentsDirFor(config.DATA_DIR)`: needed only with files */
   attachmentsDir?: string;
+  /** R23: the ticket this answer is for (replyToTicket); else the chat's open ticket, if any */
+  ticketId?: number;
 }
 
 /**
  * The manager's answer: stored as an outgoing message authored by the acting user, then sent on
  * the client's channel by the `channel.send` job once the transaction commits. Files go with it
- * where the channel can carry them; where it cannot, the send job tells the author why.
+ * where the channel can carry them; where it cannot, the send job tells the author why. On a chat
+ * with an open ticket (R23) the answer joins the ticket: the first one stamps its first response,
+ * and a new ticket goes «В работе».
  */
 export async function replyInConversation(ctx: ServiceContext, conversationId: number, text: string, opts: ReplyOptions = {}): Promise<Message> {
   const user = requireUser(ctx);
@@ -146,8 +155,13 @@ export async function replyInConversation(ctx: ServiceContext, conversationId: n
     stored = await saveAttachments(opts.attachmentsDir, conv.channel, ctx.clock.now(), data.files);
   }
   return inTransaction(ctx, async (tx) => {
-    await getConversation(tx, conversationId);
+    const fresh = await getConversation(tx, conversationId);
     const now = tx.clock.now();
+    let ticketId = opts.ticketId ?? null;
+    if (!ticketId) {
+      const current = await chatTicket(tx, fresh.ticketId);
+      if (current && openTicketStatuses.includes(current.status)) ticketId = current.id;
+    }
     const [message] = await tx.db
       .insert(messages)
       .values({
@@ -159,8 +173,10 @@ export async function replyInConversation(ctx: ServiceContext, conversationId: n
         authorUserId: user.userId,
         deliveryStatus: 'queued',
         at: now,
+        ticketId,
       })
       .returning();
+    if (ticketId) await ticketAnswered(tx, ticketId, now);
     await tx.db.update(conversations).set({ lastMessageAt: now, status: 'open' }).where(eq(conversations.id, conv.id));
     await afterCommit(tx, () => enqueueSend(tx.jobs, conv.channel, message!.id));
     return message!;
