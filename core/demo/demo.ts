@@ -48,6 +48,7 @@ import {
   type DemoSegment,
 } from './dictionaries.js';
 import { loadDemoTelephony, type DemoCallSubject } from './telephony.js';
+import { demoTicketClients, loadDemoHelpdesk } from './helpdesk.js';
 import { Random, kppFor, legalEntityInn, ogrn, ogrnip, personInn, translit, writePhone } from './random.js';
 
 /**
@@ -226,6 +227,7 @@ class DemoLoader {
     await this.createPlans();
     await this.createSellerAndProducts();
     await this.createTelephony();
+    Object.assign(this.counts, await loadDemoHelpdesk(this.tx, { head: this.head, managers: this.managers }, demoTicketClients(this.counterparties), this.now));
     return { ...this.counts };
   }
 

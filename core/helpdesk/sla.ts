@@ -235,7 +235,7 @@ async function autoClose(tx: ServiceContext, now: Date): Promise<number> {
     [solved, 'solved', `закрыто: прошло ${solvedHours} ч после решения`],
   ] as const) {
     for (const r of rows) {
-      await recordHistory(tx, 'ticket', r.id, 'status', `${ticketStatusLabels[from]} → ${ticketStatusLabels.closed}: ${why}`, { from, to: 'closed', auto: true });
+      await recordHistory(tx, 'ticket', r.id, 'status_changed', `${ticketStatusLabels[from]} → ${ticketStatusLabels.closed}, ${why}`, { from, to: 'closed', auto: true });
       await audit(tx, 'update', 'ticket', r.id, { status: { from, to: 'closed' } });
     }
   }
