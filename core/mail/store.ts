@@ -1,6 +1,6 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import { inTransaction, type ServiceContext } from '../context.js';
-import { emails, mailFolderState, users, type mailboxes } from '../db/schema/index.js';
+import { emails, mailFolderState, tickets, users, type mailboxes } from '../db/schema/index.js';
 import { createContact } from '../contacts/contacts.js';
 import { createLead } from '../leads/leads.js';
 import { notify } from '../notifications/notify.js';
@@ -10,6 +10,11 @@ import type { AddressMatcher, RecordMatch } from './matching.js';
 import { mergeThreadsMany, threadKeysFor } from './threading.js';
 import type { ParsedLetter } from './parse.js';
 import type { StoredAttachment } from './attachments.js';
+import { execRows } from './rows.js';
+import { announceTicket, clientNames, clientWroteOnTicket, existingClient, openTicket, ticketAnswered, ticketNoticeText } from '../helpdesk/open.js';
+import { ratingFromMessage } from '../helpdesk/ratings.js';
+import { ticketTitle } from '../helpdesk/labels.js';
+import { openTicketStatuses, type Ticket } from '../helpdesk/types.js';
 
 type MailboxRow = typeof mailboxes.$inferSelect;
 export type FolderRole = 'inbox' | 'sent';
@@ -63,8 +68,11 @@ const quoted = (s: string) => (s ? `«${s.length > 120 ? s.slice(0, 117) + '…'
  * Stores one batch of letters of a folder in one transaction, with the folder's new position.
  * Each letter is tied to records by address, threaded, and stored once per mailbox and
  * Message-ID. From an unknown address to a mailbox that opens leads, a letter received after
- * the mailbox was added opens a lead (source `email`). The responsible manager is told in
- * Telegram: `new_lead` for a lead opened (sent by createLead), `email_received` otherwise.
+ * the mailbox was added opens a lead (source `email`). R23: a letter in the thread of a ticket
+ * joins it (a client's letter reopens a solved one); otherwise a fresh client's letter to a
+ * support mailbox (creates_tickets), or an existing client's to a mailbox that opens leads, opens
+ * a ticket. The responsible manager is told in Telegram: `new_lead` for a lead opened (sent by
+ * createLead), `new_ticket` for a ticket opened, `email_received` otherwise (naming the ticket).
  */
 export async function storeLetters(
   ctx: ServiceContext,
@@ -88,32 +96,57 @@ export async function storeLetters(
     const candidates = (l: ParsedLetter) => (incoming ? [l.from?.address ?? '', ...l.replyTo, ...l.to, ...l.cc] : [...l.to, ...l.cc]);
     await matcher.prefetch(tx, batch.flatMap((b) => candidates(b.letter)));
     const own = await matcher.ownAddresses(tx);
-    const planned: { item: LetterToStore; match: RecordMatch | null; fresh: boolean; openedLead: boolean }[] = [];
-    for (const item of batch) {
-      const { letter } = item;
-      let match = await matcher.match(tx, candidates(letter));
-      // letters that were in the mailbox before it was added are history: no leads, no notifications
-      const fresh = (item.receivedAt ?? letter.date ?? tx.clock.now()).getTime() >= mailbox.createdAt.getTime() - FRESH_SLACK_MS;
-      let openedLead = false;
-      if (!match && incoming && fresh && mailbox.createsLeads && letter.from && !letter.automatic && !own.has(letter.from.address)) {
-        match = await openLeadFromLetter(tx, mailbox, letter);
-        if (match) {
-          matcher.remember(letter.from.address, match);
-          openedLead = true;
-        }
-      }
-      planned.push({ item, match, fresh, openedLead });
-    }
     const keys = await threadKeysFor(
       tx,
       batch.map((b) => b.letter),
     );
+    const planned: { item: LetterToStore; match: RecordMatch | null; fresh: boolean; openedLead: boolean; ticket: TicketPlan | null }[] = [];
+    for (const [i, item] of batch.entries()) {
+      const { letter } = item;
+      let match = await matcher.match(tx, candidates(letter));
+      // letters that were in the mailbox before it was added are history: no leads, no notifications
+      const fresh = (item.receivedAt ?? letter.date ?? tx.clock.now()).getTime() >= mailbox.createdAt.getTime() - FRESH_SLACK_MS;
+      const fromClient = !!letter.from && !letter.automatic && !own.has(letter.from.address);
+      // R23: a letter in a ticket's thread is the ticket's; a support mailbox's letter, or an existing client's, opens one
+      let ticket = await ticketOfThread(tx, keys[i]!, incoming && fresh && fromClient ? letter.text : null, incoming && fresh && fromClient);
+      if (!ticket && incoming && fresh && fromClient && (mailbox.createsTickets || mailbox.createsLeads)) {
+        const opensTicket = mailbox.createsTickets || (!!match && !match.leadId && (await existingClientOf(tx, match)));
+        if (opensTicket) {
+          match ??= await contactFromLetter(tx, letter);
+          if (match) {
+            matcher.remember(letter.from!.address, match);
+            const opened = await openTicket(tx, {
+              subject: (letter.subject || `Письмо от ${letter.from!.address}`).slice(0, 500),
+              channel: 'email',
+              contactId: match.contactId,
+              counterpartyId: match.counterpartyId,
+              mailboxId: mailbox.id,
+              emailThreadKey: keys[i]!,
+              assigneeId: await managerOwner(tx, mailbox),
+              history: `Обращение открыто: письмо в ящик «${mailbox.name}» от ${label(letter)}`,
+            });
+            ticket = { ticket: opened, created: true, ratedOnly: false };
+          }
+        }
+      }
+      let openedLead = false;
+      if (!ticket && !match && incoming && fresh && mailbox.createsLeads && fromClient) {
+        match = await openLeadFromLetter(tx, mailbox, letter);
+        if (match) {
+          matcher.remember(letter.from!.address, match);
+          openedLead = true;
+        }
+      }
+      // our own answer in a ticket's thread (sent from a mail program) answers the ticket
+      if (!incoming && ticket && fresh) await ticketAnswered(tx, ticket.ticket.id, letter.date ?? tx.clock.now());
+      planned.push({ item, match, fresh, openedLead, ticket });
+    }
     const now = tx.clock.now();
     const inserted = planned.length
       ? await tx.db
           .insert(emails)
           .values(
-            planned.map(({ item: { letter, receivedAt, attachments }, match }, i) => ({
+            planned.map(({ item: { letter, receivedAt, attachments }, match, ticket }, i) => ({
               direction: incoming ? ('incoming' as const) : ('outgoing' as const),
               messageId: letter.messageId,
               subject: letter.subject,
@@ -121,8 +154,8 @@ export async function storeLetters(
               toAddresses: letter.to,
               ccAddresses: letter.cc,
               bodyText: letter.text,
-              contactId: match?.contactId ?? null,
-              counterpartyId: match?.counterpartyId ?? null,
+              contactId: match?.contactId ?? ticket?.ticket.contactId ?? null,
+              counterpartyId: match?.counterpartyId ?? ticket?.ticket.counterpartyId ?? null,
               leadId: match?.leadId ?? null,
               dealId: match?.dealId ?? null,
               status: incoming ? 'received' : 'sent',
@@ -133,20 +166,25 @@ export async function storeLetters(
               references: letter.references,
               threadKey: keys[i]!,
               attachments,
+              ticketId: ticket?.ticket.id ?? null,
             })),
           )
           .onConflictDoNothing({ target: [emails.mailboxId, emails.messageId] })
           .returning({ id: emails.id, messageId: emails.messageId })
       : [];
     const idOf = new Map(inserted.map((r) => [r.messageId!, r.id]));
-    await mergeThreadsMany(
-      tx,
-      batch.flatMap((b, i) => (idOf.has(b.letter.messageId) ? [{ messageId: b.letter.messageId, threadKey: keys[i]! }] : [])),
-    );
+    const moved = batch.flatMap((b, i) => (idOf.has(b.letter.messageId) ? [{ messageId: b.letter.messageId, threadKey: keys[i]! }] : []));
+    await mergeThreadsMany(tx, moved);
+    await moveTicketThreads(tx, moved);
     for (const p of planned) {
       const emailId = idOf.get(p.item.letter.messageId);
-      // a lead just opened was announced by createLead (new_lead, with the letter in its title and comment)
-      if (emailId !== undefined && incoming && p.fresh && !p.openedLead) await tellResponsible(tx, p.item.letter, emailId, p.match);
+      if (emailId === undefined || !incoming || !p.fresh) continue;
+      if (p.ticket) {
+        if (!p.ticket.ratedOnly) await tellAssignee(tx, p.item.letter, emailId, p.ticket);
+      } else if (!p.openedLead) {
+        // a lead just opened was announced by createLead (new_lead, with the letter in its title and comment)
+        await tellResponsible(tx, p.item.letter, emailId, p.match);
+      }
     }
     const maxUid = Math.max(input.lastUid, ...input.letters.map((l) => l.uid));
     await saveFolderState(tx, mailbox.id, input.folder, input.uidValidity, maxUid);
@@ -154,23 +192,31 @@ export async function storeLetters(
   });
 }
 
-async function openLeadFromLetter(ctx: ServiceContext, mailbox: MailboxRow, letter: ParsedLetter): Promise<RecordMatch | null> {
+/** A contact for an unknown sender; null when our validation refuses the address (the letter is kept, nothing opens). */
+async function contactFromLetter(ctx: ServiceContext, letter: ParsedLetter): Promise<RecordMatch | null> {
   const from = letter.from!;
-  let contactId: number;
   try {
     const contact = await createContact(ctx, { name: from.name || from.address.split('@')[0] || from.address, emails: [from.address] });
-    contactId = contact.id;
+    return { address: from.address, contactId: contact.id, counterpartyId: null, leadId: null, dealId: null, responsibleId: null };
   } catch (err) {
-    // an address our validation does not accept: keep the letter, open nothing
     if (isServiceError(err) && err.code === 'invalid') return null;
     throw err;
   }
-  // a mailbox of one manager gives its leads to that manager; otherwise the routing rules decide
-  let responsibleId: number | undefined;
-  if (mailbox.ownerId) {
-    const [owner] = await ctx.db.select({ role: users.role, active: users.active }).from(users).where(eq(users.id, mailbox.ownerId));
-    if (owner?.active && owner.role === 'manager') responsibleId = mailbox.ownerId;
-  }
+}
+
+/** a mailbox of one manager gives what it opens to that manager; otherwise the routing rules decide */
+async function managerOwner(ctx: ServiceContext, mailbox: MailboxRow): Promise<number | undefined> {
+  if (!mailbox.ownerId) return undefined;
+  const [owner] = await ctx.db.select({ role: users.role, active: users.active }).from(users).where(eq(users.id, mailbox.ownerId));
+  return owner?.active && owner.role === 'manager' ? mailbox.ownerId : undefined;
+}
+
+async function openLeadFromLetter(ctx: ServiceContext, mailbox: MailboxRow, letter: ParsedLetter): Promise<RecordMatch | null> {
+  const from = letter.from!;
+  const contact = await contactFromLetter(ctx, letter);
+  if (!contact) return null;
+  const contactId = contact.contactId!;
+  const responsibleId = await managerOwner(ctx, mailbox);
   const lead = await createLead(ctx, {
     title: (letter.subject ? `Письмо: ${letter.subject}` : `Письмо от ${from.address}`).slice(0, 500),
     source: 'email',
@@ -192,4 +238,56 @@ async function tellResponsible(ctx: ServiceContext, letter: ParsedLetter, emailI
     dealId: match?.dealId ?? undefined,
     dedupeKey: `email:${emailId}`,
   });
+}
+
+/** A letter's ticket: the one it joined or opened; `ratedOnly`: the letter was the client's rating (nothing reopens, nobody is told). */
+interface TicketPlan {
+  ticket: Ticket;
+  created: boolean;
+  ratedOnly: boolean;
+}
+
+/**
+ * The ticket of a letter's thread: an open one takes it; a solved or closed one asked for a rating
+ * takes a digit as the rating; a solved one is reopened by the client's letter (our own letters and
+ * auto-replies join it without reopening); a closed one is left closed.
+ */
+async function ticketOfThread(tx: ServiceContext, threadKey: string, text: string | null, fromClient: boolean): Promise<TicketPlan | null> {
+  const [t] = await tx.db.select().from(tickets).where(eq(tickets.emailThreadKey, threadKey)).orderBy(desc(tickets.id)).limit(1).for('update');
+  if (!t) return null;
+  if (openTicketStatuses.includes(t.status)) return { ticket: fromClient ? await clientWroteOnTicket(tx, t) : t, created: false, ratedOnly: false };
+  if (fromClient && t.ratingRequestedAt && t.rating === null && (await ratingFromMessage(tx, t, text ?? undefined))) return { ticket: t, created: false, ratedOnly: true };
+  if (t.status === 'solved') return { ticket: fromClient ? await clientWroteOnTicket(tx, t) : t, created: false, ratedOnly: false };
+  return null;
+}
+
+async function existingClientOf(tx: ServiceContext, match: RecordMatch): Promise<boolean> {
+  if (match.contactId) return existingClient(tx, match.contactId);
+  if (!match.counterpartyId) return false;
+  const rows = await execRows<{ ok: boolean }>(
+    tx,
+    sql`SELECT (cp.is_active_client OR EXISTS (SELECT 1 FROM deals d WHERE d.counterparty_id = cp.id AND d.paid_on IS NOT NULL)) AS ok
+        FROM counterparties cp WHERE cp.id = ${match.counterpartyId}`,
+  );
+  return !!rows[0]?.ok;
+}
+
+/** A thread joined under an earlier letter's key: its tickets follow it, as its letters do. */
+async function moveTicketThreads(tx: ServiceContext, pairs: { messageId: string; threadKey: string }[]): Promise<void> {
+  const moved = pairs.filter((p) => p.messageId !== p.threadKey);
+  if (!moved.length) return;
+  const values = sql.join(
+    moved.map((p) => sql`(${p.messageId}, ${p.threadKey})`),
+    sql`, `,
+  );
+  await tx.db.execute(sql`UPDATE tickets SET email_thread_key = v.k FROM (VALUES ${values}) AS v(m, k) WHERE tickets.email_thread_key = v.m`);
+}
+
+/** A new ticket: `new_ticket` to its assignee (else the heads); a letter on a ticket: `email_received`, naming the ticket. */
+async function tellAssignee(tx: ServiceContext, letter: ParsedLetter, emailId: number, plan: TicketPlan): Promise<void> {
+  const names = await clientNames(tx, plan.ticket.contactId, plan.ticket.counterpartyId);
+  const text = plan.created
+    ? ticketNoticeText(plan.ticket, names, `${quoted(letter.subject)}${letter.text?.trim() ? `\n${letter.text.trim()}` : ''}`, letter.attachments.length)
+    : `Новое письмо от ${label(letter)} — ${quoted(letter.subject)} (${ticketTitle(plan.ticket.id)})`;
+  await announceTicket(tx, plan.ticket, plan.created ? 'new_ticket' : 'email_received', text, { dedupeKey: `email:${emailId}` });
 }
