@@ -6,17 +6,18 @@ import { audit, recordHistory } from '../shared/audit.js';
 import { requireUser } from '../access/scope.js';
 import { cleanText } from '../validation/text.js';
 import { readRecord, type HistoryEntity } from '../history/links.js';
+import { getTicket } from '../helpdesk/tickets.js';
 
-/** «Заметка»: a free-text comment on a counterparty, contact, lead or deal, by its author (R12). */
+/** «Заметка»: a free-text comment on a counterparty, contact, lead, deal or ticket (R23), by its author (R12). */
 export type Note = typeof notes.$inferSelect;
-export type NoteEntity = HistoryEntity;
+export type NoteEntity = HistoryEntity | 'ticket';
 /** A note as a card lists it: with its author's name. */
 export type NoteView = Note & { authorName: string | null };
 
-export const noteEntities = ['counterparty', 'contact', 'lead', 'deal'] as const satisfies readonly NoteEntity[];
+export const noteEntities = ['counterparty', 'contact', 'lead', 'deal', 'ticket'] as const satisfies readonly NoteEntity[];
 export const NOTE_MAX = 4000;
 
-const entityWord: Record<NoteEntity, string> = { counterparty: 'контрагента', contact: 'контакта', lead: 'лида', deal: 'сделки' };
+const entityWord: Record<NoteEntity, string> = { counterparty: 'контрагента', contact: 'контакта', lead: 'лида', deal: 'сделки', ticket: 'обращения' };
 
 function noteText(text: unknown): string {
   const t = typeof text === 'string' ? cleanText(text).trim() : '';
@@ -26,11 +27,15 @@ function noteText(text: unknown): string {
 }
 
 function noteEntity(entity: unknown): NoteEntity {
-  if (!(noteEntities as readonly unknown[]).includes(entity)) throw invalid({ entity: 'заметку можно оставить у контрагента, контакта, лида или сделки' });
+  if (!(noteEntities as readonly unknown[]).includes(entity)) throw invalid({ entity: 'заметку можно оставить у контрагента, контакта, лида, сделки или обращения' });
   return entity as NoteEntity;
 }
 
 const isRecordId = (id: number) => Number.isInteger(id) && id > 0 && id <= 2_147_483_647;
+
+/** The record read through its getX verb (access rules, a merged-away id resolved); a ticket by getTicket. */
+const readNoted = async (ctx: ServiceContext, entity: NoteEntity, id: number): Promise<number> =>
+  entity === 'ticket' ? (await getTicket(ctx, id)).id : readRecord(ctx, entity, id);
 
 /** A short quote of a note for a history line. */
 const quote = (t: string) => `«${t.length > 200 ? `${t.slice(0, 199)}…` : t}»`;
@@ -43,7 +48,7 @@ export async function addNote(ctx: ServiceContext, entity: NoteEntity, id: numbe
   const user = requireUser(ctx);
   const kind = noteEntity(entity);
   if (!isRecordId(id)) throw notFound('Запись');
-  const recordId = await readRecord(ctx, kind, id);
+  const recordId = await readNoted(ctx, kind, id);
   const clean = noteText(text);
   const [note] = await ctx.db
     .insert(notes)
@@ -57,7 +62,7 @@ export async function addNote(ctx: ServiceContext, entity: NoteEntity, id: numbe
 export async function listNotes(ctx: ServiceContext, entity: NoteEntity, id: number): Promise<NoteView[]> {
   const kind = noteEntity(entity);
   if (!isRecordId(id)) throw notFound('Запись');
-  const recordId = await readRecord(ctx, kind, id);
+  const recordId = await readNoted(ctx, kind, id);
   const rows = await ctx.db
     .select({ note: notes, authorName: users.name })
     .from(notes)
@@ -75,7 +80,7 @@ async function ownNote(ctx: ServiceContext, noteId: number): Promise<Note> {
   const user = requireUser(ctx);
   const [note] = isRecordId(noteId) ? await ctx.db.select().from(notes).where(eq(notes.id, noteId)) : [];
   if (!note) throw notFound('Заметка');
-  await readRecord(ctx, note.entityType as NoteEntity, note.entityId);
+  await readNoted(ctx, note.entityType as NoteEntity, note.entityId);
   if (note.authorUserId !== user.userId && user.role === 'manager') throw forbidden('Изменить или удалить заметку может только её автор');
   return note;
 }
