@@ -267,6 +267,12 @@ export function ticketsFeature(opts: TicketsOptions) {
 
   features.callbackQuery(/^ticket:as:(\d+)$/, async (ctx) => {
     const t = await getTicket(ctx.crm, Number(ctx.match[1]));
+    // a manager may only take a ticket; the head and admins give it to anyone
+    if (!seesAll(ctx)) {
+      await ctx.answerCallbackQuery();
+      if (t.assigneeId === ctx.staff!.id) return void (await ctx.reply(`Обращение №${t.id} уже ваше. Передать его другому может руководитель.`));
+      return void (await ctx.reply(`Взять обращение №${t.id} себе?`, { reply_markup: new InlineKeyboard().text('Взять себе', `ticket:as:${t.id}:${ctx.staff!.id}`) }));
+    }
     const people = await listUsers(ctx.crm, { activeOnly: true });
     await ctx.answerCallbackQuery();
     const kb = new InlineKeyboard();

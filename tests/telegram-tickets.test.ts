@@ -1,0 +1,202 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'drizzle-orm';
+import { startTestCrm, type TestCrm } from './helpers/crm.js';
+import { FakeTelegram, buttons, isNotification, type ApiCall } from './helpers/fake-telegram.js';
+import { openTestServices } from './helpers/services.js';
+import { waitFor } from './helpers/wait.js';
+import { notify } from '../core/notifications/notify.js';
+import type { Services } from '../core/services.js';
+import { createUser, userActor, type User } from '../core/users/users.js';
+import { createCounterparty } from '../core/counterparties/counterparties.js';
+import { createContact } from '../core/contacts/contacts.js';
+import { saveAnswerTemplate } from '../core/helpdesk/templates.js';
+
+/**
+ * R23 in the managers' bot: the real CRM (web, worker, bot) long-polling a fake Bot API. Мария
+ * (Telegram 8401) is a contact of «Ромашка», an active client whose responsible is Анна (8301);
+ * Борис (8302) is another manager, Елена (8303) the head.
+ */
+const ANNA = 8301;
+const BORIS = 8302;
+const ELENA = 8303;
+const MARIA = 8401;
+
+let tg: FakeTelegram;
+let s: Services & { dataDir: string };
+let crm: TestCrm;
+let anna: User, boris: User;
+let templateId: number;
+let cpId: number, mariaId: number;
+
+const rows = <T>(q: ReturnType<typeof sql>) => s.database.rows<T>(q);
+const text = (c: ApiCall) => String(c.params.text);
+const buttonFor = (c: ApiCall, label: string | RegExp) => {
+  const b = buttons(c).find(([t]) => (typeof label === 'string' ? t === label : label.test(t)));
+  assert.ok(b, `no button «${label}» in ${JSON.stringify(buttons(c))} under «${text(c)}»`);
+  return b[1];
+};
+/** the bot's answer, with room for a loaded machine */
+const ask = (chat: number, said: string) => tg.ask(chat, said, 30_000);
+const press = (chat: number, data: string) => tg.pressAndWait(chat, data, 'sendMessage', 30_000);
+const toClient = (since: number, pred: (t: string) => boolean) => tg.waitFor('sendMessage', (p) => p.chat_id === MARIA && pred(String(p.text)), { since, timeoutMs: 30_000 });
+
+before(async () => {
+  tg = await new FakeTelegram().start();
+  s = await openTestServices({ TELEGRAM_BOT_TOKEN: '123456:TEST-token', TELEGRAM_API_ROOT: tg.url });
+  const sys = s.ctx();
+  anna = await createUser(sys, { email: 'anna@tickets.test', name: 'Анна', role: 'manager' });
+  boris = await createUser(sys, { email: 'boris@tickets.test', name: 'Борис', role: 'manager' });
+  const elena = await createUser(sys, { email: 'elena@tickets.test', name: 'Елена', role: 'head' });
+  for (const [u, tgId] of [[anna, ANNA], [boris, BORIS], [elena, ELENA]] as const) await rows(sql`UPDATE users SET telegram_id = ${tgId} WHERE id = ${u.id}`);
+  const cp = await createCounterparty(sys, { kind: 'legal_entity', name: 'ООО «Ромашка»', responsibleId: anna.id, isActiveClient: true });
+  const maria = await createContact(sys, { name: 'Мария Иванова', emails: ['maria@romashka.test'], counterpartyId: cp.id });
+  cpId = cp.id;
+  mariaId = maria.id;
+  await rows(sql`INSERT INTO contact_identities (contact_id, channel, external_id, display_name) VALUES (${maria.id}, 'telegram', ${String(MARIA)}, 'Мария')`);
+  templateId = (await saveAnswerTemplate(s.ctx(userActor(elena)), null, { title: 'Готово', body: '{{имя}}, по обращению №{{номер}} всё готово. {{менеджер}}' })).id;
+  crm = await startTestCrm(s, {}, { skipWorkerJobs: ['mail'] });
+  await tg.waitFor('setMyCommands', () => true, { timeoutMs: 60_000 });
+});
+
+after(async () => {
+  await crm?.close();
+  await s?.close();
+  await tg?.stop();
+});
+
+describe('a client’s request in the managers’ bot', () => {
+  let ticketId: number;
+
+  test('an existing client writes: the responsible gets «Обращение №N» with «Ответить» and «Открыть обращение»', async () => {
+    const since = tg.calls.length;
+    tg.send(MARIA, { text: 'Не работает выгрузка отчётов' }, 'Мария');
+    const notice = await tg.waitFor('sendMessage', (p) => p.chat_id === ANNA && /^<b>🎫/.test(String(p.text)), { since, timeoutMs: 30_000 });
+    const m = /Обращение №(\d+)/.exec(text(notice));
+    assert.ok(m, text(notice));
+    ticketId = Number(m[1]);
+    assert.match(text(notice), /Не работает выгрузка отчётов/);
+    assert.equal(buttonFor(notice, 'Открыть обращение'), `ticket:open:${ticketId}`);
+    assert.match(buttonFor(notice, 'Ответить'), /^reply:\d+$/);
+  });
+
+  test('/tickets lists it for Анна; the head sees the whole desk with «Все», «Мои», «Просроченные»', async () => {
+    const list = await ask(ANNA, '/tickets');
+    assert.match(text(list), new RegExp(`№${ticketId} · Новое · Мария Иванова · Не работает выгрузка отчётов · `));
+    assert.equal(buttonFor(list, /^№\d+ /), `ticket:open:${ticketId}`);
+    const head = await ask(ELENA, '/tickets');
+    assert.match(text(head), /Все открытые обращения/);
+    assert.match(text(head), new RegExp(`№${ticketId} · `));
+    assert.deepEqual(['Все', 'Мои', 'Просроченные'].map((l) => buttonFor(head, l)), ['tickets:all:0', 'tickets:mine:0', 'tickets:overdue:0']);
+    // Борис has none of his own
+    assert.doesNotMatch(text(await ask(BORIS, '/tickets')), new RegExp(`№${ticketId}`));
+  });
+
+  test('/ticket N shows the card: subject, client and company, channel, status, priority, assignee, SLA, the conversation', async () => {
+    const card = await ask(ANNA, `/ticket ${ticketId}`);
+    const t = text(card);
+    assert.match(t, new RegExp(`Обращение №${ticketId}</b>: Не работает выгрузка отчётов`));
+    assert.match(t, /Клиент: Мария Иванова \(ООО «Ромашка»\)/);
+    assert.match(t, /Канал: Telegram · Статус: Новое · Приоритет: Обычный/);
+    assert.match(t, /Ответственный: Анна/);
+    assert.match(t, /Первый ответ: до \d\d\.\d\d/);
+    assert.match(t, /👤 Клиент: Не работает выгрузка отчётов/);
+    for (const b of ['✍️ Ответить', '📋 Шаблон', 'Статус', 'Приоритет', 'Назначить', '📝 Заметка', 'Сделать лидом']) buttonFor(card, b);
+  });
+
+  test('«✍️ Ответить» and a text: the client receives it and the ticket is in work', async () => {
+    assert.match(text(await press(ANNA, `ticket:reply:${ticketId}`)), new RegExp(`ответ по обращению №${ticketId}`));
+    const since = tg.calls.length;
+    const ack = await ask(ANNA, 'Мария, проверяем выгрузку');
+    assert.match(text(ack), /отправляю клиенту/);
+    await toClient(since, (t) => t === 'Мария, проверяем выгрузку');
+    const [t] = await rows<{ status: string; first: Date | null }>(sql`SELECT status, first_response_at AS first FROM tickets WHERE id = ${ticketId}`);
+    assert.equal(t!.status, 'in_progress');
+    assert.ok(t!.first);
+  });
+
+  test('«📋 Шаблон»: a template, a preview of the filled text, «Отправить» — the client receives the filled text', async () => {
+    const list = await press(ANNA, `ticket:tpl:${ticketId}`);
+    assert.equal(buttonFor(list, 'Готово'), `ticket:tplv:${ticketId}:${templateId}`);
+    const filled = `Мария, по обращению №${ticketId} всё готово. Анна`;
+    const preview = await press(ANNA, `ticket:tplv:${ticketId}:${templateId}`);
+    assert.ok(text(preview).includes(filled), text(preview));
+    buttonFor(preview, 'Отмена');
+    const since = tg.calls.length;
+    await press(ANNA, buttonFor(preview, 'Отправить'));
+    await toClient(since, (t) => t === filled);
+  });
+
+  test('«Статус» → «Решено»: the ticket is solved and the client is asked to rate', async () => {
+    const choices = await press(ANNA, `ticket:st:${ticketId}`);
+    assert.deepEqual(buttons(choices).map(([l]) => l.replace(/^• /, '')), ['Новое', 'В работе', 'Ждём клиента', 'Решено', 'Закрыто']);
+    const since = tg.calls.length;
+    const card = await press(ANNA, buttonFor(choices, 'Решено'));
+    assert.match(text(card), /Статус: Решено/);
+    const [t] = await rows<{ status: string }>(sql`SELECT status FROM tickets WHERE id = ${ticketId}`);
+    assert.equal(t!.status, 'solved');
+    await toClient(since, (x) => new RegExp(`Оцените.*№${ticketId}`).test(x));
+  });
+
+  test('«Назначить»: a manager may only take it; the head gives it to Борис, who is told', async () => {
+    assert.match(text(await press(ANNA, `ticket:as:${ticketId}`)), /уже ваше.*руководитель/s);
+    const people = await press(ELENA, `ticket:as:${ticketId}`);
+    const since = tg.calls.length;
+    const done = await press(ELENA, buttonFor(people, /Борис/));
+    assert.match(text(done), new RegExp(`№${ticketId} назначено: Борис`));
+    const told = await tg.waitFor('sendMessage', (p) => p.chat_id === BORIS && isNotification(p) && new RegExp(`обращение №${ticketId}`, 'i').test(String(p.text)), { since, timeoutMs: 30_000 });
+    assert.equal(buttonFor(told, 'Открыть обращение'), `ticket:open:${ticketId}`);
+    const [t] = await rows<{ assignee: number }>(sql`SELECT assignee_id AS assignee FROM tickets WHERE id = ${ticketId}`);
+    assert.equal(t!.assignee, boris.id);
+  });
+
+  test('an unknown ticket number gets a plain Russian answer', async () => {
+    assert.match(text(await ask(ANNA, '/ticket 999999')), /не найдено/);
+    assert.match(text(await ask(ANNA, '/ticket abc')), /Укажите номер числом/);
+  });
+});
+
+describe('an e-mail ticket', () => {
+  test('a Telegram reply to its notice answers by mail, in the ticket’s thread', async () => {
+    const [mb] = await rows<{ id: number }>(
+      sql`INSERT INTO mailboxes (name, login, email, password_encrypted, imap_host, imap_port, smtp_host, smtp_port, creates_tickets)
+          VALUES ('Поддержка', 'support@tickets.test', 'support@tickets.test', 'sealed', '127.0.0.1', 993, '127.0.0.1', 465, true) RETURNING id`,
+    );
+    const thread = '<may-invoice@romashka.test>';
+    const [t] = await rows<{ id: number }>(
+      sql`INSERT INTO tickets (subject, contact_id, counterparty_id, channel, mailbox_id, email_thread_key, assignee_id)
+          VALUES ('Счёт за май', ${mariaId}, ${cpId}, 'email', ${mb!.id}, ${thread}, ${anna.id}) RETURNING id`,
+    );
+    const id = t!.id;
+    await rows(
+      sql`INSERT INTO emails (direction, message_id, subject, from_address, to_addresses, body_text, contact_id, counterparty_id, mailbox_id, thread_key, ticket_id)
+          VALUES ('incoming', ${thread}, 'Счёт за май', 'maria@romashka.test', ARRAY['support@tickets.test'], 'Пришлите, пожалуйста, счёт', ${mariaId}, ${cpId}, ${mb!.id}, ${thread}, ${id})`,
+    );
+    const since = tg.calls.length;
+    await notify(s.ctx(), { kind: 'email_received', userId: anna.id, text: `Обращение №${id} · письмо от Мария Иванова: Счёт за май`, ticketId: id });
+    const notice = await tg.waitFor('sendMessage', (p) => p.chat_id === ANNA && String(p.text).includes(`Обращение №${id}`), { since, timeoutMs: 30_000 });
+    // no chat behind it: «Ответить» waits for the letter's text
+    assert.equal(buttonFor(notice, 'Ответить'), `ticket:reply:${id}`);
+    assert.equal(buttonFor(notice, 'Открыть обращение'), `ticket:open:${id}`);
+    // Telegram sends the replied message back as it shows it: plain text, with its buttons
+    const replied = {
+      message_id: Number(notice.result!.message_id),
+      date: 1,
+      chat: { id: ANNA, type: 'private' },
+      from: { id: 999000, is_bot: true, first_name: 'CRM' },
+      text: text(notice).replace(/<[^>]+>/g, ''),
+      reply_markup: notice.params.reply_markup,
+    };
+    const asked = tg.calls.length;
+    tg.send(ANNA, { text: 'Мария, счёт отправим сегодня', reply_to_message: replied });
+    assert.match(text(await tg.waitFor('sendMessage', (p) => p.chat_id === ANNA && !isNotification(p), { since: asked, timeoutMs: 30_000 })), new RegExp(`Письмо по обращению №${id}`));
+    const [letter] = await waitFor('the answer letter', () =>
+      rows<{ body: string; mailbox: number; inReplyTo: string | null; threadKey: string | null }>(
+        sql`SELECT body_text AS body, mailbox_id AS mailbox, in_reply_to AS "inReplyTo", thread_key AS "threadKey" FROM emails WHERE ticket_id = ${id} AND direction = 'outgoing'`,
+      ).then((r) => (r.length ? r : null)),
+    30_000);
+    assert.match(letter!.body, /Мария, счёт отправим сегодня/);
+    assert.equal(letter!.mailbox, mb!.id);
+    assert.equal(letter!.inReplyTo, thread);
+  });
+});
