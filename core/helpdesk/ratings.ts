@@ -121,7 +121,8 @@ export async function requestRating(tx: ServiceContext, ticket: Ticket, env: { p
   if (row.ratingRequestedAt && (!row.solvedAt || row.ratingRequestedAt >= row.solvedAt)) return;
   let asked: number | null;
   if (row.channel === 'email') {
-    const body = env.publicUrl
+    // a link needs both: an address to open and a key to sign with (never an empty one)
+    const body = env.publicUrl && env.secretKey
       ? `Здравствуйте!\n\n${ticketTitle(row.id)} «${row.subject}» решено. Оцените, пожалуйста, ответ — от 1 (плохо) до 5 (отлично): откройте ссылку и нажмите оценку.\n\n${ratingUrl(env.publicUrl, env.secretKey, row.id)}\n\nСпасибо!`
       : `Здравствуйте!\n\n${ticketTitle(row.id)} «${row.subject}» решено. Оцените, пожалуйста, ответ: ответьте на это письмо одной цифрой от 1 (плохо) до 5 (отлично).\n\nСпасибо!`;
     asked = await sendLetter(tx, row, body);
