@@ -85,6 +85,14 @@ export class FakeTelegram {
       this.record(method, params, true);
       return { status: f.status, body: { ok: false, error_code: f.status, ...f.body } };
     }
+    const business = typeof params.business_connection_id === 'string' ? params.business_connection_id : undefined;
+    if (business && method.startsWith('send')) {
+      const refusal = this.businessRefusal(business);
+      if (refusal) {
+        this.record(method, params, true);
+        return { status: refusal.status, body: { ok: false, error_code: refusal.status, description: refusal.description } };
+      }
+    }
     const call = method !== 'getUpdates' ? this.record(method, params) : undefined;
     const ok = (result: unknown) => {
       if (call && result && typeof result === 'object') call.result = result as Record<string, unknown>;
@@ -92,11 +100,17 @@ export class FakeTelegram {
     };
     switch (method) {
       case 'getMe':
-        return ok({ id: 999000, is_bot: true, first_name: 'CRM', username: 'crm_test_bot', can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false });
+        return ok({ ...this.bot, can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false });
       case 'getUpdates':
         return ok(await this.nextUpdates(Number(params.offset ?? 0), Number(params.timeout ?? 0)));
       case 'sendMessage':
-        return ok({ message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: params.chat_id, type: 'private' }, text: params.text });
+        return ok({
+          message_id: this.nextMessageId++,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: params.chat_id, type: 'private' },
+          text: params.text,
+          ...(business ? { business_connection_id: business, sender_business_bot: this.bot, from: this.from(this.businessOwner(business)) } : {}),
+        });
       case 'getFile':
         return ok({ file_id: params.file_id, file_unique_id: params.file_id, file_path: params.file_id });
       case 'sendPhoto':
@@ -106,7 +120,13 @@ export class FakeTelegram {
       case 'sendVideoNote':
       case 'sendSticker':
       case 'sendDocument':
-        return ok({ message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: Number(params.chat_id), type: 'private' }, caption: params.caption });
+        return ok({
+          message_id: this.nextMessageId++,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: Number(params.chat_id), type: 'private' },
+          caption: params.caption,
+          ...(business ? { business_connection_id: business, sender_business_bot: this.bot, from: this.from(this.businessOwner(business)) } : {}),
+        });
       case 'editMessageText':
         return ok({ message_id: params.message_id, date: Math.floor(Date.now() / 1000), chat: { id: params.chat_id, type: 'private' }, text: params.text });
       default:
@@ -186,8 +206,12 @@ export class FakeTelegram {
     return this.updates.slice(0, 100);
   }
 
+  private readonly pushed: Update[] = [];
+
   private push(update: Omit<Update, 'update_id'>) {
-    this.updates.push({ update_id: this.nextUpdateId++, ...update });
+    const u = { update_id: this.nextUpdateId++, ...update };
+    this.pushed.push(u);
+    this.updates.push(u);
     this.waiters.splice(0).forEach((w) => w());
   }
 
@@ -219,6 +243,96 @@ export class FakeTelegram {
         message: { message_id: messageId, date: Math.floor(Date.now() / 1000), chat: { id: userId, type: 'private' }, text: '…' },
       },
     });
+  }
+
+  // --- Telegram Business -------------------------------------------------------------------------
+
+  readonly bot = { id: 999000, is_bot: true, first_name: 'CRM', username: 'crm_test_bot' };
+  /** connections as Telegram knows them: a send through a disabled one (or without can_reply) is refused */
+  readonly businessConnections = new Map<string, { owner: number; enabled: boolean; canReply: boolean }>();
+
+  private businessOwner(id: string): number {
+    return this.businessConnections.get(id)?.owner ?? 0;
+  }
+
+  /** What Telegram answers a send through a connection that cannot carry it (the real descriptions). */
+  private businessRefusal(id: string): { status: number; description: string } | null {
+    const c = this.businessConnections.get(id);
+    if (!c || !c.enabled) return { status: 400, description: 'Bad Request: BUSINESS_CONNECTION_INVALID' };
+    if (!c.canReply) return { status: 403, description: 'Forbidden: BUSINESS_CONNECTION_NOT_ALLOWED' };
+    return null;
+  }
+
+  /**
+   * A manager connects (or changes, or disconnects) the bot in Telegram for Business. Both the
+   * Bot API 9 `rights.can_reply` and the older top-level `can_reply` are sent, as a server in
+   * between would; `legacy` sends only the old field.
+   */
+  businessConnect(ownerId: number, opts: { id?: string; canReply?: boolean; enabled?: boolean; legacy?: boolean; date?: number; firstName?: string } = {}): string {
+    const id = opts.id ?? `bc-${ownerId}`;
+    const canReply = opts.canReply ?? true;
+    const enabled = opts.enabled ?? true;
+    this.businessConnections.set(id, { owner: ownerId, enabled, canReply });
+    this.push({
+      business_connection: {
+        id,
+        user: this.from(ownerId, opts.firstName ?? 'Менеджер'),
+        user_chat_id: ownerId,
+        date: opts.date ?? Math.floor(Date.now() / 1000),
+        is_enabled: enabled,
+        can_reply: canReply,
+        ...(opts.legacy ? {} : { rights: { can_reply: canReply, can_read_messages: true } }),
+      },
+    });
+    return id;
+  }
+
+  private businessMessageOf(connectionId: string, client: { id: number; firstName: string; lastName?: string }, fromId: number, message: Record<string, unknown>) {
+    const owner = this.businessOwner(connectionId);
+    const sender = fromId === owner ? this.from(owner, 'Менеджер') : { ...this.from(client.id, client.firstName), ...(client.lastName ? { last_name: client.lastName } : {}) };
+    return {
+      business_connection_id: connectionId,
+      message_id: this.nextMessageId++,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: client.id, type: 'private', first_name: client.firstName, ...(client.lastName ? { last_name: client.lastName } : {}) },
+      from: sender,
+      ...message,
+    };
+  }
+
+  /**
+   * A message in a manager's business chat with a client: from the client, or (`fromOwner`) the
+   * manager's own. Pass message_id to re-deliver one. Returns the message as sent.
+   */
+  businessMessage(connectionId: string, client: { id: number; firstName: string; lastName?: string }, message: Record<string, unknown>, opts: { fromOwner?: boolean } = {}): Record<string, unknown> {
+    const m = this.businessMessageOf(connectionId, client, opts.fromOwner ? this.businessOwner(connectionId) : client.id, message);
+    this.push({ business_message: m });
+    return m;
+  }
+
+  /** Telegram's own copy of a message the bot sent through a connection (as Telegram delivers it back). */
+  businessEcho(call: ApiCall) {
+    const r = call.result!;
+    this.push({ business_message: { ...r } });
+  }
+
+  /** The sender edited a business message (pass the message as sent and the new fields). */
+  editBusinessMessage(original: Record<string, unknown>, changes: Record<string, unknown>) {
+    this.push({ edited_business_message: { ...original, ...changes, edit_date: Math.floor(Date.now() / 1000) } });
+  }
+
+  /** Messages deleted in a business chat. */
+  deleteBusinessMessages(connectionId: string, chatId: number, messageIds: number[]) {
+    this.push({ deleted_business_messages: { business_connection_id: connectionId, chat: { id: chatId, type: 'private' }, message_ids: messageIds } });
+  }
+
+  /** The same update again (Telegram re-delivers after a missed confirmation): the last `kind` update pushed. */
+  redeliverLast(kind: string) {
+    const last = [...this.pushed].reverse().find((u) => kind in u);
+    if (!last) throw new Error(`no ${kind} update to re-deliver`);
+    const { update_id: _id, ...rest } = last;
+    void _id;
+    this.push(rest);
   }
 
   /** Resolves with the first call (already made after `since`, or coming) that matches. */
