@@ -127,6 +127,15 @@ describe('a client’s request in the managers’ bot', () => {
     await toClient(since, (t) => t === filled);
   });
 
+  test('«📝 Заметка»: the note is kept on the ticket and shown in its card, the client gets nothing', async () => {
+    assert.match(text(await press(ANNA, `ticket:note:${ticketId}`)), new RegExp(`заметки к обращению №${ticketId}`));
+    const since = tg.calls.length;
+    assert.match(text(await ask(ANNA, 'Клиент просил перезвонить после обеда')), /сохранена/);
+    const card = await ask(ANNA, `/ticket ${ticketId}`);
+    assert.match(text(card), /📝 Анна: Клиент просил перезвонить после обеда/);
+    assert.equal(tg.calls.slice(since).filter((c) => c.params.chat_id === MARIA).length, 0);
+  });
+
   test('«Статус» → «Решено»: the ticket is solved and the client is asked to rate', async () => {
     const choices = await press(ANNA, `ticket:st:${ticketId}`);
     assert.deepEqual(buttons(choices).map(([l]) => l.replace(/^• /, '')), ['Новое', 'В работе', 'Ждём клиента', 'Решено', 'Закрыто']);

@@ -12,7 +12,7 @@ import { leadFromTicket, listTickets, replyToTicket, ticketCard, updateTicket, g
 import { fillAnswerTemplate, getAnswerTemplate, listAnswerTemplates } from '../../../core/helpdesk/templates.js';
 import { ticketChannelLabels, ticketPriorityLabels, ticketStatusLabels, ticketTitle } from '../../../core/helpdesk/labels.js';
 import { ticketPriorities, ticketStatuses, type TicketEntry, type TicketListItem, type TicketPriority, type TicketStatus } from '../../../core/helpdesk/types.js';
-import { addNote, type NoteEntity } from '../../../core/notes/notes.js';
+import { addNote } from '../../../core/notes/notes.js';
 import { listUsers } from '../../../core/users/users.js';
 
 export interface TicketsOptions {
@@ -310,8 +310,7 @@ export function ticketsFeature(opts: TicketsOptions) {
 /** The note typed after «📝 Заметка». */
 export async function ticketNoteStep(ctx: BotContext, ticketId: number, text: string): Promise<void> {
   if (!text.trim()) return void (await ctx.reply('Заметка пустая. Напишите текст или /cancel.'));
-  // 'ticket' is a note entity of R23 (core/notes): the cast holds until the shared type names it
-  await addNote(ctx.crm, 'ticket' as unknown as NoteEntity, ticketId, text);
+  await addNote(ctx.crm, 'ticket', ticketId, text);
   ctx.session.flow = undefined;
   await ctx.reply(`Заметка к обращению №${ticketId} сохранена.`);
 }
