@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, ilike, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, ilike, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, systemActor, type ServiceContext } from '../context.js';
 import { businessConnections, contacts, conversations, counterparties, emails, leads, mailboxes, messages, notes, tickets, users } from '../db/schema/index.js';
@@ -93,8 +93,8 @@ const filterInput = z.object({
 
 /** An SLA target passed without being met (as the lists and the report count it). */
 export const overdueSql = (now: Date) => sql<boolean>`(
-  (${tickets.firstResponseAt} IS NULL AND ${tickets.firstResponseDueAt} < ${now})
-  OR (${tickets.solvedAt} IS NULL AND ${tickets.status} IN ('new', 'in_progress') AND ${tickets.resolutionDueAt} < ${now}))`;
+  (${tickets.firstResponseAt} IS NULL AND ${lt(tickets.firstResponseDueAt, now)})
+  OR (${tickets.solvedAt} IS NULL AND ${tickets.status} IN ('new', 'in_progress') AND ${lt(tickets.resolutionDueAt, now)}))`;
 
 /** the nearest target still to be met: the first response, else the resolution */
 const dueSql = sql<Date | null>`CASE WHEN ${tickets.firstResponseAt} IS NULL AND ${tickets.firstResponseDueAt} IS NOT NULL THEN ${tickets.firstResponseDueAt}
@@ -520,8 +520,21 @@ export async function ticketFromLead(ctx: ServiceContext, leadId: number): Promi
     });
     if (conv) {
       await tx.db.update(conversations).set({ ticketId: ticket.id }).where(eq(conversations.id, conv.id));
-      // what the client wrote on the lead is the ticket's conversation
-      await tx.db.update(messages).set({ ticketId: ticket.id }).where(and(eq(messages.conversationId, conv.id), isNull(messages.ticketId), sql`${messages.at} >= ${lead.createdAt}`));
+      // what the client wrote on the lead is the ticket's conversation: the chat's messages since an
+      // earlier ticket's last one, from a day before the lead (the message that opened it carries the
+      // provider's time, which may be a little earlier than the lead)
+      const since = new Date(lead.createdAt.getTime() - 24 * 3600_000);
+      await tx.db
+        .update(messages)
+        .set({ ticketId: ticket.id })
+        .where(
+          and(
+            eq(messages.conversationId, conv.id),
+            isNull(messages.ticketId),
+            gte(messages.at, since),
+            sql`${messages.id} > coalesce((SELECT max(m2.id) FROM messages m2 WHERE m2.conversation_id = ${conv.id} AND m2.ticket_id IS NOT NULL AND m2.ticket_id <> ${ticket.id}), 0)`,
+          ),
+        );
     }
     if (channel === 'email' && letter!.threadKey) {
       await tx.db.update(emails).set({ ticketId: ticket.id }).where(and(eq(emails.threadKey, letter!.threadKey), isNull(emails.ticketId)));

@@ -1,0 +1,393 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { ingestInboundMessage } from '../core/channels/ingest.js';
+import type { ChannelAdapter, InboundMessage, OutboundMessage } from '../core/channels/types.js';
+import { registerChannelJobs } from '../core/channels/send-job.js';
+import { replyInConversation } from '../core/conversations/conversations.js';
+import { createContact } from '../core/contacts/contacts.js';
+import { createCounterparty } from '../core/counterparties/counterparties.js';
+import { createDeal } from '../core/deals/deals.js';
+import { createSegment, setUserSegments } from '../core/segments/segments.js';
+import { createUser, userActor, type User } from '../core/users/users.js';
+import { conversations, emails, historyEvents, leads, mailboxes, messages, tickets } from '../core/db/schema/index.js';
+import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
+import { ServiceError } from '../core/errors.js';
+import { createTicket, getTicket, isExistingClient, leadFromTicket, listTickets, replyToTicket, ticketCard, ticketFromLead, updateTicket } from '../core/helpdesk/tickets.js';
+import { addNote } from '../core/notes/notes.js';
+import { storeLetters } from '../core/mail/store.js';
+import { AddressMatcher } from '../core/mail/matching.js';
+import type { ParsedLetter } from '../core/mail/parse.js';
+import type { Services } from '../core/services.js';
+import { openTestServices } from './helpers/services.js';
+import { waitFor } from './helpers/wait.js';
+
+/**
+ * R23 «Обращения», the core: where a client's message goes (an existing client's request is a
+ * ticket, a new person's a lead), what a ticket's messages and answers do to it, lead ↔ ticket,
+ * who sees a ticket, and the same for letters. The real queue sends answers through a stand-in
+ * WhatsApp adapter; notices are read from the queue.
+ */
+let s: Services & { dataDir: string };
+let anna: User, boris: User, head: User;
+let romashka: number, ivan: number, petr: number;
+const notes: Notification[] = [];
+const sent: OutboundMessage[] = [];
+let seq = 0;
+
+const IVAN_WA = '79160000001@c.us';
+const PETR_WA = '79160000002@c.us';
+
+const adapter: ChannelAdapter = {
+  kind: 'whatsapp',
+  async send(m) {
+    sent.push(m);
+    return { providerMessageId: `out-${sent.length}` };
+  },
+  status: () => ({ ok: true }),
+};
+
+const ingest = (m: Partial<InboundMessage> & { externalUserId: string }) =>
+  ingestInboundMessage(s.ctx(), { channel: 'whatsapp', externalChatId: m.externalUserId, providerMessageId: `wa-${++seq}`, text: `сообщение ${seq}`, ...m });
+const ticketRow = async (id: number) => (await s.ctx().db.select().from(tickets).where(eq(tickets.id, id)))[0]!;
+const noticesFor = (ticketId: number) => notes.filter((n) => n.ticketId === ticketId);
+const as = (u: User) => s.ctx(userActor(u));
+
+before(async () => {
+  s = await openTestServices();
+  const sys = s.ctx();
+  anna = await createUser(sys, { email: 'anna@tickets.test', name: 'Анна', role: 'manager' });
+  boris = await createUser(sys, { email: 'boris@tickets.test', name: 'Борис', role: 'manager' });
+  head = await createUser(sys, { email: 'head@tickets.test', name: 'Глава', role: 'head' });
+  await s.database.rows(sql`UPDATE users SET telegram_id = 700000 + id`);
+  const north = await createSegment(sys, { name: 'Север' });
+  const south = await createSegment(sys, { name: 'Юг' });
+  await setUserSegments(sys, anna.id, [north.id]);
+  await setUserSegments(sys, boris.id, [south.id]);
+  romashka = (await createCounterparty(sys, { kind: 'legal_entity', name: 'ООО «Ромашка»', segmentId: north.id, responsibleId: anna.id, isActiveClient: true })).id;
+  ivan = (await createContact(sys, { name: 'Иван Петров', counterpartyId: romashka, phones: ['+79160000001'], emails: ['ivan@romashka.test'] })).id;
+  // a person without a company, who paid for a deal once
+  petr = (await createContact(sys, { name: 'Пётр Сидоров', phones: ['+79160000002'] })).id;
+  const deal = await createDeal(sys, { title: 'Разовая поставка', contactId: petr, amount: '1000' });
+  await s.database.rows(sql`UPDATE deals SET paid_on = '2024-03-01', closed_at = now() WHERE id = ${deal.id}`);
+  s.jobs.process<Notification>(NOTIFY_JOB, async (job) => void notes.push(job.data));
+  registerChannelJobs(s.jobs, s, { whatsapp: adapter });
+  await s.jobs.start();
+});
+after(() => s?.close());
+
+describe('where a client message goes', () => {
+  let ticketId: number;
+
+  test('an existing client (a company marked «действующий клиент») opens a ticket, not a lead', async () => {
+    assert.equal(await isExistingClient(s.ctx(), ivan), true);
+    const r = await ingest({ externalUserId: IVAN_WA, phone: '+79160000001', name: 'Иван', text: 'Не печатает касса\nс утра ошибка 42' });
+    assert.equal(r.contactId, ivan);
+    assert.equal(r.createdTicket, true);
+    assert.equal(r.createdLead, false);
+    assert.equal(r.leadId, null);
+    ticketId = r.ticketId!;
+    const t = await ticketRow(ticketId);
+    assert.equal(t.subject, 'Не печатает касса', 'the first line is the subject');
+    assert.equal(t.channel, 'whatsapp');
+    assert.equal(t.status, 'new');
+    assert.equal(t.counterpartyId, romashka);
+    assert.equal(t.assigneeId, anna.id, "the company's responsible takes it");
+    assert.equal(t.conversationId, r.conversationId);
+    const [conv] = await s.ctx().db.select().from(conversations).where(eq(conversations.id, r.conversationId));
+    assert.equal(conv!.ticketId, ticketId);
+    assert.equal((await s.ctx().db.select().from(leads).where(eq(leads.contactId, ivan))).length, 0, 'no lead for a request of an existing client');
+    const n = await waitFor('the new ticket notice', () => noticesFor(ticketId).find((x) => x.kind === 'new_ticket'));
+    assert.equal(n.userId, anna.id);
+    assert.match(n.text, new RegExp(`^Обращение №${ticketId} · WhatsApp · Иван Петров \\(ООО «Ромашка»\\): Не печатает касса`));
+    assert.equal(n.conversationId, r.conversationId);
+    assert.equal(n.messageId, r.messageId);
+  });
+
+  test('a contact with a paid deal is an existing client too; unassigned, the heads are told', async () => {
+    const r = await ingest({ externalUserId: PETR_WA, phone: '+79160000002', name: 'Пётр', text: 'Где документы?' });
+    assert.equal(r.createdTicket, true);
+    const t = await ticketRow(r.ticketId!);
+    assert.equal(t.assigneeId, null, 'no company, no support queue: nobody yet');
+    const n = await waitFor('the heads told of an unassigned ticket', () => noticesFor(t.id).find((x) => x.kind === 'new_ticket'));
+    assert.equal(n.userId, head.id);
+  });
+
+  test("a new person's message opens a lead, as before", async () => {
+    const r = await ingest({ externalUserId: '79169999999@c.us', phone: '+79169999999', name: 'Новый клиент', text: 'Сколько стоит?' });
+    assert.equal(r.createdLead, true);
+    assert.equal(r.createdTicket, false);
+    assert.equal(r.ticketId, null);
+    assert.ok(r.leadId);
+  });
+
+  test('the next message joins the ticket and its assignee is told with the number', async () => {
+    const r = await ingest({ externalUserId: IVAN_WA, text: 'Фото ошибки пришлю позже' });
+    assert.equal(r.ticketId, ticketId);
+    assert.equal(r.createdTicket, false);
+    const [m] = await s.ctx().db.select().from(messages).where(eq(messages.id, r.messageId));
+    assert.equal(m!.ticketId, ticketId);
+    const n = await waitFor('the client message notice', () => noticesFor(ticketId).find((x) => x.kind === 'client_message' && x.messageId === r.messageId));
+    assert.equal(n.userId, anna.id);
+    assert.match(n.text, new RegExp(`^Обращение №${ticketId}`));
+  });
+
+  test('a retried delivery is stored once', async () => {
+    const m: InboundMessage = { channel: 'whatsapp', externalUserId: IVAN_WA, externalChatId: IVAN_WA, providerMessageId: 'wa-retry-1', text: 'Повтор' };
+    const [a, b] = await Promise.all([ingestInboundMessage(s.ctx(), m), ingestInboundMessage(s.ctx(), m)]);
+    const again = await ingestInboundMessage(s.ctx(), m);
+    assert.equal(a.messageId, b.messageId);
+    assert.equal(again.messageId, a.messageId);
+    assert.equal(again.duplicate, true);
+    assert.equal(again.ticketId, ticketId);
+    const rows = await s.ctx().db.select().from(messages).where(eq(messages.providerMessageId, 'wa-retry-1'));
+    assert.equal(rows.length, 1);
+  });
+
+  test('an answer from the CRM stamps the first response, puts the ticket in work and goes out', async () => {
+    const reply = await replyInConversation(as(anna), (await ticketRow(ticketId)).conversationId!, 'Здравствуйте! Перезагрузите кассу, пожалуйста.');
+    assert.equal(reply.ticketId, ticketId);
+    const t = await ticketRow(ticketId);
+    assert.equal(t.status, 'in_progress');
+    assert.ok(t.firstResponseAt);
+    await waitFor('the answer sent', () => sent.find((m) => m.externalChatId === IVAN_WA && m.text.startsWith('Здравствуйте!')));
+    const again = await replyToTicket(as(anna), ticketId, { text: 'Получилось?' });
+    const [m] = await s.ctx().db.select().from(messages).where(eq(messages.id, again.messageId!));
+    assert.equal(m!.ticketId, ticketId);
+    assert.equal((await ticketRow(ticketId)).firstResponseAt!.getTime(), t.firstResponseAt.getTime(), 'stamped once');
+    await waitFor('the second answer sent', () => sent.find((x) => x.text === 'Получилось?'));
+  });
+
+  test('«Ждём клиента» goes back to work when the client answers', async () => {
+    await updateTicket(as(anna), ticketId, { status: 'waiting' });
+    const waiting = await ticketRow(ticketId);
+    assert.equal(waiting.status, 'waiting');
+    assert.ok(waiting.waitingSince);
+    await ingest({ externalUserId: IVAN_WA, text: 'Перезагрузил, не помогло' });
+    const t = await ticketRow(ticketId);
+    assert.equal(t.status, 'in_progress');
+    assert.equal(t.waitingSince, null);
+  });
+
+  test('a solved ticket reopens on a client message that is not a rating', async () => {
+    await updateTicket(as(anna), ticketId, { status: 'solved' });
+    assert.equal((await ticketRow(ticketId)).status, 'solved');
+    const r = await ingest({ externalUserId: IVAN_WA, text: 'Опять та же ошибка' });
+    assert.equal(r.ticketId, ticketId);
+    const t = await ticketRow(ticketId);
+    assert.equal(t.status, 'in_progress');
+    assert.equal(t.solvedAt, null);
+    const events = await s.ctx().db.select().from(historyEvents).where(and(eq(historyEvents.entityType, 'ticket'), eq(historyEvents.entityId, ticketId)));
+    assert.ok(events.some((e) => e.summary === 'Клиент ответил — обращение открыто снова'));
+  });
+
+  test('a digit after «Решено» is the rating: nothing reopens', async () => {
+    await updateTicket(as(anna), ticketId, { status: 'solved' });
+    const r = await ingest({ externalUserId: IVAN_WA, text: '5' });
+    assert.equal(r.ticketId, ticketId);
+    const t = await ticketRow(ticketId);
+    assert.equal(t.status, 'solved');
+    assert.equal(t.rating, 5);
+  });
+
+  test('a closed ticket is left closed: the next message of an existing client opens a new one', async () => {
+    await updateTicket(as(anna), ticketId, { status: 'closed' });
+    const r = await ingest({ externalUserId: IVAN_WA, text: 'Новый вопрос: как выгрузить отчёт?' });
+    assert.equal(r.createdTicket, true);
+    assert.notEqual(r.ticketId, ticketId);
+  });
+});
+
+describe('who sees a ticket', () => {
+  test("a manager of another segment cannot see a client's ticket; its assignee can", async () => {
+    const t = await createTicket(as(head), { subject: 'Звонок: сломался терминал', contactId: ivan, priority: 'high', text: 'Позвонил в 10:00' });
+    assert.equal(t.channel, 'manual');
+    assert.equal(t.assigneeId, anna.id);
+    await assert.rejects(getTicket(as(boris), t.id), (e: ServiceError) => e.code === 'forbidden');
+    assert.ok(!(await listTickets(as(boris), { status: 'all' })).rows.some((r) => r.id === t.id));
+    assert.ok((await listTickets(as(anna), { status: 'all' })).rows.some((r) => r.id === t.id));
+    await updateTicket(as(head), t.id, { assigneeId: boris.id });
+    assert.equal((await getTicket(as(boris), t.id)).assigneeId, boris.id, 'the assignee sees it');
+    const told = await waitFor('the new assignee told', () => notes.find((n) => n.ticketId === t.id && n.userId === boris.id && n.kind === 'new_ticket'));
+    assert.match(told.text, new RegExp(`Вам назначено обращение №${t.id}`));
+    await addNote(as(boris), 'ticket', t.id, 'Выезд завтра');
+    const card = await ticketCard(as(boris), t.id);
+    assert.deepEqual(
+      card.entries.map((e) => [e.kind, e.text]),
+      [
+        ['note', 'Позвонил в 10:00'],
+        ['note', 'Выезд завтра'],
+      ],
+    );
+    assert.equal(card.canReply, false, 'a ticket typed in has no chat to answer in');
+    await assert.rejects(addNote(as(anna), 'ticket', t.id + 1000, 'нет такого'), (e: ServiceError) => e.code === 'not_found');
+  });
+});
+
+describe('lead ↔ ticket', () => {
+  test("«Сделать обращением» turns a lead's chat into a ticket, «Сделать лидом» turns it back", async () => {
+    const first = await ingest({ externalUserId: '79165550000@c.us', phone: '+79165550000', name: 'Ольга', text: 'Не приходит чек' });
+    assert.ok(first.createdLead);
+    const ticket = await ticketFromLead(as(head), first.leadId!);
+    assert.equal(ticket.conversationId, first.conversationId);
+    assert.equal(ticket.leadId, first.leadId);
+    const [lead] = await s.ctx().db.select().from(leads).where(eq(leads.id, first.leadId!));
+    assert.equal(lead!.status, 'closed', 'the lead had nothing else: it is closed');
+    const [m] = await s.ctx().db.select().from(messages).where(eq(messages.id, first.messageId));
+    assert.equal(m!.ticketId, ticket.id, "the lead's message is the ticket's");
+    const next = await ingest({ externalUserId: '79165550000@c.us', text: 'Так что с чеком?' });
+    assert.equal(next.ticketId, ticket.id);
+    assert.equal(next.createdLead, false);
+
+    const leadId = await leadFromTicket(as(head), ticket.id);
+    const t = await ticketRow(ticket.id);
+    assert.equal(t.status, 'closed');
+    assert.equal(t.leadId, leadId);
+    const [conv] = await s.ctx().db.select().from(conversations).where(eq(conversations.id, first.conversationId));
+    assert.equal(conv!.leadId, leadId);
+    assert.equal(conv!.ticketId, null);
+    const later = await ingest({ externalUserId: '79165550000@c.us', text: 'И ещё хочу купить кассу' });
+    assert.equal(later.leadId, leadId);
+    assert.equal(later.ticketId, null);
+  });
+});
+
+describe('the manager’s own Telegram (Business)', () => {
+  test("the manager's own message answers the ticket and opens nothing", async () => {
+    const chat = 'biz:555:777';
+    const r = await ingestInboundMessage(s.ctx(), {
+      channel: 'telegram',
+      externalUserId: '777',
+      externalChatId: chat,
+      providerMessageId: 'biz:555:777:1',
+      name: 'Иван',
+      phone: '+79160000001',
+      text: 'Добрый день, снова касса',
+      business: { connectionId: 'bc-1', userId: boris.id },
+    });
+    assert.equal(r.createdTicket, true);
+    const t = await ticketRow(r.ticketId!);
+    assert.equal(t.assigneeId, boris.id, "a business chat's ticket is its owner's");
+    const [conv] = await s.ctx().db.select().from(conversations).where(eq(conversations.id, r.conversationId));
+    assert.equal(conv!.businessConnectionId, 'bc-1');
+    assert.equal(conv!.businessUserId, boris.id);
+    const own = await ingestInboundMessage(s.ctx(), {
+      channel: 'telegram',
+      externalUserId: '777',
+      externalChatId: chat,
+      providerMessageId: 'biz:555:777:2',
+      text: 'Сейчас посмотрю',
+      business: { connectionId: 'bc-1', userId: boris.id },
+      outgoing: { authorUserId: boris.id },
+    });
+    assert.equal(own.ticketId, t.id);
+    const [m] = await s.ctx().db.select().from(messages).where(eq(messages.id, own.messageId));
+    assert.equal(m!.direction, 'out');
+    assert.equal(m!.authorUserId, boris.id);
+    assert.equal(m!.deliveryStatus, 'sent');
+    const after = await ticketRow(t.id);
+    assert.equal(after.status, 'in_progress');
+    assert.ok(after.firstResponseAt);
+    assert.ok(!notes.some((n) => n.messageId === own.messageId), 'nobody is told of their own message');
+  });
+});
+
+describe('letters', () => {
+  let leadsBox: typeof mailboxes.$inferSelect;
+  let supportBox: typeof mailboxes.$inferSelect;
+  let uid = 0;
+
+  const letter = (l: Partial<ParsedLetter> & { messageId: string; from: { address: string; name: string } }): ParsedLetter => ({
+    subject: '',
+    to: [],
+    cc: [],
+    replyTo: [],
+    date: new Date(),
+    text: 'Текст письма',
+    inReplyTo: null,
+    references: [],
+    attachments: [],
+    automatic: false,
+    ...l,
+  });
+  const store = (mailbox: typeof mailboxes.$inferSelect, l: ParsedLetter) =>
+    storeLetters(s.ctx(), { mailbox, folder: 'INBOX', role: 'inbox', uidValidity: 1, lastUid: uid, letters: [{ uid: ++uid, letter: l, attachments: [], receivedAt: new Date() }], matcher: new AddressMatcher() });
+  const byMessageId = async (id: string) => (await s.ctx().db.select().from(emails).where(eq(emails.messageId, id)))[0]!;
+
+  before(async () => {
+    const box = (name: string, email: string, flags: { createsLeads?: boolean; createsTickets?: boolean }) =>
+      s
+        .ctx()
+        .db.insert(mailboxes)
+        .values({ name, login: email, email, passwordEncrypted: 'x', imapHost: 'imap.test', imapPort: 993, smtpHost: 'smtp.test', smtpPort: 465, createdAt: new Date(Date.now() - 60_000), ...flags })
+        .returning();
+    [leadsBox] = (await box('Продажи', 'sales@company.test', { createsLeads: true })) as [typeof mailboxes.$inferSelect];
+    [supportBox] = (await box('Поддержка', 'help@company.test', { createsTickets: true })) as [typeof mailboxes.$inferSelect];
+  });
+
+  test("an existing client's letter to a mailbox that opens leads opens a ticket; the answer in the thread joins it", async () => {
+    await store(leadsBox, letter({ messageId: '<q1@romashka.test>', from: { address: 'ivan@romashka.test', name: 'Иван' }, subject: 'Акт сверки', to: ['sales@company.test'] }));
+    const first = await byMessageId('<q1@romashka.test>');
+    assert.ok(first.ticketId, 'a ticket, not a lead');
+    const t = await ticketRow(first.ticketId);
+    assert.equal(t.channel, 'email');
+    assert.equal(t.subject, 'Акт сверки');
+    assert.equal(t.mailboxId, leadsBox.id);
+    assert.equal(t.emailThreadKey, first.threadKey);
+    assert.equal(t.contactId, ivan);
+    await waitFor('the new e-mail ticket told', () => noticesFor(t.id).find((n) => n.kind === 'new_ticket' && n.userId === anna.id));
+
+    await store(leadsBox, letter({ messageId: '<q2@romashka.test>', from: { address: 'ivan@romashka.test', name: 'Иван' }, subject: 'Re: Акт сверки', inReplyTo: '<q1@romashka.test>', references: ['<q1@romashka.test>'] }));
+    assert.equal((await byMessageId('<q2@romashka.test>')).ticketId, t.id);
+    const n = await waitFor('the letter on the ticket told', () => noticesFor(t.id).find((x) => x.kind === 'email_received'));
+    assert.match(n.text, new RegExp(`Обращение №${t.id}`));
+
+    const answer = await replyToTicket(as(anna), t.id, { text: 'Акт во вложении завтра.' });
+    const [out] = await s.ctx().db.select().from(emails).where(eq(emails.id, answer.emailId!));
+    assert.equal(out!.ticketId, t.id);
+    assert.equal(out!.direction, 'outgoing');
+    assert.equal(out!.mailboxId, leadsBox.id);
+    assert.equal(out!.inReplyTo, '<q2@romashka.test>', 'in the thread, under the last letter');
+    assert.equal(out!.authorUserId, anna.id);
+    const after = await ticketRow(t.id);
+    assert.ok(after.firstResponseAt);
+    assert.equal(after.status, 'in_progress');
+    const card = await ticketCard(as(anna), t.id);
+    assert.deepEqual(
+      card.entries.map((e) => [e.kind, e.direction]),
+      [
+        ['email', 'in'],
+        ['email', 'in'],
+        ['email', 'out'],
+      ],
+    );
+  });
+
+  test("a stranger's letter to a mailbox that opens leads opens a lead, as before", async () => {
+    await store(leadsBox, letter({ messageId: '<x1@stranger.test>', from: { address: 'buyer@stranger.test', name: 'Покупатель' }, subject: 'Прайс' }));
+    const e = await byMessageId('<x1@stranger.test>');
+    assert.equal(e.ticketId, null);
+    assert.ok(e.leadId);
+  });
+
+  test('any letter to a support mailbox opens a ticket, a contact made for an unknown sender', async () => {
+    await store(supportBox, letter({ messageId: '<h1@someone.test>', from: { address: 'mila@someone.test', name: 'Мила' }, subject: 'Не могу войти' }));
+    const e = await byMessageId('<h1@someone.test>');
+    assert.ok(e.ticketId);
+    assert.ok(e.contactId);
+    const t = await ticketRow(e.ticketId);
+    assert.equal(t.subject, 'Не могу войти');
+    assert.equal(t.mailboxId, supportBox.id);
+    assert.equal(t.contactId, e.contactId);
+    // an auto-reply opens nothing
+    await store(supportBox, letter({ messageId: '<auto@someone.test>', from: { address: 'robot@someone.test', name: '' }, subject: 'Автоответ', automatic: true }));
+    assert.equal((await byMessageId('<auto@someone.test>')).ticketId, null);
+    // solved, then the client writes in the thread: reopened
+    await updateTicket(as(head), t.id, { status: 'solved' });
+    await store(supportBox, letter({ messageId: '<h2@someone.test>', from: { address: 'mila@someone.test', name: 'Мила' }, subject: 'Re: Не могу войти', inReplyTo: '<h1@someone.test>', references: ['<h1@someone.test>'], text: 'Снова не пускает' }));
+    assert.equal((await byMessageId('<h2@someone.test>')).ticketId, t.id);
+    assert.equal((await ticketRow(t.id)).status, 'in_progress');
+    const list = await s.ctx().db.select().from(emails).where(eq(emails.ticketId, t.id)).orderBy(asc(emails.id));
+    assert.ok(list.length >= 2);
+  });
+});
