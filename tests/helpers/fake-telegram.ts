@@ -310,10 +310,13 @@ export class FakeTelegram {
     return m;
   }
 
-  /** Telegram's own copy of a message the bot sent through a connection (as Telegram delivers it back). */
-  businessEcho(call: ApiCall) {
-    const r = call.result!;
-    this.push({ business_message: { ...r } });
+  /**
+   * Telegram's own copy of a message the bot sent through a connection (as Telegram delivers it
+   * back); `withoutBot` drops sender_business_bot, so it looks like the owner's own message.
+   */
+  businessEcho(call: ApiCall, opts: { withoutBot?: boolean } = {}) {
+    const { sender_business_bot: bot, ...rest } = call.result!;
+    this.push({ business_message: { ...rest, ...(opts.withoutBot ? {} : { sender_business_bot: bot }) } });
   }
 
   /** The sender edited a business message (pass the message as sent and the new fields). */
