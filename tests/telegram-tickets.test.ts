@@ -209,3 +209,22 @@ describe('an e-mail ticket', () => {
     assert.equal(letter!.inReplyTo, thread);
   });
 });
+
+describe('overdue tickets', () => {
+  test('«Просроченные» lists a ticket past its first-response target with ⚠️; its breach notice opens it', async () => {
+    const [t] = await rows<{ id: number }>(
+      sql`INSERT INTO tickets (subject, contact_id, counterparty_id, channel, assignee_id, first_response_due_at, resolution_due_at)
+          VALUES ('Не приходят уведомления', ${mariaId}, ${cpId}, 'manual', ${boris.id}, now() - interval '2 hours', now() + interval '1 day') RETURNING id`,
+    );
+    const id = t!.id;
+    const list = await tg.pressAndWait(ELENA, 'tickets:overdue:0', 'editMessageText', 30_000);
+    assert.match(text(list), /Просроченные обращения/);
+    assert.match(text(list), new RegExp(`№${id} · Новое · Мария Иванова · Не приходят уведомления · ⚠️ \\d\\d\\.\\d\\d`));
+    const card = await ask(BORIS, `/ticket ${id}`);
+    assert.match(text(card), /Первый ответ: до .*⚠️ просрочено/);
+    const since = tg.calls.length;
+    await notify(s.ctx(), { kind: 'ticket_sla_breach', userId: boris.id, text: `Обращение №${id}: срок первого ответа прошёл`, ticketId: id });
+    const notice = await tg.waitFor('sendMessage', (p) => p.chat_id === BORIS && /^<b>🚨/.test(String(p.text)), { since, timeoutMs: 30_000 });
+    assert.equal(buttonFor(notice, 'Открыть обращение'), `ticket:open:${id}`);
+  });
+});
