@@ -10,6 +10,7 @@ import type { Services } from '../core/services.js';
 import { createLinkCode, createUser, userActor, type User } from '../core/users/users.js';
 import { replyInConversation } from '../core/conversations/conversations.js';
 import { businessChatKey, listBusinessConnections } from '../core/channels/business.js';
+import { createCounterparty } from '../core/counterparties/counterparties.js';
 import { telegramClientAdapter } from '../bots/telegram/client-adapter.js';
 import { ChannelSendError } from '../core/channels/send-error.js';
 
@@ -162,6 +163,26 @@ describe('a manager’s own chats with clients', () => {
     assert.equal(c!.name, 'Ника');
     assert.equal(c!.lead_id, null);
     assert.equal(await leadCount(), leadsBefore);
+  });
+
+  test('an existing client writes: a ticket assigned to the manager, and their own answer is its first response', async () => {
+    const cp = await createCounterparty(s.ctx(), { kind: 'legal_entity', name: 'ООО «Постоянный»', isActiveClient: true });
+    await rows(sql`UPDATE contacts SET counterparty_id = ${cp.id} WHERE id = (SELECT contact_id FROM conversations WHERE external_chat_id = ${businessChatKey(ANNA, NIKA.id)})`);
+    tg.businessMessage(annaConnection, NIKA, { text: 'Не приходит счёт за март' });
+    const ticket = await waitFor('the ticket', async () => {
+      const [t] = await rows<{ id: number; assignee_id: number; status: string; first_response_at: Date | null }>(
+        sql`SELECT t.id::int AS id, t.assignee_id, t.status, t.first_response_at FROM tickets t JOIN conversations c ON c.ticket_id = t.id WHERE c.external_chat_id = ${businessChatKey(ANNA, NIKA.id)}`,
+      );
+      return t;
+    });
+    assert.equal(ticket.assignee_id, anna.id);
+    assert.equal(ticket.first_response_at, null);
+    tg.businessMessage(annaConnection, NIKA, { text: 'Ника, счёт отправила повторно' }, { fromOwner: true });
+    const answered = await waitFor('answered', async () => {
+      const [t] = await rows<{ status: string; first_response_at: Date | null }>(sql`SELECT status, first_response_at FROM tickets WHERE id = ${ticket.id}`);
+      return t?.first_response_at ? t : null;
+    });
+    assert.equal(answered.status, 'in_progress');
   });
 
   test('an edit changes the stored text and keeps when it was edited', async () => {
