@@ -313,7 +313,7 @@ export default async function ticketRoutes(app: FastifyInstance, deps: AdminDeps
     );
   });
 
-  cardAction('status', (ctx, id, form) => updateTicket(ctx, id, { status: parseForm(statusForm, form).status }), 'Статус изменён', 'Статус не изменён: ');
+  cardAction('status', (ctx, id, form) => updateTicket(ctx, id, { status: parseForm(statusForm, form).status }, { publicUrl: deps.services.config.PUBLIC_URL, secretKey: deps.services.secretKey }), 'Статус изменён', 'Статус не изменён: ');
   cardAction('priority', (ctx, id, form) => updateTicket(ctx, id, { priority: parseForm(priorityForm, form).priority }), 'Приоритет изменён', 'Приоритет не изменён: ');
   cardAction('assignee', (ctx, id, form) => updateTicket(ctx, id, { assigneeId: parseForm(assigneeForm, form).assigneeId }), 'Ответственный назначен', 'Ответственный не назначен: ');
 

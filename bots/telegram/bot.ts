@@ -85,7 +85,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
 
   const staff = safe.filter((ctx) => !!ctx.staff);
   const replies = chats({ apiRoot: deps.apiRoot, token: deps.token, attachmentsDir: attachmentsDirFor(services.config.DATA_DIR) });
-  const tickets = ticketsFeature({ apiRoot: deps.apiRoot, token: deps.token, attachmentsDir: attachmentsDirFor(services.config.DATA_DIR), dataDir: services.config.DATA_DIR });
+  const tickets = ticketsFeature({ apiRoot: deps.apiRoot, token: deps.token, attachmentsDir: attachmentsDirFor(services.config.DATA_DIR), dataDir: services.config.DATA_DIR, rating: { publicUrl: services.config.PUBLIC_URL, secretKey: services.secretKey } });
   staff.use(replies.routing);
   // after the chats' reply targets: a reply to a ticket notice without a chat (e-mail) is answered by mail
   staff.use(tickets.routing);

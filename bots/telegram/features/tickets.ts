@@ -20,6 +20,8 @@ export interface TicketsOptions {
   token: string;
   attachmentsDir: string;
   dataDir: string;
+  /** for the rating link of an e-mail ticket's «Решено» letter */
+  rating: { publicUrl?: string | undefined; secretKey: string };
 }
 
 const PAGE = 15;
@@ -243,7 +245,7 @@ export function ticketsFeature(opts: TicketsOptions) {
   features.callbackQuery(/^ticket:st:(\d+):(\w+)$/, async (ctx) => {
     const status = ctx.match[2] as TicketStatus;
     if (!ticketStatuses.includes(status)) throw new ServiceError('invalid', 'Такого статуса нет.');
-    const t = await updateTicket(ctx.crm, Number(ctx.match[1]), { status });
+    const t = await updateTicket(ctx.crm, Number(ctx.match[1]), { status }, opts.rating);
     await ctx.answerCallbackQuery(ticketStatusLabels[t.status]);
     await ctx.editMessageReplyMarkup().catch(() => {});
     await sendCard(ctx, t.id, `Статус: ${ticketStatusLabels[t.status]}${t.status === 'solved' && t.ratingRequestedAt ? ', клиента попросили оценить ответ' : ''}.\n\n`);
