@@ -71,7 +71,8 @@ async function tableCounts(): Promise<Record<string, number>> {
            (SELECT count(*)::int FROM products) AS products,
            (SELECT count(*)::int FROM deal_lines) AS "dealLines",
            (SELECT count(*)::int FROM phone_lines) AS "phoneLines",
-           (SELECT count(*)::int FROM calls) AS calls`);
+           (SELECT count(*)::int FROM calls) AS calls,
+           (SELECT count(*)::int FROM tickets) AS tickets`);
   return row!;
 }
 
@@ -93,6 +94,13 @@ describe(`demo data (${testEngine})`, () => {
   test('telephony: two lines, every manager has an extension, calls on the clients\' cards by their own numbers, and a calls target in the plans', async () => {
     assert.equal(summary.phoneLines, 2);
     assert.ok(summary.calls! >= 50, `${summary.calls} calls`);
+    // R23: a HelpDesk to look at — tickets of every status on existing clients, each with its chat
+    const tickets = await database.rows<{ status: string; active: boolean; messages: number }>(sql`
+      SELECT t.status, cp.is_active_client AS active, (SELECT count(*)::int FROM messages m WHERE m.ticket_id = t.id) AS messages
+      FROM tickets t JOIN counterparties cp ON cp.id = t.counterparty_id`);
+    assert.equal(tickets.length, summary.tickets);
+    assert.deepEqual(new Set(tickets.map((t) => t.status)), new Set(['new', 'in_progress', 'waiting', 'solved', 'closed']));
+    assert.ok(tickets.every((t) => t.active && t.messages > 0));
     const [c] = await database.rows<Record<string, number>>(sql`
       SELECT (SELECT count(*)::int FROM users u WHERE NOT EXISTS (SELECT 1 FROM user_extensions e WHERE e.user_id = u.id)) AS "withoutExtension",
              (SELECT count(*)::int FROM calls c WHERE c.contact_id IS NOT NULL
