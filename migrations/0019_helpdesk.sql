@@ -3,6 +3,7 @@ CREATE TYPE "public"."ticket_priority" AS ENUM('low', 'normal', 'high', 'urgent'
 CREATE TYPE "public"."ticket_status" AS ENUM('new', 'in_progress', 'waiting', 'solved', 'closed');--> statement-breakpoint
 ALTER TYPE "public"."entity_type" ADD VALUE 'ticket';--> statement-breakpoint
 ALTER TYPE "public"."entity_type" ADD VALUE 'answer_template';--> statement-breakpoint
+ALTER TYPE "public"."entity_type" ADD VALUE 'helpdesk_settings';--> statement-breakpoint
 CREATE TABLE "answer_templates" (
 	"id" serial PRIMARY KEY NOT NULL,
 	"title" text NOT NULL,

@@ -9,7 +9,7 @@ import { users } from './users.js';
 import { phoneLines, phoneProvider } from './telephony.js';
 import { tickets } from './helpdesk.js';
 
-export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key', 'mailing_type', 'mailbox', 'organization', 'product', 'document_template', 'loss_reason', 'phone_line', 'call_rule', 'ticket', 'answer_template']);
+export const entityType = pgEnum('entity_type', ['counterparty', 'contact', 'lead', 'deal', 'work', 'user', 'segment', 'plan', 'api_key', 'mailing_type', 'mailbox', 'organization', 'product', 'document_template', 'loss_reason', 'phone_line', 'call_rule', 'ticket', 'answer_template', 'helpdesk_settings']);
 
 /**
  * Events on a record's timeline that are not rows of their own elsewhere: created, status or stage
