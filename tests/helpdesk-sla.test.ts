@@ -9,7 +9,7 @@ import type { JobQueue } from '../core/jobs/queue.js';
 import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
 import { createUser, updateUser, userActor, type User } from '../core/users/users.js';
 import { createCounterparty } from '../core/counterparties/counterparties.js';
-import { historyEvents, tickets } from '../core/db/schema/index.js';
+import { auditLog, historyEvents, tickets } from '../core/db/schema/index.js';
 import { addWorkingMinutes, workingMinutesBetween, type WorkCalendar } from '../core/helpdesk/calendar.js';
 import { getHelpdeskSettings, loadCalendar, nextInSupportQueue, saveHelpdeskSettings, setCalendarDay, setSupportQueue } from '../core/helpdesk/settings.js';
 import { helpdeskTick, pauseResolution, resumeResolution, slaTimes } from '../core/helpdesk/sla.js';
@@ -133,6 +133,14 @@ describe('HelpDesk SLA clock, settings and report', () => {
     await setCalendarDay(as(head), '2026-12-26', null);
     assert.deepEqual((await getHelpdeskSettings(as(head))).days, [{ day: '2026-12-31', working: false, note: 'Новый год' }]);
     await assert.rejects(setCalendarDay(as(head), '2026-02-30', false), (e) => e instanceof ServiceError && 'day' in e.fields);
+
+    // the trail files every change under the settings' own record, by who made it
+    const trail = await s.database.db.select().from(auditLog).where(and(eq(auditLog.entityType, 'helpdesk_settings'), eq(auditLog.entityId, 1))).orderBy(auditLog.id);
+    assert.deepEqual(
+      trail.map((r) => [r.action, r.actorUserId]),
+      [['update', head.id], ['calendar_day', head.id], ['calendar_day', head.id], ['calendar_day', head.id]],
+    );
+    assert.deepEqual(trail[0]!.changes, { sla: { from: input.sla, to: { ...input.sla, low: { firstResponseMinutes: 600, resolutionMinutes: null } } } });
   });
 
   test('the support queue gives tickets in turn, to active users only', async () => {

@@ -29,8 +29,8 @@ export interface HelpdeskSettings {
   queue: { userId: number; name: string }[];
 }
 
-/** Settings, calendar and SLA targets have no record of their own: the audit trail files them as ticket 0. */
-const SETTINGS_AUDIT_ID = 0;
+/** The settings are one row (id 1); the calendar, SLA targets and queue are audited under it too. */
+const SETTINGS_AUDIT_ID = 1;
 
 /** Reading: any signed-in user (the bot shows due times) and the system (the SLA clock). */
 function requireReader(ctx: ServiceContext): void {
@@ -126,7 +126,7 @@ export async function saveHelpdeskSettings(ctx: ServiceContext, input: Omit<Help
       { ...pick(before), sla: before.sla },
       { ...plain, sla },
     );
-    if (Object.keys(changes).length) await audit(tx, 'helpdesk_settings', 'ticket', SETTINGS_AUDIT_ID, changes);
+    if (Object.keys(changes).length) await audit(tx, 'update', 'helpdesk_settings', SETTINGS_AUDIT_ID, changes);
   });
   return getHelpdeskSettings(ctx);
 }
@@ -165,7 +165,7 @@ export async function setCalendarDay(ctx: ServiceContext, day: string, working: 
         .values({ day: data.day, working: data.working, note: text })
         .onConflictDoUpdate({ target: calendarDays.day, set: { working: data.working, note: text } });
     }
-    await audit(tx, 'calendar_day', 'ticket', SETTINGS_AUDIT_ID, {
+    await audit(tx, 'calendar_day', 'helpdesk_settings', SETTINGS_AUDIT_ID, {
       [data.day]: { from: before ? { working: before.working, note: before.note } : null, to: data.working === null ? null : { working: data.working, note: text } },
     });
   });
@@ -188,7 +188,7 @@ export async function setSupportQueue(ctx: ServiceContext, userIds: number[]): P
     if (unique.length) await tx.db.insert(supportQueue).values(unique.map((userId) => ({ userId }))).onConflictDoNothing();
     const after = [...unique].sort((a, b) => a - b);
     const changes = diff({ supportQueue: before }, { supportQueue: after });
-    if (Object.keys(changes).length) await audit(tx, 'support_queue', 'ticket', SETTINGS_AUDIT_ID, changes);
+    if (Object.keys(changes).length) await audit(tx, 'support_queue', 'helpdesk_settings', SETTINGS_AUDIT_ID, changes);
   });
 }
 
