@@ -1,24 +1,14 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { systemActor } from '../../core/context.js';
 import { isServiceError } from '../../core/errors.js';
 import type { Services } from '../../core/services.js';
+import { escapeHtml, publicPage, setUpPublicPages, type PublicPageOptions } from './public-page.js';
 import { describeRatingToken, rateByToken } from '../../core/helpdesk/ratings.js';
 import { ticketTitle } from '../../core/helpdesk/labels.js';
 
-export interface RatingOptions {
+export interface RatingOptions extends PublicPageOptions {
   services: Services;
-  /** requests per address per window; default 30 a minute (tokens are unguessable, this only curbs hammering) */
-  rateLimit?: { max: number; timeWindowMs: number };
 }
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-const page = (title: string, text: string, form = '') => `<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}form{display:flex;gap:.5rem;flex-wrap:wrap}button{font:inherit;font-size:1.2rem;min-width:3rem;padding:.6rem 1rem;border-radius:.4rem;border:1px solid #1d4ed8;background:#1d4ed8;color:#fff;cursor:pointer}.hint{color:#666;font-size:.9rem}</style>
-</head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>${form}</body></html>`;
 
 /** the form's field: `rating=1`…`rating=5`; anything else is not a rating */
 function ratingOf(body: unknown): number | null {
@@ -36,26 +26,13 @@ function ratingOf(body: unknown): number | null {
  */
 export const ratingRoutes: FastifyPluginAsync<RatingOptions> = async (app, opts) => {
   const secretKey = opts.services.secretKey;
-  await app.register(rateLimit, { max: opts.rateLimit?.max ?? 30, timeWindow: opts.rateLimit?.timeWindowMs ?? 60_000 });
-  app.setErrorHandler((error, _req, reply) => {
-    if ((error as { statusCode?: number }).statusCode === 429) {
-      return reply.status(429).type('text/html; charset=utf-8').send(page('Слишком много запросов', 'Попробуйте ещё раз через минуту.'));
-    }
-    throw error;
-  });
-
-  // a plain HTML form posts urlencoded; the parser is registered once for the whole app
-  if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_req, body, done) =>
-      done(null, Object.fromEntries(new URLSearchParams(String(body)))),
-    );
-  }
+  await setUpPublicPages(app, opts);
 
   const ctx = () => opts.services.ctx(systemActor('оценка обращения'));
   const badLink = (reply: FastifyReply) =>
-    reply.status(400).send(page('Ссылка недействительна', 'Ссылка для оценки повреждена или устарела. Скопируйте её из письма целиком.'));
+    reply.status(400).send(publicPage('Ссылка недействительна', 'Ссылка для оценки повреждена или устарела. Скопируйте её из письма целиком.'));
   const schema = { hide: true, params: { type: 'object', properties: { token: { type: 'string', maxLength: 200 } }, required: ['token'] } };
-  const rated = (n: number, rating: number) => page('Спасибо за оценку!', `Ваша оценка ответа по обращению №${n}: ${rating} из 5.`);
+  const rated = (n: number, rating: number) => publicPage('Спасибо за оценку!', `Ваша оценка ответа по обращению №${n}: ${rating} из 5.`);
 
   app.get('/rate/:token', { schema }, async (req: FastifyRequest<{ Params: { token: string } }>, reply) => {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
@@ -63,7 +40,7 @@ export const ratingRoutes: FastifyPluginAsync<RatingOptions> = async (app, opts)
       const t = await describeRatingToken(ctx(), secretKey, req.params.token);
       if (t.rating !== null) return rated(t.id, t.rating);
       const buttons = [1, 2, 3, 4, 5].map((n) => `<button type="submit" name="rating" value="${n}">${n}</button>`).join('');
-      return page(
+      return publicPage(
         `Оцените ответ — ${ticketTitle(t.id)}`,
         'Насколько вы довольны ответом: от 1 (плохо) до 5 (отлично)?',
         `<form method="post" action="/rate/${escapeHtml(req.params.token)}">${buttons}</form><p class="hint">Оценка сохранится, когда вы нажмёте цифру.</p>`,
@@ -80,7 +57,7 @@ export const ratingRoutes: FastifyPluginAsync<RatingOptions> = async (app, opts)
       // the token first: a forged link is told so whatever it posts
       await describeRatingToken(ctx(), secretKey, req.params.token);
       const rating = ratingOf(req.body);
-      if (rating === null) return reply.status(400).send(page('Выберите оценку', 'Нажмите цифру от 1 до 5 на странице оценки.'));
+      if (rating === null) return reply.status(400).send(publicPage('Выберите оценку', 'Нажмите цифру от 1 до 5 на странице оценки.'));
       const t = await rateByToken(ctx(), secretKey, req.params.token, rating);
       return rated(t.id, t.rating ?? rating);
     } catch (e) {

@@ -2,7 +2,8 @@ import { asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, type ServiceContext } from '../context.js';
 import { answerTemplates, contacts, counterparties, users } from '../db/schema/index.js';
-import { invalid, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
+import { placeholders } from '../shared/placeholders.js';
 import { parseInput } from '../shared/input.js';
 import { audit, diff } from '../shared/audit.js';
 import { requireRole, requireUser } from '../access/scope.js';
@@ -13,23 +14,12 @@ import type { AnswerTemplate } from './types.js';
 export const answerPlaceholders = ['имя', 'клиент', 'компания', 'менеджер', 'номер', 'тема'] as const;
 export type AnswerPlaceholder = (typeof answerPlaceholders)[number];
 
-// the same shape as core/mail/template.ts: spaces inside the braces are allowed, {{ имя }} is {{имя}}
-const RE = /\{\{\s*([^{}\s]+)\s*\}\}/g;
-
-const known = (key: string): key is AnswerPlaceholder => (answerPlaceholders as readonly string[]).includes(key);
+const answer = placeholders(answerPlaceholders);
 
 /** Refuses a text with a placeholder nobody fills, naming it and listing the ones there are. */
-export function checkAnswerTemplate(field: string, body: string): void {
-  for (const m of body.matchAll(RE)) {
-    if (!known(m[1]!)) {
-      throw invalid({ [field]: `неизвестная подстановка {{${m[1]}}}; доступны ${answerPlaceholders.map((p) => `{{${p}}}`).join(', ')}` });
-    }
-  }
-}
+export const checkAnswerTemplate = (field: string, body: string): void => answer.check(field, body);
 
-export function renderAnswerTemplate(body: string, values: Record<AnswerPlaceholder, string>): string {
-  return body.replace(RE, (all, key: string) => (known(key) ? values[key] : all));
-}
+export const renderAnswerTemplate = (body: string, values: Record<AnswerPlaceholder, string>): string => answer.render(body, values);
 
 /**
  * «Иванов Иван Иванович» → «Иван» (a patronymic last tells the surname comes first);
