@@ -3,9 +3,7 @@ import { z } from 'zod';
 import { createDeal, getDeal, listDeals, listDealStages, loseDeal, setDealStage, updateDeal, winDeal, type Deal } from '../../core/deals/deals.js';
 import { dealPipeline } from '../../core/deals/pipeline.js';
 import { listLossReasons } from '../../core/deals/loss-reasons.js';
-import { counterpartyNames, getCounterparty, listCounterparties, type Counterparty } from '../../core/counterparties/counterparties.js';
-import { getContact, listContacts, type Contact } from '../../core/contacts/contacts.js';
-import type { ServiceContext } from '../../core/context.js';
+import { counterpartyNames, listCounterparties } from '../../core/counterparties/counterparties.js';
 import { isServiceError } from '../../core/errors.js';
 import { dateInZone } from '../../core/validation/time.js';
 import { body, type FormBody, idParam, int, query, str } from '../forms.js';
@@ -13,6 +11,7 @@ import { ctxOf, hasRole, redirectWith, render, withQuery } from '../render.js';
 import { formAction, parseForm, userErrorText } from '../form-action.js';
 import { PAGE_SIZE, pageOf, userNames } from '../lists.js';
 import { recordTabs } from '../record-tabs.js';
+import { clientChoice } from '../client-choice.js';
 import type { AdminDeps } from '../types.js';
 import { dealLinesBlock } from './deal-lines.js';
 
@@ -54,35 +53,6 @@ const day = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Where a form from the list, the board or the card returns: only pages of this section. */
 const dealsPage = (s: string, fallback: string) => (/^\/admin\/deals(?:[/?#]|$)/.test(s) && !/[\\]|\/\//.test(s) ? s : fallback);
-
-/** A linked record the actor may see, or null (a card still shows the deal when its client is out of reach). */
-async function visible<T>(read: () => Promise<T>): Promise<T | null> {
-  try {
-    return await read();
-  } catch (e) {
-    if (isServiceError(e) && (e.code === 'forbidden' || e.code === 'not_found')) return null;
-    throw e;
-  }
-}
-
-/** The counterparty and contacts a deal form offers: the chosen company's contacts, or the one contact given. */
-async function clientChoice(ctx: ServiceContext, counterpartyId: number | null, contactId: number | null) {
-  let error = '';
-  let contact: Contact | null = null;
-  if (contactId) {
-    contact = await visible(() => getContact(ctx, contactId));
-    if (!contact) error = `Контакт №${contactId} не найден или вам недоступен`;
-  }
-  const cpId = counterpartyId ?? contact?.counterpartyId ?? null;
-  let counterparty: Counterparty | null = null;
-  if (cpId) {
-    counterparty = await visible(() => getCounterparty(ctx, cpId));
-    if (!counterparty) error = `Контрагент №${cpId} не найден или вам недоступен`;
-  }
-  const contacts = counterparty ? (await listContacts(ctx, { counterpartyId: counterparty.id }, { limit: 200 })).items : [];
-  if (contact && !contacts.some((c) => c.id === contact.id)) contacts.unshift(contact);
-  return { counterparty, contact, contacts, error };
-}
 
 const today = (req: FastifyRequest, deps: AdminDeps) => dateInZone(new Date(), req.adminUser?.timeZone ?? deps.services.config.TIME_ZONE);
 

@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ServiceContext } from '../../core/context.js';
-import { isServiceError } from '../../core/errors.js';
 import { createTicket, leadFromTicket, listTickets, replyToTicket, ticketCard, updateTicket, type TicketFilter } from '../../core/helpdesk/tickets.js';
 import { ticketReport } from '../../core/helpdesk/report.js';
 import { fillAnswerTemplate, listAnswerTemplates } from '../../core/helpdesk/templates.js';
 import { formatWorkingMinutes, ticketChannelLabels, ticketPriorityLabels, ticketStatusLabels, ticketTitle } from '../../core/helpdesk/labels.js';
 import { openTicketStatuses, ticketChannels, ticketPriorities, ticketStatuses, type TicketChannel, type TicketPriority, type TicketStatus } from '../../core/helpdesk/types.js';
-import { getCounterparty, listCounterparties, type Counterparty } from '../../core/counterparties/counterparties.js';
-import { getContact, listContacts, type Contact } from '../../core/contacts/contacts.js';
+import { listCounterparties } from '../../core/counterparties/counterparties.js';
+import { listContacts } from '../../core/contacts/contacts.js';
+import { clientChoice } from '../client-choice.js';
 import { attachmentsDirFor } from '../../core/channels/attachments.js';
 import { dateInZone, startOfDayInZone } from '../../core/validation/time.js';
 import { body, type FormBody, idParam, int, query, str } from '../forms.js';
@@ -60,35 +60,6 @@ const day = /^\d{4}-\d{2}-\d{2}$/;
 const periods = ['today', 'week', 'month', 'custom'] as const;
 type Period = (typeof periods)[number];
 const periodLabels: Record<Period, string> = { today: 'Сегодня', week: 'Неделя', month: 'Месяц', custom: 'Свой период' };
-
-/** A linked record the actor may see, or null. */
-async function visible<T>(read: () => Promise<T>): Promise<T | null> {
-  try {
-    return await read();
-  } catch (e) {
-    if (isServiceError(e) && (e.code === 'forbidden' || e.code === 'not_found')) return null;
-    throw e;
-  }
-}
-
-/** The client a new ticket is for: the counterparty (given or the contact's) and its contacts. */
-async function clientChoice(ctx: ServiceContext, counterpartyId: number | null, contactId: number | null) {
-  let error = '';
-  let contact: Contact | null = null;
-  if (contactId) {
-    contact = await visible(() => getContact(ctx, contactId));
-    if (!contact) error = `Контакт №${contactId} не найден или вам недоступен`;
-  }
-  const cpId = counterpartyId ?? contact?.counterpartyId ?? null;
-  let counterparty: Counterparty | null = null;
-  if (cpId) {
-    counterparty = await visible(() => getCounterparty(ctx, cpId));
-    if (!counterparty) error = `Контрагент №${cpId} не найден или вам недоступен`;
-  }
-  const contacts = counterparty ? (await listContacts(ctx, { counterpartyId: counterparty.id }, { limit: 200 })).items : [];
-  if (contact && !contacts.some((c) => c.id === contact.id)) contacts.unshift(contact);
-  return { counterparty, contact, contacts, error };
-}
 
 /**
  * «Обращения» (R23): the list with its filters, a ticket typed in by hand, the card with the
