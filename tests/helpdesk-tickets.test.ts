@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { ingestInboundMessage } from '../core/channels/ingest.js';
 import type { ChannelAdapter, InboundMessage, OutboundMessage } from '../core/channels/types.js';
 import { registerChannelJobs } from '../core/channels/send-job.js';
@@ -15,6 +15,7 @@ import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
 import { ServiceError } from '../core/errors.js';
 import { createTicket, getTicket, isExistingClient, leadFromTicket, listTickets, replyToTicket, ticketCard, ticketFromLead, updateTicket } from '../core/helpdesk/tickets.js';
 import { addNote } from '../core/notes/notes.js';
+import { isOverdue } from '../core/helpdesk/overdue.js';
 import { storeLetters } from '../core/mail/store.js';
 import { AddressMatcher } from '../core/mail/matching.js';
 import type { ParsedLetter } from '../core/mail/parse.js';
@@ -389,5 +390,23 @@ describe('letters', () => {
     assert.equal((await ticketRow(t.id)).status, 'in_progress');
     const list = await s.ctx().db.select().from(emails).where(eq(emails.ticketId, t.id)).orderBy(asc(emails.id));
     assert.ok(list.length >= 2);
+  });
+});
+
+describe('«Просрочено» is one rule', () => {
+  test('a closed ticket whose first answer never came is not overdue, in the list or by isOverdue', async () => {
+    const open = await createTicket(as(head), { subject: 'Просрочен первый ответ', contactId: ivan });
+    const closed = await createTicket(as(head), { subject: 'Закрыт без ответа', contactId: ivan });
+    const past = new Date(Date.now() - 3_600_000);
+    await s.ctx().db.update(tickets).set({ firstResponseDueAt: past }).where(inArray(tickets.id, [open.id, closed.id]));
+    await updateTicket(as(head), closed.id, { status: 'closed' });
+    await s.ctx().db.update(tickets).set({ firstResponseDueAt: past }).where(eq(tickets.id, closed.id));
+    const overdue = (await listTickets(as(head), { status: 'all', overdue: true })).rows.map((r) => r.id);
+    assert.ok(overdue.includes(open.id));
+    assert.ok(!overdue.includes(closed.id), 'a closed ticket is not overdue');
+    const all = (await listTickets(as(head), { status: 'all' })).rows;
+    assert.equal(all.find((r) => r.id === closed.id)!.overdue, false);
+    assert.equal(isOverdue(await ticketRow(closed.id), new Date()), false);
+    assert.equal(isOverdue(await ticketRow(open.id), new Date()), true);
   });
 });

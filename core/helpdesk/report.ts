@@ -6,7 +6,8 @@ import { requireUser } from '../access/scope.js';
 import { workingMinutesBetween } from './calendar.js';
 import { loadCalendar } from './settings.js';
 import { ticketTimeZone } from './sla.js';
-import { openTicketStatuses, type Ticket, type TicketReportRow } from './types.js';
+import { isOverdue } from './overdue.js';
+import { openTicketStatuses, type TicketReportRow } from './types.js';
 
 const UNASSIGNED = 'Не назначено';
 
@@ -15,13 +16,6 @@ export function median(values: number[]): number | null {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-/** The same test as the lists' «Просрочено»: a target passed and not met. */
-export function isOverdue(t: Ticket, now: Date): boolean {
-  const firstLate = !t.firstResponseAt && !!t.firstResponseDueAt && t.firstResponseDueAt < now && openTicketStatuses.includes(t.status);
-  const resolutionLate = !t.solvedAt && (t.status === 'new' || t.status === 'in_progress') && !!t.resolutionDueAt && t.resolutionDueAt < now;
-  return firstLate || resolutionLate;
 }
 
 const inPeriod = (at: Date | null, from: Date, to: Date) => !!at && at >= from && at < to;

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, ilike, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, ilike, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, systemActor, type ServiceContext } from '../context.js';
 import { businessConnections, contacts, conversations, counterparties, emails, leads, mailboxes, messages, notes, tickets, users } from '../db/schema/index.js';
@@ -19,6 +19,7 @@ import { replyInConversation } from '../conversations/conversations.js';
 import { composeEmail } from '../mail/compose.js';
 import { clientNames, existingClient, openTicket, ticketAnswered } from './open.js';
 import { pauseResolution, resumeResolution, slaTimes } from './sla.js';
+import { overdueSql } from './overdue.js';
 import { requestRating } from './ratings.js';
 import { fillAnswerTemplate } from './templates.js';
 import { ticketChannelLabels, ticketPriorityLabels, ticketStatusLabels, ticketTitle } from './labels.js';
@@ -91,10 +92,6 @@ const filterInput = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-/** An SLA target passed without being met (as the lists and the report count it). */
-export const overdueSql = (now: Date) => sql<boolean>`(
-  (${tickets.firstResponseAt} IS NULL AND ${lt(tickets.firstResponseDueAt, now)})
-  OR (${tickets.solvedAt} IS NULL AND ${tickets.status} IN ('new', 'in_progress') AND ${lt(tickets.resolutionDueAt, now)}))`;
 
 /** the nearest target still to be met: the first response, else the resolution */
 const dueSql = sql<Date | null>`CASE WHEN ${tickets.firstResponseAt} IS NULL AND ${tickets.firstResponseDueAt} IS NOT NULL THEN ${tickets.firstResponseDueAt}
