@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, type ServiceContext } from '../context.js';
-import { contactIdentities, contacts, conversations, messages, users } from '../db/schema/index.js';
+import { contactIdentities, contacts, conversations, messages } from '../db/schema/index.js';
 import { parseInput } from '../shared/input.js';
 import { audit, created, recordHistory } from '../shared/audit.js';
 import { findContactByPhone, type Contact } from '../contacts/contacts.js';
@@ -15,7 +15,7 @@ import { clientMessageText } from './texts.js';
 import { attachmentKinds, channelKinds, channelLabel, type InboundMessage } from './types.js';
 import { cleanText } from '../validation/text.js';
 import { lockKeys } from '../shared/locks.js';
-import { announceTicket, chatTicket, clientNames, clientWroteOnTicket, existingClient, openTicket, subjectFromText, ticketAnswered, ticketNoticeText } from '../helpdesk/open.js';
+import { activeUserId, announceTicket, chatTicket, clientWroteOnTicket, existingClient, openTicket, subjectFromText, ticketAnswered, ticketClientNames, ticketNoticeText } from '../helpdesk/open.js';
 import { ratingFromMessage } from '../helpdesk/ratings.js';
 import { openTicketStatuses, type Ticket } from '../helpdesk/types.js';
 
@@ -194,7 +194,7 @@ export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMess
       if (ticket) {
         // a rating is thanked for and told by ratingFromMessage; any other message is the assignee's to answer
         if (!ratedOnly) {
-          const names = await clientNames(tx, ticket.contactId, ticket.counterpartyId);
+          const names = await ticketClientNames(tx, ticket.contactId, ticket.counterpartyId);
           await announceTicket(tx, ticket, createdTicket ? 'new_ticket' : 'client_message', ticketNoticeText(ticket, names, m.text, files.length), ids);
         }
       } else {
@@ -289,11 +289,6 @@ async function insertMessage(
     .returning({ id: messages.id });
   if (!row) throw new DuplicateDelivery();
   return row;
-}
-
-async function activeUserId(tx: ServiceContext, userId: number): Promise<number | null> {
-  const [u] = await tx.db.select({ id: users.id }).from(users).where(and(eq(users.id, userId), eq(users.active, true)));
-  return u?.id ?? null;
 }
 
 /** R8: the account on this channel, else the same phone on any channel or import, else a new contact. */

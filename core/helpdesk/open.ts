@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { ServiceContext } from '../context.js';
 import { contacts, counterparties, tickets, users } from '../db/schema/index.js';
 import { audit, created, recordHistory } from '../shared/audit.js';
@@ -7,6 +7,7 @@ import { reachableOrFallback } from '../notifications/reach.js';
 import { nextInSupportQueue } from './settings.js';
 import { resumeResolution, slaTimes } from './sla.js';
 import { ticketChannelLabels, ticketStatusLabels, ticketTitle } from './labels.js';
+import { execRows } from '../mail/rows.js';
 import type { Ticket, TicketChannel, TicketPriority } from './types.js';
 
 /**
@@ -29,19 +30,29 @@ export function subjectFromText(text: string | null | undefined, channel: Ticket
 
 /** The contact (or its counterparty) is marked «действующий клиент» or has a paid deal. No access check: routing asks it. */
 export async function existingClient(tx: ServiceContext, contactId: number): Promise<boolean> {
-  const rows = await tx.db.execute(sql`
-    SELECT 1 FROM contacts c
-    LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
-    WHERE c.id = ${contactId} AND (
-      cp.is_active_client
-      OR EXISTS (SELECT 1 FROM deals d WHERE d.paid_on IS NOT NULL AND (d.contact_id = c.id OR (c.counterparty_id IS NOT NULL AND d.counterparty_id = c.counterparty_id)))
-    ) LIMIT 1`);
-  const list = Array.isArray(rows) ? rows : (rows as unknown as { rows: unknown[] }).rows;
-  return list.length > 0;
+  const [c] = await tx.db.select({ counterpartyId: contacts.counterpartyId }).from(contacts).where(eq(contacts.id, contactId));
+  return !!c && clientTest(tx, contactId, c.counterpartyId);
 }
 
-/** The user if active, else null: a ticket is never given to someone who left. */
-async function activeUser(tx: ServiceContext, userId: number | null | undefined): Promise<number | null> {
+/** The same test for a counterparty alone (a letter matched to a company's address). */
+export async function existingCounterpartyClient(tx: ServiceContext, counterpartyId: number): Promise<boolean> {
+  return clientTest(tx, null, counterpartyId);
+}
+
+async function clientTest(tx: ServiceContext, contactId: number | null, counterpartyId: number | null): Promise<boolean> {
+  const paid = (on: SQL) => sql`EXISTS (SELECT 1 FROM deals d WHERE d.paid_on IS NOT NULL AND ${on})`;
+  const tests: SQL[] = [];
+  if (contactId) tests.push(paid(sql`d.contact_id = ${contactId}`));
+  if (counterpartyId) {
+    tests.push(sql`EXISTS (SELECT 1 FROM counterparties cp WHERE cp.id = ${counterpartyId} AND cp.is_active_client)`, paid(sql`d.counterparty_id = ${counterpartyId}`));
+  }
+  if (!tests.length) return false;
+  const [row] = await execRows<{ ok: boolean }>(tx, sql`SELECT (${sql.join(tests, sql` OR `)}) AS ok`);
+  return !!row?.ok;
+}
+
+/** The user's id if they are active, else null: nothing is given to someone who left. */
+export async function activeUserId(tx: ServiceContext, userId: number | null | undefined): Promise<number | null> {
   if (!userId) return null;
   const [u] = await tx.db.select({ id: users.id }).from(users).where(and(eq(users.id, userId), eq(users.active, true)));
   return u?.id ?? null;
@@ -73,10 +84,10 @@ export async function openTicket(tx: ServiceContext, input: OpenTicketInput): Pr
     const [c] = await tx.db.select({ counterpartyId: contacts.counterpartyId }).from(contacts).where(eq(contacts.id, input.contactId));
     counterpartyId = c?.counterpartyId ?? null;
   }
-  let assigneeId = await activeUser(tx, input.assigneeId);
+  let assigneeId = await activeUserId(tx, input.assigneeId);
   if (!assigneeId && counterpartyId) {
     const [cp] = await tx.db.select({ responsibleId: counterparties.responsibleId }).from(counterparties).where(eq(counterparties.id, counterpartyId));
-    assigneeId = await activeUser(tx, cp?.responsibleId);
+    assigneeId = await activeUserId(tx, cp?.responsibleId);
   }
   assigneeId ??= await nextInSupportQueue(tx);
   const priority = input.priority ?? 'normal';
@@ -139,7 +150,7 @@ export function ticketNoticeText(
 }
 
 /** The client's name and company, for notices. */
-export async function clientNames(tx: ServiceContext, contactId: number | null, counterpartyId: number | null): Promise<{ contactName: string | null; counterpartyName: string | null }> {
+export async function ticketClientNames(tx: ServiceContext, contactId: number | null, counterpartyId: number | null): Promise<{ contactName: string | null; counterpartyName: string | null }> {
   const [c] = contactId ? await tx.db.select({ name: contacts.name }).from(contacts).where(eq(contacts.id, contactId)) : [];
   const [cp] = counterpartyId ? await tx.db.select({ name: counterparties.name }).from(counterparties).where(eq(counterparties.id, counterpartyId)) : [];
   return { contactName: c?.name ?? null, counterpartyName: cp?.name ?? null };

@@ -17,7 +17,8 @@ import { leadSourceLabels } from '../leads/labels.js';
 import type { InboundAttachment } from '../channels/types.js';
 import { replyInConversation } from '../conversations/conversations.js';
 import { composeEmail } from '../mail/compose.js';
-import { clientNames, existingClient, openTicket, ticketAnswered } from './open.js';
+import { activeUserId, existingClient, openTicket, ticketAnswered, ticketClientNames } from './open.js';
+import { execRows } from '../mail/rows.js';
 import { pauseResolution, resumeResolution, slaTimes } from './sla.js';
 import { overdueSql } from './overdue.js';
 import { requestRating } from './ratings.js';
@@ -156,7 +157,7 @@ export async function listTickets(ctx: ServiceContext, filter: TicketFilter = {}
 /** The card: the row, names, and the whole conversation (messages, letters, notes) oldest first. */
 export async function ticketCard(ctx: ServiceContext, id: number): Promise<TicketCard> {
   const ticket = await getTicket(ctx, id);
-  const names = await clientNames(ctx, ticket.contactId, ticket.counterpartyId);
+  const names = await ticketClientNames(ctx, ticket.contactId, ticket.counterpartyId);
   const [assignee] = ticket.assigneeId ? await ctx.db.select({ name: users.name }).from(users).where(eq(users.id, ticket.assigneeId)) : [];
   const attachmentsOf = (list: { name: string; mime: string; size: number }[]) => list.map((a, index) => ({ name: a.name, mime: a.mime, size: a.size, index }));
 
@@ -300,8 +301,7 @@ export async function createTicket(
 }
 
 async function requireActiveUser(ctx: ServiceContext, userId: number): Promise<void> {
-  const [u] = await ctx.db.select({ id: users.id, active: users.active }).from(users).where(eq(users.id, userId));
-  if (!u || !u.active) throw invalid({ assigneeId: 'нет такого активного пользователя' });
+  if (!(await activeUserId(ctx, userId))) throw invalid({ assigneeId: 'нет такого активного пользователя' });
 }
 
 const updateInput = z.object({
@@ -537,11 +537,13 @@ export async function ticketFromLead(ctx: ServiceContext, leadId: number): Promi
       await tx.db.update(emails).set({ ticketId: ticket.id }).where(and(eq(emails.threadKey, letter!.threadKey), isNull(emails.ticketId)));
     }
     // a lead with nothing of its own (no works, no deal, no notes) was only this request: it is closed
-    const rows = await tx.db.execute(sql`SELECT
+    const list = await execRows<{ busy: boolean }>(
+      tx,
+      sql`SELECT
       EXISTS (SELECT 1 FROM works w WHERE w.lead_id = ${lead.id})
       OR EXISTS (SELECT 1 FROM deals d WHERE d.lead_id = ${lead.id})
-      OR EXISTS (SELECT 1 FROM notes n WHERE n.entity_type = 'lead' AND n.entity_id = ${lead.id}) AS busy`);
-    const list = (Array.isArray(rows) ? rows : (rows as unknown as { rows: unknown[] }).rows) as { busy: boolean }[];
+      OR EXISTS (SELECT 1 FROM notes n WHERE n.entity_type = 'lead' AND n.entity_id = ${lead.id}) AS busy`,
+    );
     const now = tx.clock.now();
     if (!list[0]?.busy) {
       const comment = `Переведён в обращение №${ticket.id}`;

@@ -10,8 +10,7 @@ import type { AddressMatcher, RecordMatch } from './matching.js';
 import { mergeThreadsMany, threadKeysFor } from './threading.js';
 import type { ParsedLetter } from './parse.js';
 import type { StoredAttachment } from './attachments.js';
-import { execRows } from './rows.js';
-import { announceTicket, clientNames, clientWroteOnTicket, existingClient, openTicket, ticketAnswered, ticketNoticeText } from '../helpdesk/open.js';
+import { announceTicket, clientWroteOnTicket, existingClient, existingCounterpartyClient, openTicket, ticketAnswered, ticketClientNames, ticketNoticeText } from '../helpdesk/open.js';
 import { ratingFromMessage } from '../helpdesk/ratings.js';
 import { ticketTitle } from '../helpdesk/labels.js';
 import { openTicketStatuses, type Ticket } from '../helpdesk/types.js';
@@ -261,16 +260,8 @@ async function ticketOfThread(tx: ServiceContext, threadKey: string, text: strin
   return null;
 }
 
-async function existingClientOf(tx: ServiceContext, match: RecordMatch): Promise<boolean> {
-  if (match.contactId) return existingClient(tx, match.contactId);
-  if (!match.counterpartyId) return false;
-  const rows = await execRows<{ ok: boolean }>(
-    tx,
-    sql`SELECT (cp.is_active_client OR EXISTS (SELECT 1 FROM deals d WHERE d.counterparty_id = cp.id AND d.paid_on IS NOT NULL)) AS ok
-        FROM counterparties cp WHERE cp.id = ${match.counterpartyId}`,
-  );
-  return !!rows[0]?.ok;
-}
+const existingClientOf = (tx: ServiceContext, match: RecordMatch): Promise<boolean> =>
+  match.contactId ? existingClient(tx, match.contactId) : match.counterpartyId ? existingCounterpartyClient(tx, match.counterpartyId) : Promise.resolve(false);
 
 /** A thread joined under an earlier letter's key: its tickets follow it, as its letters do. */
 async function moveTicketThreads(tx: ServiceContext, pairs: { messageId: string; threadKey: string }[]): Promise<void> {
@@ -285,7 +276,7 @@ async function moveTicketThreads(tx: ServiceContext, pairs: { messageId: string;
 
 /** A new ticket: `new_ticket` to its assignee (else the heads); a letter on a ticket: `email_received`, naming the ticket. */
 async function tellAssignee(tx: ServiceContext, letter: ParsedLetter, emailId: number, plan: TicketPlan): Promise<void> {
-  const names = await clientNames(tx, plan.ticket.contactId, plan.ticket.counterpartyId);
+  const names = await ticketClientNames(tx, plan.ticket.contactId, plan.ticket.counterpartyId);
   const text = plan.created
     ? ticketNoticeText(plan.ticket, names, `${quoted(letter.subject)}${letter.text?.trim() ? `\n${letter.text.trim()}` : ''}`, letter.attachments.length)
     : `Новое письмо от ${label(letter)} — ${quoted(letter.subject)} (${ticketTitle(plan.ticket.id)})`;
