@@ -10,7 +10,7 @@ import { createCounterparty } from '../core/counterparties/counterparties.js';
 import { createDeal } from '../core/deals/deals.js';
 import { createSegment, setUserSegments } from '../core/segments/segments.js';
 import { createUser, userActor, type User } from '../core/users/users.js';
-import { conversations, emails, historyEvents, leads, mailboxes, messages, tickets } from '../core/db/schema/index.js';
+import { auditLog, conversations, emails, historyEvents, leads, mailboxes, messages, tickets } from '../core/db/schema/index.js';
 import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
 import { ServiceError } from '../core/errors.js';
 import { createTicket, getTicket, isExistingClient, leadFromTicket, listTickets, replyToTicket, ticketCard, ticketFromLead, updateTicket } from '../core/helpdesk/tickets.js';
@@ -221,6 +221,9 @@ describe('who sees a ticket', () => {
       ],
     );
     assert.equal(card.canReply, false, 'a ticket typed in has no chat to answer in');
+    const noted = await s.ctx().db.select().from(auditLog).where(and(eq(auditLog.entityType, 'ticket'), eq(auditLog.entityId, t.id), eq(auditLog.action, 'note_add')));
+    assert.equal(noted.length, 2, "the typed-in text is audited as a note, like Борис's");
+    assert.equal(noted[0]!.actorUserId, head.id);
     await assert.rejects(addNote(as(anna), 'ticket', t.id + 1000, 'нет такого'), (e: ServiceError) => e.code === 'not_found');
   });
 });

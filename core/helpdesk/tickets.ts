@@ -22,6 +22,7 @@ import { execRows } from '../mail/rows.js';
 import { pauseResolution, resumeResolution, slaTimes } from './sla.js';
 import { overdueSql } from './overdue.js';
 import { requestRating } from './ratings.js';
+import { addNote } from '../notes/notes.js';
 import { fillAnswerTemplate } from './templates.js';
 import { ticketChannelLabels, ticketPriorityLabels, ticketStatusLabels, ticketTitle } from './labels.js';
 import {
@@ -290,9 +291,8 @@ export async function createTicket(
       history: channel === 'manual' ? 'Обращение заведено вручную' : `Обращение заведено по чату в ${ticketChannelLabels[channel]}`,
     });
     if (data.conversationId) await tx.db.update(conversations).set({ ticketId: ticket.id }).where(eq(conversations.id, data.conversationId));
-    if (data.text) {
-      await tx.db.insert(notes).values({ entityType: 'ticket', entityId: ticket.id, text: data.text, authorUserId: user.userId, createdAt: tx.clock.now() });
-    }
+    // what the manager typed is a note like any other: audited through the notes verb, in this transaction
+    if (data.text) await addNote(tx, 'ticket', ticket.id, data.text);
     if (ticket.assigneeId && ticket.assigneeId !== user.userId) {
       await notify(tx, { kind: 'new_ticket', userId: ticket.assigneeId, ticketId: ticket.id, text: `Вам назначено ${ticketTitle(ticket.id).toLowerCase()}: ${ticket.subject}`, dedupeKey: `ticket:${ticket.id}:new` });
     }
