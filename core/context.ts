@@ -24,6 +24,8 @@ export interface ServiceContext {
   clock: Clock;
   jobs: JobQueue;
   log: Logger;
+  /** The team's IANA zone (config TIME_ZONE): the hours of whatever belongs to no one, e.g. an unassigned ticket's SLA. */
+  timeZone: string;
   /**
    * Runs `fn` once the current transaction commits (at once outside a transaction). Jobs are added
    * this way: a job must not announce a row that may still roll back, and PGlite's single

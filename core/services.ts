@@ -43,7 +43,7 @@ export async function openServices(
     log,
     clock,
     secretKey,
-    ctx: (actor = systemActor()) => ({ db: database.db, actor, clock, jobs, log }),
+    ctx: (actor = systemActor()) => ({ db: database.db, actor, clock, jobs, log, timeZone: config.TIME_ZONE }),
     close: async () => {
       await jobs.close();
       await database.close();

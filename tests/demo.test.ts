@@ -27,7 +27,7 @@ let loadMs: number;
 
 before(async () => {
   database = await createTestDatabase();
-  ctx = { db: database.db, actor: systemActor(), clock: systemClock, jobs: new EmbeddedQueue(database), log: pino({ level: 'silent' }) };
+  ctx = { db: database.db, actor: systemActor(), clock: systemClock, jobs: new EmbeddedQueue(database), log: pino({ level: 'silent' }), timeZone: 'Europe/Moscow' };
   const started = Date.now();
   summary = await loadDemoData(ctx);
   loadMs = Date.now() - started;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { and, eq } from 'drizzle-orm';
 import { openTestServices } from './helpers/services.js';
 import { fixedClock } from './helpers/world.js';
-import { systemActor, type ServiceContext } from '../core/context.js';
+import { inTransaction, systemActor, type ServiceContext } from '../core/context.js';
 import type { Services } from '../core/services.js';
 import type { JobQueue } from '../core/jobs/queue.js';
 import { NOTIFY_JOB, type Notification } from '../core/notifications/notify.js';
@@ -157,6 +157,17 @@ describe('HelpDesk SLA clock, settings and report', () => {
     await setSupportQueue(as(admin), []);
     assert.equal(await nextInSupportQueue(ctx()), null);
     clock.set('2026-11-25T07:00:00Z');
+  });
+
+  test("an unassigned ticket keeps the team's hours (config TIME_ZONE, carried by the context), an assignee's own zone wins", async () => {
+    assert.equal(s.ctx().timeZone, 'Europe/Moscow');
+    assert.equal(await inTransaction(ctx(), async (tx) => tx.timeZone), 'Europe/Moscow');
+    // Wednesday 17:00 in Moscow (one working hour left), 19:00 in Yekaterinburg (the day is over)
+    const from = at('2026-11-25T14:00:00Z');
+    assert.equal((await slaTimes(ctx(), 'normal', null, from)).firstResponseDueAt!.toISOString(), '2026-11-26T09:00:00.000Z');
+    const yekt = { ...ctx(), timeZone: YEKT };
+    assert.equal((await slaTimes(yekt, 'normal', null, from)).firstResponseDueAt!.toISOString(), '2026-11-26T08:00:00.000Z');
+    assert.equal((await slaTimes(yekt, 'normal', petrova.id, from)).firstResponseDueAt!.toISOString(), '2026-11-26T09:00:00.000Z');
   });
 
   test('a ticket: nothing before the warning, one warning to the assignee, one breach to the head and the assignee, nothing twice', async () => {

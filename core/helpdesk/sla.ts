@@ -19,14 +19,6 @@ export interface SlaTimes {
   resolutionWarnAt: Date | null;
 }
 
-/**
- * The team's zone (config TIME_ZONE) for tickets nobody is assigned to. Verbs get no config, so the
- * worker sets it from the config at start; other processes read the same variable the config does.
- */
-let teamTimeZone = validZone(process.env.TIME_ZONE) ?? 'Europe/Moscow';
-export function setHelpdeskTimeZone(tz: string): void {
-  teamTimeZone = validZone(tz) ?? teamTimeZone;
-}
 function validZone(tz: string | undefined): string | undefined {
   if (!tz) return undefined;
   try {
@@ -37,11 +29,11 @@ function validZone(tz: string | undefined): string | undefined {
   }
 }
 
-/** The zone a ticket's hours are read in: its assignee's, else the team's. */
+/** The zone a ticket's hours are read in: its assignee's, else the team's (ctx.timeZone, config TIME_ZONE). */
 export async function ticketTimeZone(tx: ServiceContext, assigneeId: number | null): Promise<string> {
-  if (!assigneeId) return teamTimeZone;
+  if (!assigneeId) return tx.timeZone;
   const [u] = await tx.db.select({ tz: users.timeZone }).from(users).where(eq(users.id, assigneeId));
-  return validZone(u?.tz) ?? teamTimeZone;
+  return validZone(u?.tz) ?? tx.timeZone;
 }
 
 async function warnPercent(tx: ServiceContext): Promise<number> {
@@ -162,7 +154,7 @@ async function zonesOf(ctx: ServiceContext, ids: number[]): Promise<Map<number, 
   const list = [...new Set(ids)];
   if (!list.length) return new Map();
   const rows = await ctx.db.select({ id: users.id, tz: users.timeZone }).from(users).where(inArray(users.id, list));
-  return new Map(rows.map((r) => [r.id, validZone(r.tz) ?? teamTimeZone]));
+  return new Map(rows.map((r) => [r.id, validZone(r.tz) ?? ctx.timeZone]));
 }
 
 async function warnings(tx: ServiceContext, kind: Kind, now: Date): Promise<number> {
@@ -176,7 +168,7 @@ async function warnings(tx: ServiceContext, kind: Kind, now: Date): Promise<numb
   for (const r of rows) {
     if (!r.assigneeId) continue;
     const due = kind === 'first' ? r.firstResponseDueAt! : r.resolutionDueAt!;
-    const left = workingMinutesBetween(cal, zones.get(r.assigneeId) ?? teamTimeZone, now, due);
+    const left = workingMinutesBetween(cal, zones.get(r.assigneeId) ?? tx.timeZone, now, due);
     list.push({
       kind: 'ticket_sla_warning',
       userId: r.assigneeId,
@@ -198,7 +190,7 @@ async function breaches(tx: ServiceContext, kind: Kind, now: Date): Promise<numb
   for (const r of rows) {
     const due = kind === 'first' ? r.firstResponseDueAt! : r.resolutionDueAt!;
     const to: Recipient[] = [...heads];
-    if (r.assigneeId && !to.some((u) => u.id === r.assigneeId)) to.push({ id: r.assigneeId, tz: zones.get(r.assigneeId) ?? teamTimeZone });
+    if (r.assigneeId && !to.some((u) => u.id === r.assigneeId)) to.push({ id: r.assigneeId, tz: zones.get(r.assigneeId) ?? tx.timeZone });
     for (const u of to) {
       list.push({
         kind: 'ticket_sla_breach',
@@ -259,7 +251,6 @@ export async function helpdeskTick(ctx: ServiceContext): Promise<{ warned: numbe
 
 /** Worker: the tick job and its schedule. */
 export async function registerHelpdeskJobs(services: Services): Promise<void> {
-  setHelpdeskTimeZone(services.config.TIME_ZONE);
   services.jobs.process(HELPDESK_TICK_JOB, async () => helpdeskTick(services.ctx(systemActor('обращения'))));
   await services.jobs.upsertRepeatable('helpdesk-tick', HELPDESK_TICK_JOB, {}, 60_000);
 }

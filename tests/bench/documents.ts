@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const database = await createTestDatabase();
   const jobs = new EmbeddedQueue(database);
   const log = pino({ level: 'silent' });
-  const ctx = (actor = systemActor('bench')): ServiceContext => ({ db: database.db, actor, clock: systemClock, jobs, log });
+  const ctx = (actor = systemActor('bench')): ServiceContext => ({ db: database.db, actor, clock: systemClock, jobs, log, timeZone: 'Europe/Moscow' });
   try {
     const admin = await createUser(ctx(), { email: 'bench-admin@crm.test', name: 'Админ', role: 'admin', password: 'password123' });
     const as = ctx(userActor(admin));

@@ -81,7 +81,7 @@ async function main() {
   }
   const log = pino({ level: 'silent' });
   const jobs = new EmbeddedQueue(database, { log });
-  const ctx: ServiceContext = { db: database.db, actor: systemActor('bench'), clock: systemClock, jobs, log };
+  const ctx: ServiceContext = { db: database.db, actor: systemActor('bench'), clock: systemClock, jobs, log, timeZone: 'Europe/Moscow' };
 
   const phases = new Map<string, number>();
   let lastDraw = 0;

@@ -71,7 +71,7 @@ try {
   }
   const log = pino({ level: 'silent' });
   const jobs = createQueue({ redisUrl: config.REDIS_URL, database, log });
-  const ctx: ServiceContext = { db: database.db, actor: systemActor('bench'), clock: systemClock, jobs, log };
+  const ctx: ServiceContext = { db: database.db, actor: systemActor('bench'), clock: systemClock, jobs, log, timeZone: 'Europe/Moscow' };
   // a working team: three managers who have linked Telegram, so notices go to them
   for (let i = 1; i <= 3; i++) {
     const u = await createUser(ctx, { email: `bench-manager-${i}-${Date.now()}@bench.crm`, name: `Менеджер ${i}`, role: 'manager' });

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'crm-bench-'));
   try {
     const log = pino({ level: 'silent' });
-    const ctx = (actor = systemActor('bench')): ServiceContext => ({ db: database.db, actor, clock: systemClock, jobs, log });
+    const ctx = (actor = systemActor('bench')): ServiceContext => ({ db: database.db, actor, clock: systemClock, jobs, log, timeZone: 'Europe/Moscow' });
     const env: MailEnv = { ...defaultMailPolicy, secretKey: 'b'.repeat(40), dataDir, publicUrl: 'http://crm.test', allowPrivateHosts: true };
 
     const clients: string[] = [];

@@ -32,7 +32,7 @@ export async function openWorld(opts: { clock?: Clock } = {}): Promise<World> {
   const jobs = new EmbeddedQueue(database);
   const log = pino({ level: 'silent' });
   const clock = opts.clock ?? systemClock;
-  const ctx = (actor: Actor = systemActor('test')): ServiceContext => ({ db: database.db, actor, clock, jobs, log });
+  const ctx = (actor: Actor = systemActor('test')): ServiceContext => ({ db: database.db, actor, clock, jobs, log, timeZone: 'Europe/Moscow' });
   const system = ctx();
   return {
     database,
