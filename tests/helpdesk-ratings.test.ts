@@ -375,3 +375,48 @@ describe('ratings by e-mail link', () => {
     assert.equal((await ticketRow(t!.id)).rating, 4);
   });
 });
+
+describe('pressing a rating button twice', () => {
+  test('the buttons go after the first press; a second press on the same question stores nothing and reopens nothing', async () => {
+    const client = 7302;
+    tg.say(client, 'Добрый день, не приходит код подтверждения');
+    const conv = await waitFor('the Telegram chat', async () =>
+      (await s.ctx().db.select().from(conversations).where(and(eq(conversations.channel, 'telegram'), eq(conversations.externalChatId, String(client)))))[0],
+    );
+    const since = tg.calls.length;
+    const t = await solvedTicketOn(conv.id, conv.contactId, 'telegram');
+    const asked = await tg.waitFor('sendMessage', (p) => p.chat_id === client && /Оцените/.test(String(p.text)), { since, timeoutMs: 30_000 });
+    const askedId = Number(asked.result!.message_id);
+    assert.equal(buttons(asked).length, 5);
+
+    const firstAt = tg.calls.length;
+    tg.press(client, 'choice:5', askedId);
+    const removed = await tg.waitFor('editMessageReplyMarkup', (p) => p.chat_id === client && p.message_id === askedId, { since: firstAt, timeoutMs: 30_000 });
+    const markup = removed.params.reply_markup as { inline_keyboard?: unknown[] } | undefined;
+    assert.ok(!markup?.inline_keyboard?.length, 'the buttons are removed');
+    await tg.waitFor('sendMessage', (p) => p.chat_id === client && p.text === 'Спасибо за оценку!', { since: firstAt, timeoutMs: 30_000 });
+    const rated = await ticketRow(t.id);
+    assert.equal(rated.rating, 5);
+    const clientMessages = async () =>
+      (await s.ctx().db.select().from(messages).where(and(eq(messages.conversationId, conv.id), eq(messages.direction, 'in')))).map((m) => m.text);
+    const before = await clientMessages();
+    assert.equal(before.filter((x) => x === '5').length, 1);
+
+    // a client whose app still shows the buttons presses again on the same question
+    const secondAt = tg.calls.length;
+    tg.press(client, 'choice:2', askedId);
+    await tg.waitFor('answerCallbackQuery', () => true, { since: secondAt, timeoutMs: 30_000 });
+    // updates are handled in turn: once another client's message is stored, the press is handled
+    tg.say(7303, 'Другой клиент: проверка очереди');
+    await waitFor('the marker', async () => (await s.ctx().db.select().from(conversations).where(eq(conversations.externalChatId, '7303'))).length === 1, 30_000);
+
+    assert.deepEqual(await clientMessages(), before, 'the second press is not a new message');
+    const after = await ticketRow(t.id);
+    assert.equal(after.status, 'solved');
+    assert.equal(after.rating, 5);
+    assert.equal(after.ratedAt?.getTime(), rated.ratedAt?.getTime());
+    const [chat] = await s.ctx().db.select().from(conversations).where(eq(conversations.id, conv.id));
+    assert.equal(chat!.ticketId, t.id, 'no new ticket on the chat');
+    assert.equal(tg.calls.filter((c) => c.method === 'sendMessage' && c.params.chat_id === client && c.params.text === 'Спасибо за оценку!').length, 1);
+  });
+});

@@ -33,8 +33,9 @@ export function clientChat(opts: { sink: InboundSink; apiRoot: string; token: st
     if (result.createdLead || result.createdContact) return ctx.reply('Спасибо! Ваше сообщение получено, менеджер скоро ответит.');
   });
 
-  // a button under our message (a rating 1–5): the press is the client's answer, as if typed. The
-  // callback id makes the provider id, so Telegram re-sending the press stores nothing twice.
+  // a button under our message (a rating 1–5): the press is the client's answer, as if typed. One
+  // answer per question: the asked message makes the provider id, so a second press on it (or
+  // Telegram re-sending the press) stores nothing twice; without it, the callback id does.
   c.callbackQuery(/^choice:(.{1,60})$/s, async (ctx) => {
     const value = ctx.match[1]!;
     const q = ctx.callbackQuery;
@@ -45,10 +46,13 @@ export function clientChat(opts: { sink: InboundSink; apiRoot: string; token: st
       channel: 'telegram',
       externalUserId: String(q.from.id),
       externalChatId: String(chatId),
-      providerMessageId: `${chatId}:cb:${q.id}`,
+      providerMessageId: q.message ? `${chatId}:cb:m${q.message.message_id}` : `${chatId}:cb:${q.id}`,
       name: [q.from.first_name, q.from.last_name].filter(Boolean).join(' ') || q.from.username || `Telegram ${q.from.id}`,
       text: value,
     });
+    // answered: the buttons go, so nobody presses again by mistake. Only after storing, so a press
+    // lost to an error can be made again; a message too old to edit keeps them, which is harmless.
+    if (q.message) await ctx.editMessageReplyMarkup().catch(() => undefined);
   });
   c.on('callback_query:data', (ctx) => ctx.answerCallbackQuery());
   return c;
