@@ -256,6 +256,28 @@ describe('lead ↔ ticket', () => {
   });
 });
 
+describe('one open ticket per lead and per chat', () => {
+  test('«Сделать обращением» twice (at once, or again on a busy lead) makes one ticket; a typed-in ticket does not take the chat', async () => {
+    const first = await ingest({ externalUserId: '79165551111@c.us', phone: '+79165551111', name: 'Олег', text: 'Вопрос по заказу' });
+    assert.ok(first.createdLead);
+    // a note keeps the lead open after «Сделать обращением», so a second press finds it still open
+    await addNote(as(head), 'lead', first.leadId!, 'Клиент просил перезвонить');
+    const both = await Promise.allSettled([ticketFromLead(as(head), first.leadId!), ticketFromLead(as(head), first.leadId!)]);
+    const made = both.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof ticketFromLead>>> => r.status === 'fulfilled');
+    assert.equal(made.length, 1, 'one ticket');
+    const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.equal((refused.reason as ServiceError).code, 'conflict');
+    await assert.rejects(ticketFromLead(as(head), first.leadId!), (e: ServiceError) => e.code === 'conflict' && /уже/.test(e.message));
+    assert.equal((await s.ctx().db.select().from(tickets).where(eq(tickets.leadId, first.leadId!))).length, 1);
+    await assert.rejects(
+      createTicket(as(head), { subject: 'Ещё одно', conversationId: first.conversationId }),
+      (e: ServiceError) => e.code === 'conflict' && e.message.includes(`№${made[0]!.value.id}`),
+    );
+    const [conv] = await s.ctx().db.select().from(conversations).where(eq(conversations.id, first.conversationId));
+    assert.equal(conv!.ticketId, made[0]!.value.id, "the chat keeps its open ticket");
+  });
+});
+
 describe('the manager’s own Telegram (Business)', () => {
   test("the manager's own message answers the ticket and opens nothing", async () => {
     const chat = 'biz:555:777';

@@ -263,8 +263,9 @@ export async function createTicket(
     let { contactId, counterpartyId } = data;
     let channel: TicketChannel = 'manual';
     if (data.conversationId) {
-      const [conv] = await tx.db.select().from(conversations).where(eq(conversations.id, data.conversationId));
+      const [conv] = await tx.db.select().from(conversations).where(eq(conversations.id, data.conversationId)).for('update');
       if (!conv) throw invalid({ conversationId: 'нет такого диалога' });
+      await refuseSecondOpenTicket(tx, conv.ticketId);
       contactId ??= conv.contactId;
       if (contactId !== conv.contactId) throw invalid({ conversationId: 'это диалог другого контакта' });
       channel = conv.channel;
@@ -298,6 +299,13 @@ export async function createTicket(
     }
     return ticket;
   });
+}
+
+/** A chat answers one open ticket at a time: its ticket_id is never taken from an open ticket. */
+async function refuseSecondOpenTicket(tx: ServiceContext, chatTicketId: number | null): Promise<void> {
+  if (!chatTicketId) return;
+  const [t] = await tx.db.select({ id: tickets.id, status: tickets.status }).from(tickets).where(eq(tickets.id, chatTicketId));
+  if (t && openTicketStatuses.includes(t.status)) throw conflict(`В этом чате уже открыто ${ticketTitle(t.id).toLowerCase()}: закройте его или пишите в нём`);
 }
 
 async function requireActiveUser(ctx: ServiceContext, userId: number): Promise<void> {
@@ -485,15 +493,26 @@ export async function replyToTicket(
 /** «Сделать обращением»: a lead's chat becomes a ticket (the lead is closed if nothing else happened on it). */
 export async function ticketFromLead(ctx: ServiceContext, leadId: number): Promise<Ticket> {
   return inTransaction(ctx, async (tx) => {
-    const lead = await getLead(tx, leadId);
+    const seen = await getLead(tx, leadId);
+    // two presses at once make one ticket: the second waits for the first and finds its ticket
+    const [lead] = await tx.db.select().from(leads).where(eq(leads.id, seen.id)).for('update');
+    if (!lead) throw notFound('Лид');
     if (lead.status !== 'new' && lead.status !== 'in_progress') throw conflict(lead.status === 'converted' ? 'Лид уже переведён в сделку' : 'Лид закрыт');
     if (!lead.contactId && !lead.counterpartyId) throw invalid({ contactId: 'у лида нет клиента: укажите контакт' });
+    const [made] = await tx.db
+      .select({ id: tickets.id })
+      .from(tickets)
+      .where(and(eq(tickets.leadId, lead.id), inArray(tickets.status, [...openTicketStatuses])))
+      .limit(1);
+    if (made) throw conflict(`Из этого лида уже сделано ${ticketTitle(made.id).toLowerCase()}`);
     const [conv] = await tx.db
       .select()
       .from(conversations)
       .where(eq(conversations.leadId, lead.id))
       .orderBy(sql`${conversations.lastMessageAt} DESC NULLS LAST`, desc(conversations.id))
-      .limit(1);
+      .limit(1)
+      .for('update');
+    if (conv) await refuseSecondOpenTicket(tx, conv.ticketId);
     const [letter] = conv
       ? []
       : await tx.db
