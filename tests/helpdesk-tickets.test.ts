@@ -191,6 +191,24 @@ describe('where a client message goes', () => {
     assert.equal(t.rating, 5);
   });
 
+  test('a digit again (a second press, a repeated answer) is still only a rating: nothing reopens or opens', async () => {
+    const again = await ingest({ externalUserId: IVAN_WA, text: '5' });
+    assert.equal(again.ticketId, ticketId);
+    assert.equal(again.createdTicket, false);
+    let t = await ticketRow(ticketId);
+    assert.equal(t.status, 'solved', 'a repeated rating does not reopen');
+    assert.equal(t.rating, 5, 'the first rating stays');
+    const [m] = await s.ctx().db.select().from(messages).where(eq(messages.id, again.messageId));
+    assert.equal(m!.ticketId, ticketId, 'the digit joins the ticket');
+    await updateTicket(as(anna), ticketId, { status: 'closed' });
+    const late = await ingest({ externalUserId: IVAN_WA, text: '4' });
+    assert.equal(late.ticketId, ticketId);
+    assert.equal(late.createdTicket, false, 'a digit on a closed ticket opens no new one');
+    t = await ticketRow(ticketId);
+    assert.equal(t.status, 'closed');
+    assert.equal(t.rating, 5);
+  });
+
   test('a closed ticket is left closed: the next message of an existing client opens a new one', async () => {
     await updateTicket(as(anna), ticketId, { status: 'closed' });
     const r = await ingest({ externalUserId: IVAN_WA, text: 'Новый вопрос: как выгрузить отчёт?' });
@@ -415,6 +433,23 @@ describe('letters', () => {
     assert.equal((await ticketRow(t.id)).status, 'in_progress');
     const list = await s.ctx().db.select().from(emails).where(eq(emails.ticketId, t.id)).orderBy(asc(emails.id));
     assert.ok(list.length >= 2);
+
+    // solved again and rated by a digit; a second digit, even after «Закрыто», only joins the ticket
+    await updateTicket(as(head), t.id, { status: 'solved' });
+    assert.ok((await ticketRow(t.id)).ratingRequestedAt);
+    const reply = (id: string, text: string) =>
+      store(supportBox, letter({ messageId: id, from: { address: 'mila@someone.test', name: 'Мила' }, subject: 'Re: Не могу войти', inReplyTo: '<h1@someone.test>', references: ['<h1@someone.test>'], text }));
+    await reply('<h3@someone.test>', '5');
+    assert.equal((await ticketRow(t.id)).rating, 5);
+    await reply('<h4@someone.test>', '4');
+    assert.equal((await byMessageId('<h4@someone.test>')).ticketId, t.id);
+    assert.equal((await ticketRow(t.id)).status, 'solved', 'a repeated digit does not reopen');
+    await updateTicket(as(head), t.id, { status: 'closed' });
+    await reply('<h5@someone.test>', '3');
+    assert.equal((await byMessageId('<h5@someone.test>')).ticketId, t.id, 'a digit on a closed ticket opens no new one');
+    const after = await ticketRow(t.id);
+    assert.equal(after.status, 'closed');
+    assert.equal(after.rating, 5);
   });
 });
 

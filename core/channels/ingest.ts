@@ -16,7 +16,7 @@ import { attachmentKinds, channelKinds, channelLabel, type InboundMessage } from
 import { cleanText } from '../validation/text.js';
 import { lockKeys } from '../shared/locks.js';
 import { activeUserId, announceTicket, chatTicket, clientWroteOnTicket, existingClient, openTicket, subjectFromText, ticketAnswered, ticketClientNames, ticketNoticeText } from '../helpdesk/open.js';
-import { ratingFromMessage } from '../helpdesk/ratings.js';
+import { parseRating, ratingFromMessage } from '../helpdesk/ratings.js';
 import { openTicketStatuses, type Ticket } from '../helpdesk/types.js';
 
 export interface IngestResult {
@@ -146,7 +146,10 @@ export async function ingestInboundMessage(ctx: ServiceContext, msg: InboundMess
       let ratedOnly = false;
       if (current && openTicketStatuses.includes(current.status)) {
         ticket = await clientWroteOnTicket(tx, current);
-      } else if (current && (current.status === 'solved' || current.status === 'closed') && current.ratingRequestedAt && current.rating === null && (await ratingFromMessage(tx, current, m.text))) {
+      } else if (current && (current.status === 'solved' || current.status === 'closed') && current.ratingRequestedAt && parseRating(m.text) !== null) {
+        // a digit after the rating request is a rating, the first or a repeated one (a button pressed
+        // again, a second digit): stored once, it joins the ticket and reopens nothing
+        await ratingFromMessage(tx, current, m.text);
         ticket = current;
         ratedOnly = true;
       } else if (current?.status === 'solved') {

@@ -11,7 +11,7 @@ import { mergeThreadsMany, threadKeysFor } from './threading.js';
 import type { ParsedLetter } from './parse.js';
 import type { StoredAttachment } from './attachments.js';
 import { announceTicket, clientWroteOnTicket, existingClient, existingCounterpartyClient, openTicket, ticketAnswered, ticketClientNames, ticketNoticeText } from '../helpdesk/open.js';
-import { ratingFromMessage } from '../helpdesk/ratings.js';
+import { parseRating, ratingFromMessage } from '../helpdesk/ratings.js';
 import { ticketTitle } from '../helpdesk/labels.js';
 import { openTicketStatuses, type Ticket } from '../helpdesk/types.js';
 
@@ -255,7 +255,11 @@ async function ticketOfThread(tx: ServiceContext, threadKey: string, text: strin
   const [t] = await tx.db.select().from(tickets).where(eq(tickets.emailThreadKey, threadKey)).orderBy(desc(tickets.id)).limit(1).for('update');
   if (!t) return null;
   if (openTicketStatuses.includes(t.status)) return { ticket: fromClient ? await clientWroteOnTicket(tx, t) : t, created: false, ratedOnly: false };
-  if (fromClient && t.ratingRequestedAt && t.rating === null && (await ratingFromMessage(tx, t, text ?? undefined))) return { ticket: t, created: false, ratedOnly: true };
+  // a digit after the rating request, the first or a repeated one: stored once, reopens nothing
+  if (fromClient && t.ratingRequestedAt && parseRating(text) !== null) {
+    await ratingFromMessage(tx, t, text ?? undefined);
+    return { ticket: t, created: false, ratedOnly: true };
+  }
   if (t.status === 'solved') return { ticket: fromClient ? await clientWroteOnTicket(tx, t) : t, created: false, ratedOnly: false };
   return null;
 }
