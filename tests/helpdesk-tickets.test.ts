@@ -451,6 +451,19 @@ describe('letters', () => {
     assert.equal(after.status, 'closed');
     assert.equal(after.rating, 5);
   });
+
+  test('a support ticket made into a lead keeps its thread in the lead: the next letter opens nothing', async () => {
+    await store(supportBox, letter({ messageId: '<s1@buyer.test>', from: { address: 'olga@buyer.test', name: 'Ольга' }, subject: 'Хочу ещё кассу' }));
+    const t = (await byMessageId('<s1@buyer.test>')).ticketId!;
+    assert.ok(t);
+    const leadId = await leadFromTicket(as(head), t);
+    await store(supportBox, letter({ messageId: '<s2@buyer.test>', from: { address: 'olga@buyer.test', name: 'Ольга' }, subject: 'Re: Хочу ещё кассу', inReplyTo: '<s1@buyer.test>', references: ['<s1@buyer.test>'], text: 'Когда счёт?' }));
+    const next = await byMessageId('<s2@buyer.test>');
+    assert.equal(next.ticketId, null, 'no new ticket');
+    assert.equal(next.leadId, leadId, 'the letter is the lead’s');
+    const opened = await s.ctx().db.select().from(tickets).where(eq(tickets.emailThreadKey, next.threadKey!));
+    assert.deepEqual(opened.map((x) => x.id), [t]);
+  });
 });
 
 describe('«Просрочено» is one rule', () => {

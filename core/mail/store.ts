@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { inTransaction, type ServiceContext } from '../context.js';
-import { emails, mailFolderState, tickets, users, type mailboxes } from '../db/schema/index.js';
+import { emails, leads, mailFolderState, tickets, users, type mailboxes } from '../db/schema/index.js';
 import { createContact } from '../contacts/contacts.js';
 import { createLead } from '../leads/leads.js';
 import { notify } from '../notifications/notify.js';
@@ -107,8 +107,11 @@ export async function storeLetters(
       const fresh = (item.receivedAt ?? letter.date ?? tx.clock.now()).getTime() >= mailbox.createdAt.getTime() - FRESH_SLACK_MS;
       const fromClient = !!letter.from && !letter.automatic && !own.has(letter.from.address);
       // R23: a letter in a ticket's thread is the ticket's; a support mailbox's letter, or an existing client's, opens one
-      let ticket = await ticketOfThread(tx, keys[i]!, incoming && fresh && fromClient ? letter.text : null, incoming && fresh && fromClient);
-      if (!ticket && incoming && fresh && fromClient && (mailbox.createsTickets || mailbox.createsLeads)) {
+      const thread = await ticketOfThread(tx, keys[i]!, incoming && fresh && fromClient ? letter.text : null, incoming && fresh && fromClient);
+      let ticket = thread && 'ticket' in thread ? thread : null;
+      // a ticket made into a lead: the thread goes on in that lead, nothing opens again
+      if (thread && 'leadId' in thread) match = await leadOfThread(tx, thread.leadId, match, letter.from?.address ?? '');
+      if (!thread && incoming && fresh && fromClient && (mailbox.createsTickets || mailbox.createsLeads)) {
         const opensTicket = mailbox.createsTickets || (!!match && !match.leadId && (await existingClientOf(tx, match)));
         if (opensTicket) {
           match ??= await contactFromLetter(tx, letter);
@@ -251,7 +254,7 @@ interface TicketPlan {
  * takes a digit as the rating; a solved one is reopened by the client's letter (our own letters and
  * auto-replies join it without reopening); a closed one is left closed.
  */
-async function ticketOfThread(tx: ServiceContext, threadKey: string, text: string | null, fromClient: boolean): Promise<TicketPlan | null> {
+async function ticketOfThread(tx: ServiceContext, threadKey: string, text: string | null, fromClient: boolean): Promise<TicketPlan | { leadId: number } | null> {
   const [t] = await tx.db.select().from(tickets).where(eq(tickets.emailThreadKey, threadKey)).orderBy(desc(tickets.id)).limit(1).for('update');
   if (!t) return null;
   if (openTicketStatuses.includes(t.status)) return { ticket: fromClient ? await clientWroteOnTicket(tx, t) : t, created: false, ratedOnly: false };
@@ -261,7 +264,25 @@ async function ticketOfThread(tx: ServiceContext, threadKey: string, text: strin
     return { ticket: t, created: false, ratedOnly: true };
   }
   if (t.status === 'solved') return { ticket: fromClient ? await clientWroteOnTicket(tx, t) : t, created: false, ratedOnly: false };
+  if (t.leadId) return { leadId: t.leadId };
   return null;
+}
+
+/** The letter's records when its thread now runs in a lead: that lead, its client and its responsible. */
+async function leadOfThread(tx: ServiceContext, leadId: number, match: RecordMatch | null, address: string): Promise<RecordMatch | null> {
+  const [lead] = await tx.db
+    .select({ contactId: leads.contactId, counterpartyId: leads.counterpartyId, responsibleId: leads.responsibleId })
+    .from(leads)
+    .where(eq(leads.id, leadId));
+  if (!lead) return match;
+  return {
+    address: match?.address ?? address,
+    contactId: lead.contactId ?? match?.contactId ?? null,
+    counterpartyId: lead.counterpartyId ?? match?.counterpartyId ?? null,
+    leadId,
+    dealId: null,
+    responsibleId: lead.responsibleId,
+  };
 }
 
 const existingClientOf = (tx: ServiceContext, match: RecordMatch): Promise<boolean> =>
