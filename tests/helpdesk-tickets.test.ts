@@ -4,7 +4,9 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { ingestInboundMessage } from '../core/channels/ingest.js';
 import type { ChannelAdapter, InboundMessage, OutboundMessage } from '../core/channels/types.js';
 import { registerChannelJobs } from '../core/channels/send-job.js';
-import { replyInConversation } from '../core/conversations/conversations.js';
+import { getConversation, readAttachment, replyInConversation } from '../core/conversations/conversations.js';
+import { attachmentsDirFor } from '../core/channels/attachments.js';
+import { getEmail } from '../core/mail/emails.js';
 import { createContact } from '../core/contacts/contacts.js';
 import { createCounterparty } from '../core/counterparties/counterparties.js';
 import { createDeal } from '../core/deals/deals.js';
@@ -274,6 +276,37 @@ describe('lead ↔ ticket', () => {
   });
 });
 
+describe("an assignee from another segment", () => {
+  test("reads the chat while its ticket is open; afterwards only the ticket's own messages and files", async () => {
+    const dir = attachmentsDirFor(s.dataDir);
+    const r = await ingestInboundMessage(
+      s.ctx(),
+      {
+        channel: 'whatsapp',
+        externalUserId: IVAN_WA,
+        externalChatId: IVAN_WA,
+        providerMessageId: `wa-${++seq}`,
+        text: 'Скриншот ошибки',
+        attachments: [{ name: 'error.png', mime: 'image/png', data: Buffer.from('png') }],
+      },
+      { attachmentsDir: dir },
+    );
+    const ticket = r.ticketId!;
+    assert.ok(ticket);
+    await updateTicket(as(head), ticket, { assigneeId: boris.id });
+    assert.equal((await getConversation(as(boris), r.conversationId)).id, r.conversationId, 'the assignee answers the chat');
+    await updateTicket(as(head), ticket, { status: 'closed' });
+    await assert.rejects(getConversation(as(boris), r.conversationId), (e: ServiceError) => e.code === 'forbidden');
+    const file = await readAttachment(as(boris), r.messageId, 0, dir);
+    assert.equal(file.data.toString(), 'png', "the ticket's file is still theirs to read");
+    // the client writes again: a new ticket, Анна's; Борис does not read it
+    const later = await ingest({ externalUserId: IVAN_WA, text: 'Новый вопрос' });
+    assert.notEqual(later.ticketId, ticket);
+    await assert.rejects(getConversation(as(boris), later.conversationId), (e: ServiceError) => e.code === 'forbidden');
+    await assert.rejects(readAttachment(as(boris), later.messageId, 0, dir), (e: ServiceError) => e.code === 'forbidden');
+  });
+});
+
 describe('one open ticket per lead and per chat', () => {
   test('«Сделать обращением» twice (at once, or again on a busy lead) makes one ticket; a typed-in ticket does not take the chat', async () => {
     const first = await ingest({ externalUserId: '79165551111@c.us', phone: '+79165551111', name: 'Олег', text: 'Вопрос по заказу' });
@@ -450,6 +483,15 @@ describe('letters', () => {
     const after = await ticketRow(t.id);
     assert.equal(after.status, 'closed');
     assert.equal(after.rating, 5);
+  });
+
+  test("a ticket's letters are read by its assignee from another segment", async () => {
+    await store(supportBox, letter({ messageId: '<seg1@romashka.test>', from: { address: 'ivan@romashka.test', name: 'Иван' }, subject: 'Счёт не пришёл' }));
+    const e = await byMessageId('<seg1@romashka.test>');
+    assert.ok(e.ticketId);
+    await assert.rejects(getEmail(as(boris), e.id), (err: ServiceError) => err.code === 'forbidden');
+    await updateTicket(as(head), e.ticketId, { assigneeId: boris.id });
+    assert.equal((await getEmail(as(boris), e.id)).id, e.id);
   });
 
   test('a support ticket made into a lead keeps its thread in the lead: the next letter opens nothing', async () => {

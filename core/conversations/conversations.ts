@@ -2,7 +2,7 @@ import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { afterCommit, inTransaction, type ServiceContext } from '../context.js';
 import { contacts, conversations, leads, messages } from '../db/schema/index.js';
-import { forbidden, invalid, notFound } from '../errors.js';
+import { forbidden, invalid, isServiceError, notFound } from '../errors.js';
 import { contactScope, leadScope, requireUser } from '../access/scope.js';
 import { parseInput } from '../shared/input.js';
 import { idField } from '../shared/fields.js';
@@ -12,6 +12,7 @@ import { enqueueSend } from '../channels/send-job.js';
 import { attachmentKinds, type ChannelKind, type InboundAttachment } from '../channels/types.js';
 import { chatTicket, ticketAnswered } from '../helpdesk/open.js';
 import { openTicketStatuses } from '../helpdesk/types.js';
+import { getTicket } from '../helpdesk/tickets.js';
 
 export type Conversation = typeof conversations.$inferSelect;
 export type Message = typeof messages.$inferSelect;
@@ -24,9 +25,10 @@ export function conversationScope(ctx: ServiceContext): SQL | undefined {
   const ls = leadScope(ctx);
   const cs = contactScope(ctx);
   if (!ls || !cs) return undefined;
-  // R23: a ticket's assignee answers its chat even when the client is of another segment
+  // R23: a ticket's assignee answers its chat even when the client is of another segment — while
+  // the ticket is the chat's open one; an old ticket's messages are read through the ticket
   const assignee = ctx.actor.kind === 'user' ? sql`
-    OR ${conversations.id} IN (SELECT t.conversation_id FROM tickets t WHERE t.assignee_id = ${ctx.actor.userId} AND t.conversation_id IS NOT NULL)` : sql``;
+    OR ${conversations.ticketId} IN (SELECT t.id FROM tickets t WHERE t.assignee_id = ${ctx.actor.userId} AND t.status IN ('new', 'in_progress', 'waiting'))` : sql``;
   return sql`(${conversations.leadId} IN (SELECT ${leads.id} FROM ${leads} WHERE ${ls})
     OR ${conversations.contactId} IN (SELECT ${contacts.id} FROM ${contacts} WHERE ${cs})${assignee})`;
 }
@@ -183,7 +185,7 @@ export async function replyInConversation(ctx: ServiceContext, conversationId: n
   });
 }
 
-/** A file a client sent, for the history: readable by whoever sees the conversation. */
+/** A file a client sent, for the history: readable by whoever sees the conversation, or the message's ticket. */
 export async function readAttachment(
   ctx: ServiceContext,
   messageId: number,
@@ -192,7 +194,13 @@ export async function readAttachment(
 ): Promise<StoredAttachment & { data: Buffer }> {
   const [m] = await ctx.db.select().from(messages).where(eq(messages.id, messageId));
   if (!m) throw notFound('Сообщение');
-  await getConversation(ctx, m.conversationId);
+  try {
+    await getConversation(ctx, m.conversationId);
+  } catch (err) {
+    // an old ticket's assignee no longer reads the chat, but still the ticket's own messages
+    if (!(isServiceError(err) && err.code === 'forbidden' && m.ticketId)) throw err;
+    await getTicket(ctx, m.ticketId);
+  }
   const stored = m.attachments[index];
   if (!stored) throw invalid({ index: 'нет такого вложения' });
   return { ...stored, data: await readStoredAttachment(attachmentsDir, stored) };

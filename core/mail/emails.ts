@@ -7,14 +7,15 @@ import { getCounterparty } from '../counterparties/counterparties.js';
 import { getContact } from '../contacts/contacts.js';
 import { getLead } from '../leads/leads.js';
 import { getDeal } from '../deals/deals.js';
+import { getTicket } from '../helpdesk/tickets.js';
 import { readStoredAttachment } from './attachments.js';
 import type { MailEnv } from './env.js';
 
 export type Email = typeof emails.$inferSelect;
 
 /**
- * A letter is visible to whoever sees a record it is tied to (R3), to its author and to the
- * owner of its mailbox; head and admin see all.
+ * A letter is visible to whoever sees a record it is tied to (R3) or its ticket (R23), to its
+ * author and to the owner of its mailbox; head and admin see all.
  */
 async function canSee(ctx: ServiceContext, email: Email): Promise<boolean> {
   if (seesAll(ctx.actor)) return true;
@@ -30,6 +31,8 @@ async function canSee(ctx: ServiceContext, email: Email): Promise<boolean> {
   if (email.dealId) checks.push(() => getDeal(ctx, email.dealId!));
   if (email.contactId) checks.push(() => getContact(ctx, email.contactId!));
   if (email.counterpartyId) checks.push(() => getCounterparty(ctx, email.counterpartyId!));
+  // R23: a ticket's letters are read by whoever sees the ticket (its assignee from another segment too)
+  if (email.ticketId) checks.push(() => getTicket(ctx, email.ticketId!));
   for (const check of checks) {
     try {
       await check();
