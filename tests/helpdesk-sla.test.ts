@@ -62,6 +62,20 @@ describe('working calendar arithmetic', () => {
     assert.equal(addWorkingMinutes(week(), 'Europe/Berlin', at('2026-03-27T16:30:00Z'), 60).toISOString(), '2026-03-30T07:30:00.000Z');
     assert.equal(workingMinutesBetween(week(), 'Europe/Berlin', at('2026-03-27T16:30:00Z'), at('2026-03-30T07:30:00Z')), 60);
   });
+
+  test('on the day of the change itself the hours stay 9–18 local, and a round-the-clock day is 23 or 25 hours long', () => {
+    const everyDay = (start = 540, end = 1080): WorkCalendar => ({ workDays: [1, 2, 3, 4, 5, 6, 7], dayStartMinute: start, dayEndMinute: end, exceptions: new Map() });
+    // spring: Saturday 17:30 CET + 60 → Sunday 29 March 9:30 CEST (07:30Z), not 10:30
+    assert.equal(addWorkingMinutes(everyDay(), 'Europe/Berlin', at('2026-03-28T16:30:00Z'), 60).toISOString(), '2026-03-29T07:30:00.000Z');
+    // autumn: Saturday 17:30 CEST + 60 → Sunday 25 October 9:30 CET (08:30Z), not 8:30
+    assert.equal(addWorkingMinutes(everyDay(), 'Europe/Berlin', at('2026-10-24T15:30:00Z'), 60).toISOString(), '2026-10-25T08:30:00.000Z');
+    assert.equal(workingMinutesBetween(everyDay(), 'Europe/Berlin', at('2026-10-24T22:00:00Z'), at('2026-10-25T23:00:00Z')), 540);
+    // 00:00–24:00: the spring Sunday has 23 hours, the autumn one 25
+    assert.equal(workingMinutesBetween(everyDay(0, 1440), 'Europe/Berlin', at('2026-03-28T23:00:00Z'), at('2026-03-29T22:00:00Z')), 23 * 60);
+    assert.equal(workingMinutesBetween(everyDay(0, 1440), 'Europe/Berlin', at('2026-10-24T22:00:00Z'), at('2026-10-25T23:00:00Z')), 25 * 60);
+    // a day starting in the skipped hour (02:30 does not exist on 29 March) starts at 03:30 CEST
+    assert.equal(addWorkingMinutes(everyDay(150, 1080), 'Europe/Berlin', at('2026-03-28T22:00:00Z'), 1).toISOString(), '2026-03-29T01:31:00.000Z');
+  });
 });
 
 describe('HelpDesk SLA clock, settings and report', () => {
