@@ -494,6 +494,25 @@ describe('letters', () => {
     assert.equal((await getEmail(as(boris), e.id)).id, e.id);
   });
 
+  test("a ticket in a manager's own mailbox is answered by its owner, the assignee or a head, not by another manager who sees it", async () => {
+    const [own] = await s
+      .ctx()
+      .db.insert(mailboxes)
+      .values({ name: 'Анна', login: 'anna-box@company.test', email: 'anna-box@company.test', passwordEncrypted: 'x', imapHost: 'imap.test', imapPort: 993, smtpHost: 'smtp.test', smtpPort: 465, createdAt: new Date(Date.now() - 60_000), createsTickets: true, ownerId: anna.id })
+      .returning();
+    const [borisSegment] = await s.database.rows<{ segment_id: number }>(sql`SELECT segment_id FROM user_segments WHERE user_id = ${boris.id}`);
+    const south = await createCounterparty(s.ctx(), { kind: 'legal_entity', name: 'ООО «Южный»', responsibleId: boris.id, segmentId: borisSegment!.segment_id });
+    await createContact(s.ctx(), { name: 'Юрий', counterpartyId: south.id, emails: ['yuri@south.test'] });
+    await store(own!, letter({ messageId: '<own1@south.test>', from: { address: 'yuri@south.test', name: 'Юрий' }, subject: 'Вопрос Анне' }));
+    const t = (await byMessageId('<own1@south.test>')).ticketId!;
+    assert.equal((await ticketRow(t)).assigneeId, anna.id, "the mailbox's manager takes it");
+    assert.equal((await getTicket(as(boris), t)).id, t, 'Борис sees the ticket by his segment');
+    assert.equal((await ticketCard(as(boris), t)).canReply, false);
+    await assert.rejects(replyToTicket(as(boris), t, { text: 'Отвечу за Анну' }), (e: ServiceError) => e.code === 'forbidden' && /личного ящика/.test(e.message));
+    assert.ok((await replyToTicket(as(anna), t, { text: 'Отвечаю' })).emailId);
+    assert.ok((await replyToTicket(as(head), t, { text: 'Дополню' })).emailId);
+  });
+
   test('a support ticket made into a lead keeps its thread in the lead: the next letter opens nothing', async () => {
     await store(supportBox, letter({ messageId: '<s1@buyer.test>', from: { address: 'olga@buyer.test', name: 'Ольга' }, subject: 'Хочу ещё кассу' }));
     const t = (await byMessageId('<s1@buyer.test>')).ticketId!;

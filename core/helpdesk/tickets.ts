@@ -226,9 +226,9 @@ export async function ticketCard(ctx: ServiceContext, id: number): Promise<Ticke
 async function cannotReply(ctx: ServiceContext, ticket: Ticket): Promise<string | null> {
   if (ticket.channel === 'email') {
     if (!ticket.mailboxId) return 'Почтовый ящик обращения удалён: напишите клиенту из раздела «Почта».';
-    const [mb] = await ctx.db.select({ active: mailboxes.active }).from(mailboxes).where(eq(mailboxes.id, ticket.mailboxId));
+    const [mb] = await ctx.db.select({ active: mailboxes.active, ownerId: mailboxes.ownerId }).from(mailboxes).where(eq(mailboxes.id, ticket.mailboxId));
     if (!mb?.active) return 'Почтовый ящик обращения отключён.';
-    return null;
+    return othersMailbox(ctx, ticket, mb.ownerId);
   }
   if (!ticket.conversationId) return 'Обращение заведено вручную: у него нет чата с клиентом. Свяжитесь с клиентом по телефону или почте.';
   const [conv] = await ctx.db.select({ connectionId: conversations.businessConnectionId }).from(conversations).where(eq(conversations.id, ticket.conversationId));
@@ -238,6 +238,17 @@ async function cannotReply(ctx: ServiceContext, ticket: Ticket): Promise<string 
     if (!bc.canReply) return 'У бота нет права отвечать от имени менеджера в Telegram Business.';
   }
   return null;
+}
+
+/**
+ * A letter goes from the ticket's mailbox: a shared one (no owner) answers for anyone who sees the
+ * ticket; a manager's own only for its owner, the ticket's assignee, a head or an admin.
+ */
+function othersMailbox(ctx: ServiceContext, ticket: Ticket, ownerId: number | null): string | null {
+  if (!ownerId || ctx.actor.kind !== 'user') return null;
+  const { userId, role } = ctx.actor;
+  if (ownerId === userId || ticket.assigneeId === userId || role === 'head' || role === 'admin') return null;
+  return 'Ответ уйдёт из личного ящика другого менеджера: ответить может владелец ящика, исполнитель обращения или руководитель.';
 }
 
 const subjectField = z.string('укажите тему').transform(cleanText).pipe(z.string().trim().min(1, 'укажите тему').max(500, 'тема длиннее 500 знаков'));
@@ -451,6 +462,11 @@ export async function replyToTicket(
   const ticket = await getTicket(ctx, id);
   const text = !data.text && data.templateId ? await fillAnswerTemplate(ctx, data.templateId, ticket.id) : data.text;
   if (!text && !opts.files?.length) throw invalid({ text: 'напишите ответ' });
+  if (ticket.channel === 'email' && ticket.mailboxId) {
+    const [mb] = await ctx.db.select({ ownerId: mailboxes.ownerId }).from(mailboxes).where(eq(mailboxes.id, ticket.mailboxId));
+    const refused = othersMailbox(ctx, ticket, mb?.ownerId ?? null);
+    if (refused) throw forbidden(refused);
+  }
   const why = await cannotReply(ctx, ticket);
   if (why) throw conflict(why);
 
@@ -470,8 +486,8 @@ export async function replyToTicket(
       .where(and(eq(emails.ticketId, ticket.id), eq(emails.direction, 'incoming')))
       .orderBy(desc(emails.at), desc(emails.id))
       .limit(1);
-    // the ticket's visibility is the right to answer it: the letter goes from the ticket's mailbox
-    // even when the mailbox is another manager's (the author is still the acting user)
+    // othersMailbox allowed this actor the ticket's mailbox (a manager's own is not theirs to
+    // compose from): the CRM sends it for them, the acting user is still the author
     const asSystem: ServiceContext = { ...tx, actor: systemActor('обращения') };
     const files = (opts.files ?? []).map((f) => ({ name: f.name, mime: f.mime, content: f.data }));
     if (files.length && !opts.dataDir) throw new Error('replyToTicket: dataDir is needed to attach files to a letter');
