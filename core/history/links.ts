@@ -4,8 +4,11 @@ import { getCounterparty } from '../counterparties/counterparties.js';
 import { getContact } from '../contacts/contacts.js';
 import { getLead } from '../leads/leads.js';
 import { getDeal } from '../deals/deals.js';
+import { getTicket } from '../helpdesk/tickets.js';
 
 export type HistoryEntity = 'counterparty' | 'contact' | 'lead' | 'deal';
+/** The records with a timeline: the cards' records, and a ticket (R23: its own events beside its conversation). */
+export type TimelineEntity = HistoryEntity | 'ticket';
 
 /**
  * What belongs to a record, as conditions on the aliases the history and the documents tab use:
@@ -24,7 +27,7 @@ export interface RecordLinks {
 }
 
 /** Notes on records of one kind, by a subquery of their ids. */
-const notesOn = (entity: HistoryEntity, ids: SQL) => sql`(n.entity_type = ${entity}::entity_type AND n.entity_id IN ${ids})`;
+const notesOn = (entity: TimelineEntity, ids: SQL) => sql`(n.entity_type = ${entity}::entity_type AND n.entity_id IN ${ids})`;
 
 /**
  * Reads a record through its getX verb: not_found or forbidden by the access rules, and the id of
@@ -37,7 +40,19 @@ export async function readRecord(ctx: ServiceContext, entity: HistoryEntity, id:
   return (await getDeal(ctx, id)).id;
 }
 
-export async function recordLinks(ctx: ServiceContext, entity: HistoryEntity, id: number): Promise<RecordLinks> {
+export async function recordLinks(ctx: ServiceContext, entity: TimelineEntity, id: number): Promise<RecordLinks> {
+  if (entity === 'ticket') {
+    // what was said on the ticket: its messages and letters; works and calls belong to the client's records
+    const t = await getTicket(ctx, id);
+    return {
+      id: t.id,
+      works: sql`false`,
+      calls: sql`false`,
+      messages: sql`m.ticket_id = ${t.id}`,
+      emails: sql`em.ticket_id = ${t.id}`,
+      notes: notesOn('ticket', sql`(${t.id})`),
+    };
+  }
   if (entity === 'counterparty') {
     const cp = await getCounterparty(ctx, id);
     const contactIds = sql`(SELECT id FROM contacts WHERE counterparty_id = ${cp.id})`;
