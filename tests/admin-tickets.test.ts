@@ -15,6 +15,7 @@ import { attachmentsDirFor } from '../core/channels/attachments.js';
 import { channelSendJob } from '../core/channels/send-job.js';
 import { createTicket } from '../core/helpdesk/tickets.js';
 import { ticketReport } from '../core/helpdesk/report.js';
+import { helpdeskTick } from '../core/helpdesk/sla.js';
 import { fillAnswerTemplate, listAnswerTemplates } from '../core/helpdesk/templates.js';
 import { formatWorkingMinutes } from '../core/helpdesk/labels.js';
 import { buildApp } from '../api/app.js';
@@ -174,10 +175,13 @@ describe('the card', () => {
     const area = /<textarea id="reply-text" name="text"[^>]*>([^<]*)<\/textarea>/.exec(filled.body)?.[1] ?? '';
     assert.equal(pageText(area).trim(), expected.replace(/\s+/g, ' ').trim());
     assert.match(filled.body, new RegExp(`name="templateId" value="${tpl.id}"`));
-    // an unknown template says so and leaves the answer empty
+    // a link to a template that is gone says so on the card, with the answer left empty
     const missing = await p.get(`/admin/tickets/${t1}?template=999999`);
-    assert.equal(missing.statusCode, 200);
-    assert.match(pageText(missing.body), /Шаблон не подставлен/);
+    assert.equal(missing.statusCode, 303);
+    assert.equal(String(missing.headers.location), `/admin/tickets/${t1}#reply`);
+    const back = await p.get(`/admin/tickets/${t1}`);
+    assert.match(pageText(back.body), /Шаблон не подставлен: шаблона №999999 нет среди включённых/);
+    assert.equal(/<textarea id="reply-text" name="text"[^>]*>([^<]*)<\/textarea>/.exec(back.body)?.[1], '');
   });
 
   test('status, priority and assignee change through their forms; a bad value is a flash naming what is wrong', async () => {
@@ -261,11 +265,65 @@ describe('cards around the ticket', () => {
     assert.match(to, /^\/admin\/tickets\/\d+$/);
     const card = await p.get(to);
     assert.match(pageText(card.body), /У меня вопрос по доставке/);
-    const ticketId = Number(to.split('/').pop());
+    // the ticket already comes from a lead: it links to it and offers no second one
+    const fromLead = Number(to.split('/').pop());
+    assert.match(card.body, new RegExp(`href="/admin/leads/${r.leadId}"`));
+    assert.doesNotMatch(card.body, new RegExp(`action="/admin/tickets/${fromLead}/lead"`));
+
+    // an open ticket without a lead offers «Сделать лидом»; once made, the closed ticket does not
+    const ticketId = (await createTicket(s.ctx(userActor(admin)), { subject: 'Хотят докупить лицензии', counterpartyId: cpA, assigneeId: admin.id })).id;
+    assert.match((await p.get(`/admin/tickets/${ticketId}`)).body, new RegExp(`action="/admin/tickets/${ticketId}/lead"`));
     const back = await p.post(`/admin/tickets/${ticketId}/lead`, {});
     assert.equal(back.statusCode, 303);
     assert.match(String(back.headers.location), /^\/admin\/leads\/\d+$/);
     assert.equal((await rows<{ status: string }>(sql`SELECT status FROM tickets WHERE id = ${ticketId}`))[0]!.status, 'closed');
+    const closed = await p.get(`/admin/tickets/${ticketId}`);
+    assert.match(pageText(closed.body), /Закрыто/);
+    assert.doesNotMatch(closed.body, new RegExp(`action="/admin/tickets/${ticketId}/lead"`));
+    // nor does a ticket closed without a lead (the core would refuse it anyway)
+    const done = (await createTicket(s.ctx(userActor(admin)), { subject: 'Вопрос снят', counterpartyId: cpA, assigneeId: admin.id })).id;
+    await p.submit(`/admin/tickets/${done}/status`, { status: 'closed' });
+    assert.doesNotMatch((await p.get(`/admin/tickets/${done}`)).body, new RegExp(`action="/admin/tickets/${done}/lead"`));
+  });
+});
+
+describe('changed messages and the ticket’s history', () => {
+  test('an edited or deleted message is marked on the ticket, the contact’s «Сообщения» and a lead’s history, the deletion by its side', async () => {
+    // Telegram Business tells the CRM of edits and deletions (core/channels/business.ts stamps these columns)
+    const [client] = await rows<{ id: number }>(sql`SELECT id FROM messages WHERE ticket_id = ${t1} AND direction = 'in' ORDER BY id LIMIT 1`);
+    const [ours] = await rows<{ id: number }>(sql`SELECT id FROM messages WHERE ticket_id = ${t1} AND direction = 'out' ORDER BY id LIMIT 1`);
+    await s.database.rows(sql`UPDATE messages SET edited_at = now() WHERE id = ${client!.id}`);
+    await s.database.rows(sql`UPDATE messages SET deleted_at = now() WHERE id IN (${client!.id}, ${ours!.id})`);
+    const p = await panel(anna);
+    const entry = (html: string, id: number) => pageText(new RegExp(`<li class="card note" id="message-${id}"[\\s\\S]*?</li>`).exec(html)?.[0] ?? '');
+    const card = (await p.get(`/admin/tickets/${t1}`)).body;
+    assert.match(entry(card, client!.id), /изменено .*удалено клиентом/);
+    assert.match(entry(card, ours!.id), /удалено менеджером/);
+    assert.doesNotMatch(entry(card, ours!.id), /клиентом|изменено/);
+
+    const row = (html: string, text: string) => pageText([...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => m[1]!).find((r) => r.includes(text)) ?? '');
+    const tab = (await p.get(`/admin/contacts/${ivanId}?tab=messages`)).body;
+    assert.match(row(tab, 'Не приходит счёт за май'), /Сообщение от клиента \(WhatsApp\) изменено .* удалено клиентом/);
+    assert.match(row(tab, 'Счёт отправили повторно'), /Сообщение клиенту \(WhatsApp\) удалено менеджером/);
+
+    // a new person's message on a lead, changed afterwards: the lead's history says so
+    const r = await ingestInboundMessage(s.ctx(), { channel: 'whatsapp', externalUserId: '79990003344@c.us', externalChatId: '79990003344@c.us', providerMessageId: 'wa-lead-edit', phone: '+79990003344', name: 'Правщик', text: 'Нужна доставка завтра' });
+    await s.database.rows(sql`UPDATE messages SET edited_at = now() WHERE id = ${r.messageId}`);
+    const history = (await (await panel(admin)).get(`/admin/leads/${r.leadId}`)).body;
+    assert.match(row(history, 'Нужна доставка завтра'), /Сообщение от клиента \(WhatsApp\) изменено/);
+    assert.doesNotMatch(row(history, 'Нужна доставка завтра'), /удалено/);
+  });
+
+  test('the card shows the ticket’s own events: created, status and priority changes, an SLA breach', async () => {
+    const p = await panel(admin);
+    // t3's first answer is late (its priority change moved the target: set it back an hour): the minute tick records the breach
+    await s.database.rows(sql`UPDATE tickets SET first_response_due_at = now() - interval '1 hour', first_response_breached_at = NULL WHERE id = ${t3}`);
+    await helpdeskTick(s.ctx());
+    const html = (await p.get(`/admin/tickets/${t3}`)).body;
+    const history = pageText(/<div class="card" id="history">([\s\S]*?)<\/div>\s*<form class="card note-form"/.exec(html)?.[1] ?? '');
+    for (const x of ['История обращения', 'Обращение заведено вручную', 'Ждём клиента', 'Низкий', 'Анна Помогаева', 'Просрочен первый ответ', 'Ольга Админова']) assert.ok(history.includes(x), `${x} in ${history}`);
+    // only events: the conversation and notes are shown above, not twice
+    assert.doesNotMatch(history, /Заметка/);
   });
 });
 

@@ -10,11 +10,13 @@ import { listCounterparties } from '../../core/counterparties/counterparties.js'
 import { listContacts } from '../../core/contacts/contacts.js';
 import { clientChoice } from '../client-choice.js';
 import { attachmentsDirFor } from '../../core/channels/attachments.js';
+import { getHistory } from '../../core/history/history.js';
+import { messageChanges } from '../../core/history/marks.js';
 import { dateInZone, startOfDayInZone } from '../../core/validation/time.js';
 import { body, type FormBody, idParam, int, query, str } from '../forms.js';
-import { formAction, parseForm, userErrorText } from '../form-action.js';
+import { formAction, parseForm } from '../form-action.js';
 import { PAGE_SIZE, pageOf, userNames } from '../lists.js';
-import { ctxOf, hasRole, render, withQuery } from '../render.js';
+import { ctxOf, hasRole, redirectWith, render, withQuery } from '../render.js';
 import type { AdminDeps } from '../types.js';
 
 /** The words of every ticket page, from core/helpdesk/labels.ts only. */
@@ -215,22 +217,14 @@ export default async function ticketRoutes(app: FastifyInstance, deps: AdminDeps
     const id = idParam(req.params);
     const card = await ticketCard(ctx, id);
     const q = query(req);
-    const [templates, n] = await Promise.all([listAnswerTemplates(ctx).catch(() => []), userNames(ctx)]);
-    // «Шаблоны»: the link reloads the card with the template filled in for this ticket
-    let draft = '';
-    let templateId: number | null = null;
-    let templateError = '';
-    const wanted = int(q, 'template');
-    if (wanted) {
-      try {
-        draft = await fillAnswerTemplate(ctx, wanted, card.ticket.id);
-        templateId = wanted;
-      } catch (e) {
-        const text = userErrorText(e);
-        if (text === null) throw e;
-        templateError = `Шаблон не подставлен: ${text}`;
-      }
+    const [templates, n, history] = await Promise.all([listAnswerTemplates(ctx), userNames(ctx), getHistory(ctx, 'ticket', id, { limit: 300 })]);
+    // «Шаблоны»: the link reloads the card with the template filled in for this ticket; a link to a
+    // template since deleted or switched off says so on the card
+    const wanted = int(q, 'template') ?? null;
+    if (wanted && !templates.some((tpl) => tpl.id === wanted)) {
+      return redirectWith(deps, reply, `/admin/tickets/${id}#reply`, { type: 'error', text: `Шаблон не подставлен: шаблона №${wanted} нет среди включённых` });
     }
+    const draft = wanted ? await fillAnswerTemplate(ctx, wanted, card.ticket.id) : '';
     const t = card.ticket;
     const now = deps.services.clock.now();
     const sla = {
@@ -247,8 +241,10 @@ export default async function ticketRoutes(app: FastifyInstance, deps: AdminDeps
       open: (openTicketStatuses as string[]).includes(t.status),
       templates,
       draft,
-      templateId,
-      templateError,
+      templateId: wanted,
+      // the conversation's messages with their marks; the ticket's own events (status, SLA, rating) newest first
+      entries: card.entries.map((e) => ({ ...e, changes: e.kind === 'message' ? messageChanges(e) : [] })),
+      events: history.filter((h) => h.kind === 'event'),
       statuses: ticketStatuses,
       priorities: ticketPriorities,
       users: n.users.filter((u) => u.active || u.id === t.assigneeId),
