@@ -5,7 +5,7 @@ import type { User } from '../users/users.js';
 import { recordHistory } from '../shared/audit.js';
 import { addWorkingMinutes, workingMinutesBetween } from '../helpdesk/calendar.js';
 import { loadCalendar, setCalendarDay, setSupportQueue } from '../helpdesk/settings.js';
-import { slaTimes } from '../helpdesk/sla.js';
+import { slaTimes, ticketTimeZone } from '../helpdesk/sla.js';
 import { ticketStatusLabels } from '../helpdesk/labels.js';
 import type { TicketPriority, TicketStatus } from '../helpdesk/types.js';
 
@@ -27,7 +27,6 @@ export function demoTicketClients(list: { cp: { id: number; isActiveClient: bool
 }
 
 const MINUTE = 60_000;
-const TZ = 'Europe/Moscow';
 
 type Line = [who: 'client' | 'manager', text: string, afterMinutes: number];
 
@@ -131,7 +130,9 @@ export async function loadDemoHelpdesk(ctx: ServiceContext, team: { head: User; 
     const client = clients[i % clients.length]!;
     const assignee = [team.head, ...team.managers].find((u) => u.id === client.responsibleId) ?? team.managers[i % team.managers.length] ?? team.head;
     // the working minutes back from now: step back in wall time until that many working minutes lie between
-    const openedAt = workingAgo(cal, now, plan.openedAgo);
+    // read in the zone the SLA itself uses (the assignee's, else the team's), so the seeded figures agree with it
+    const tz = await ticketTimeZone(ctx, assignee.id);
+    const openedAt = workingAgo(cal, tz, now, plan.openedAgo);
     const times = await slaTimes(ctx, plan.priority, assignee.id, openedAt);
     const [conv] = await ctx.db
       .insert(conversations)
@@ -188,7 +189,7 @@ export async function loadDemoHelpdesk(ctx: ServiceContext, team: { head: User; 
         ...times,
         // waiting: the resolution clock is stopped with what was left of it
         ...(waitingSince
-          ? { resolutionDueAt: null, resolutionWarnAt: null, resolutionPausedMinutes: times.resolutionDueAt ? workingMinutesBetween(cal, TZ, waitingSince, times.resolutionDueAt) : null }
+          ? { resolutionDueAt: null, resolutionWarnAt: null, resolutionPausedMinutes: times.resolutionDueAt ? workingMinutesBetween(cal, tz, waitingSince, times.resolutionDueAt) : null }
           : {}),
         // the demo's notices went out already: the first tick tells nobody about old tickets
         firstResponseWarnedAt: !firstResponseAt && passed(times.firstResponseWarnAt) ? now : null,
@@ -234,8 +235,8 @@ export async function loadDemoHelpdesk(ctx: ServiceContext, team: { head: User; 
 }
 
 /** The instant `minutes` working minutes before `now` (the latest such), found going back an hour at a time. */
-function workingAgo(cal: Awaited<ReturnType<typeof loadCalendar>>, now: Date, minutes: number): Date {
+function workingAgo(cal: Awaited<ReturnType<typeof loadCalendar>>, tz: string, now: Date, minutes: number): Date {
   let from = new Date(now.getTime() - minutes * MINUTE);
-  for (let i = 0; i < 24 * 60 && addWorkingMinutes(cal, TZ, from, minutes) > now; i++) from = new Date(from.getTime() - 60 * MINUTE);
+  for (let i = 0; i < 24 * 60 && addWorkingMinutes(cal, tz, from, minutes) > now; i++) from = new Date(from.getTime() - 60 * MINUTE);
   return from;
 }
