@@ -340,11 +340,13 @@ export class FakeTelegram {
 
   /** Resolves with the first call (already made after `since`, or coming) that matches. */
   waitFor(method: string, pred: (p: Record<string, unknown>) => boolean = () => true, opts: { since?: number; timeoutMs?: number } = {}): Promise<ApiCall> {
+    // generous by default: on a loaded machine the bot may still be connecting when a test first asks
+    const limit = opts.timeoutMs ?? 20_000;
     const match = (c: ApiCall) => c.method === method && !c.failed && pred(c.params);
     const done = this.calls.slice(opts.since ?? 0).find(match);
     if (done) return Promise.resolve(done);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no ${method} call matched within ${opts.timeoutMs ?? 5000} ms; calls: ${JSON.stringify(this.calls.slice(-5).map((c) => [c.method, c.params.text ?? c.params]))}`)), opts.timeoutMs ?? 5000);
+      const t = setTimeout(() => reject(new Error(`no ${method} call matched within ${limit} ms; calls: ${JSON.stringify(this.calls.slice(-5).map((c) => [c.method, c.params.text ?? c.params]))}`)), limit);
       this.callWaiters.push({ pred: match, resolve: (c) => (clearTimeout(t), resolve(c)) });
     });
   }
