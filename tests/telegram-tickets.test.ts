@@ -21,6 +21,8 @@ const ANNA = 8301;
 const BORIS = 8302;
 const ELENA = 8303;
 const MARIA = 8401;
+/** a new person: his chat is a lead of Борис */
+const PETR = 8402;
 
 let tg: FakeTelegram;
 let s: Services & { dataDir: string };
@@ -226,5 +228,73 @@ describe('overdue tickets', () => {
     await notify(s.ctx(), { kind: 'ticket_sla_breach', userId: boris.id, text: `Обращение №${id}: срок первого ответа прошёл`, ticketId: id });
     const notice = await tg.waitFor('sendMessage', (p) => p.chat_id === BORIS && /^<b>🚨/.test(String(p.text)), { since, timeoutMs: 30_000 });
     assert.equal(buttonFor(notice, 'Открыть обращение'), `ticket:open:${id}`);
+  });
+});
+
+describe('a new person’s chat: marks in /chats and «Сделать обращением» on the lead card', () => {
+  let leadId: number, conversationId: number;
+
+  before(async () => {
+    tg.send(PETR, { text: 'Подскажите, как сменить пароль в личном кабинете' }, 'Пётр');
+    const [cv] = await waitFor(
+      'the lead of the new person',
+      () => rows<{ id: number; leadId: number }>(sql`SELECT id, lead_id AS "leadId" FROM conversations WHERE channel = 'telegram' AND external_chat_id = ${String(PETR)} AND lead_id IS NOT NULL`).then((r) => (r.length ? r : null)),
+      30_000,
+    );
+    conversationId = cv!.id;
+    leadId = cv!.leadId;
+    await rows(sql`UPDATE leads SET responsible_id = ${boris.id} WHERE id = ${leadId}`);
+  });
+
+  test('/chats marks the last message changed in the chat, and a deletion by its side', async () => {
+    const [m] = await rows<{ id: number }>(sql`SELECT id FROM messages WHERE conversation_id = ${conversationId} AND direction = 'in'`);
+    // Telegram Business reports edits and deletions (core/channels/business.ts stamps these columns)
+    await rows(sql`UPDATE messages SET edited_at = now() WHERE id = ${m!.id}`);
+    const edited = text(await ask(BORIS, '/chats'));
+    assert.match(edited, /Подскажите, как сменить пароль в личном кабинете \(изменено\)/);
+    await rows(sql`UPDATE messages SET deleted_at = now() WHERE id = ${m!.id}`);
+    assert.match(text(await ask(BORIS, '/chats')), /\(изменено\) \(удалено клиентом\)/);
+
+    // Борис's own answer, deleted from his Telegram: «удалено менеджером»
+    const sent = tg.calls.length;
+    assert.match(text(await ask(BORIS, `/reply ${conversationId} Нажмите «Забыли пароль?»`)), /Отправляю в Telegram/);
+    await tg.waitFor('sendMessage', (p) => p.chat_id === PETR && String(p.text).includes('Забыли пароль'), { since: sent, timeoutMs: 30_000 });
+    await rows(sql`UPDATE messages SET deleted_at = now() WHERE conversation_id = ${conversationId} AND direction = 'out'`);
+    const chats = text(await ask(BORIS, '/chats'));
+    assert.match(chats, /вы: Нажмите «Забыли пароль\?» \(удалено менеджером\)/);
+    assert.doesNotMatch(chats, /Забыли пароль\?» \(удалено клиентом\)/);
+  });
+
+  test('«Сделать обращением» asks first, then the lead’s chat is a ticket and its card is shown', async () => {
+    const card = await ask(BORIS, `/lead ${leadId}`);
+    const data = buttonFor(card, 'Сделать обращением');
+    assert.equal(data, `lead:ticket:${leadId}`);
+    const asked = await press(BORIS, data);
+    assert.match(text(asked), new RegExp(`обращение клиента\\? Переписка лида №${leadId} перейдёт в обращение`));
+    // «Нет» changes nothing
+    await tg.pressAndWait(BORIS, 'noop', 'answerCallbackQuery', 30_000);
+    assert.equal((await rows(sql`SELECT 1 FROM tickets WHERE lead_id = ${leadId}`)).length, 0);
+
+    const shown = await press(BORIS, buttonFor(asked, 'Да, сделать обращением'));
+    const m = new RegExp(`^Обращение №(\\d+) создано из лида №${leadId}\\.`).exec(text(shown));
+    assert.ok(m, text(shown));
+    const ticketId = Number(m[1]);
+    // the ticket card: the client's message, the manager's answer, the ticket's buttons
+    assert.match(text(shown), new RegExp(`<b>Обращение №${ticketId}</b>: `));
+    // (both messages were deleted in the chat above: the card lists them by who wrote them)
+    assert.match(text(shown), /<b>Переписка<\/b>\n• .*👤 Клиент: .*\n• .*↩️ Борис: /);
+    assert.match(text(shown), new RegExp(`Лид: /lead ${leadId}`));
+    assert.equal(buttonFor(shown, '✍️ Ответить'), `ticket:reply:${ticketId}`);
+    const [t] = await rows<{ leadId: number; assigneeId: number; conversationId: number }>(
+      sql`SELECT lead_id AS "leadId", assignee_id AS "assigneeId", conversation_id AS "conversationId" FROM tickets WHERE id = ${ticketId}`,
+    );
+    assert.deepEqual([t!.leadId, t!.assigneeId, t!.conversationId], [leadId, boris.id, conversationId]);
+    assert.equal((await rows<{ ticketId: number }>(sql`SELECT ticket_id AS "ticketId" FROM conversations WHERE id = ${conversationId}`))[0]!.ticketId, ticketId);
+    // a second press is refused with the reason, no second ticket
+    const again = await press(BORIS, `lead:ticket!:${leadId}`);
+    assert.match(text(again), /Лид закрыт|уже сделано обращение/);
+    assert.equal((await rows(sql`SELECT 1 FROM tickets WHERE lead_id = ${leadId}`)).length, 1);
+    // the closed lead offers no second «Сделать обращением»
+    assert.ok(!buttons(await ask(BORIS, `/lead ${leadId}`)).some(([l]) => l === 'Сделать обращением'));
   });
 });

@@ -3,7 +3,8 @@ import type { Message } from 'grammy/types';
 import type { BotContext } from '../context.js';
 import { esc, html, when } from '../format.js';
 import { parseId } from '../ids.js';
-import { getConversation, listConversations, replyInConversation } from '../../../core/conversations/conversations.js';
+import { getConversation, listConversations, listMessages, replyInConversation } from '../../../core/conversations/conversations.js';
+import { messageChanges } from '../../../core/history/marks.js';
 import { channelLabel, type InboundAttachment } from '../../../core/channels/types.js';
 import { ServiceError } from '../../../core/errors.js';
 import { findReplyTarget } from '../session-storage.js';
@@ -63,9 +64,12 @@ export function chats(opts: ChatsOptions) {
     const list = await listConversations(ctx.crm, { mineFor: ctx.staff!.id, limit: 15 });
     if (!list.length) return ctx.reply('Открытых переписок нет.');
     const kb = new InlineKeyboard();
-    const lines = list.map((c) => {
+    // the last message as the chat has it now: changed or deleted in Telegram Business after it came
+    const lastMessages = await Promise.all(list.map((c) => listMessages(ctx.crm, c.id, { limit: 1 })));
+    const lines = list.map((c, i) => {
       kb.text(`${c.contactName.slice(0, 30)} (${channelLabel[c.channel]})`, `reply:${c.id}`).row();
-      const last = c.lastText ? `${c.lastDirection === 'out' ? 'вы: ' : ''}${c.lastText.slice(0, 60)}` : '';
+      const marks = lastMessages[i]![0] ? messageChanges(lastMessages[i]![0]).map((m) => ` (${m.label})`).join('') : '';
+      const last = c.lastText ? `${c.lastDirection === 'out' ? 'вы: ' : ''}${c.lastText.slice(0, 60)}${marks}` : marks.trim();
       return `№${c.id} · ${channelLabel[c.channel]} · ${esc(c.contactName)}${c.leadId ? ` · лид №${c.leadId}` : ''}\n   ${when(ctx, c.lastMessageAt)} ${esc(last)}`;
     });
     return ctx.reply(`<b>Мои переписки</b>\n${lines.join('\n')}\n\nОтветить: кнопка, /reply номер текст или ответ на уведомление.`, { ...html, reply_markup: kb });

@@ -8,6 +8,9 @@ import { addLeadParticipant, closeLead, convertLeadToDeal, getLead, listLeads, s
 import { listLossReasons } from '../../../core/deals/loss-reasons.js';
 import { createCounterparty, listCounterparties } from '../../../core/counterparties/counterparties.js';
 import { listUsers } from '../../../core/users/users.js';
+import { ticketFromLead } from '../../../core/helpdesk/tickets.js';
+import { ticketTitle } from '../../../core/helpdesk/labels.js';
+import { ticketCardMessage } from './tickets.js';
 
 const PAGE = 10;
 
@@ -30,8 +33,18 @@ leads.callbackQuery(/^leads:page:(\d+)$/, async (ctx) => {
   await showLeads(ctx, Number(ctx.match[1]));
 });
 
-async function sendLead(ctx: BotContext, id: number) {
+/**
+ * The lead card with «Сделать обращением» on an open lead (R23: the client's message was a support
+ * request, not a sale), as the panel's lead card offers it.
+ */
+async function leadCardMessage(ctx: BotContext, id: number) {
   const card = await leadCard(ctx, id);
+  if (card.lead.status === 'new' || card.lead.status === 'in_progress') card.keyboard.row().text('Сделать обращением', `lead:ticket:${card.lead.id}`);
+  return card;
+}
+
+async function sendLead(ctx: BotContext, id: number) {
+  const card = await leadCardMessage(ctx, id);
   await ctx.reply(card.text, { ...html, reply_markup: card.keyboard });
 }
 
@@ -104,7 +117,7 @@ leads.callbackQuery(/^lead:cpset:(\d+):(\d+)$/, async (ctx) => {
 });
 
 async function replyLinked(ctx: BotContext, leadId: number) {
-  const card = await leadCard(ctx, leadId);
+  const card = await leadCardMessage(ctx, leadId);
   await ctx.reply(`Контрагент привязан к лиду №${leadId}.\n\n${card.text}`, { ...html, reply_markup: card.keyboard });
 }
 
@@ -164,6 +177,21 @@ leads.callbackQuery(/^lead:conv!:(\d+)$/, async (ctx) => {
   await ctx.answerCallbackQuery('Сделка создана');
   const card = await dealCard(ctx, deal.id);
   await ctx.reply(`Создана сделка №${deal.id}.\n\n${card.text}`, { ...html, reply_markup: card.keyboard });
+});
+
+/** «Сделать обращением»: asked first, as the panel does, since the lead's chat moves to the ticket. */
+leads.callbackQuery(/^lead:ticket:(\d+)$/, async (ctx) => {
+  const lead = await getLead(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery();
+  await ctx.reply(`Это не продажа, а обращение клиента? Переписка лида №${lead.id} перейдёт в обращение.`, {
+    reply_markup: new InlineKeyboard().text('Да, сделать обращением', `lead:ticket!:${lead.id}`).text('Нет', 'noop'),
+  });
+});
+leads.callbackQuery(/^lead:ticket!:(\d+)$/, async (ctx) => {
+  const ticket = await ticketFromLead(ctx.crm, Number(ctx.match[1]));
+  await ctx.answerCallbackQuery('Обращение создано');
+  const card = await ticketCardMessage(ctx, ticket.id);
+  await ctx.reply(`${ticketTitle(ticket.id)} создано из лида №${ctx.match[1]}.\n\n${card.text}`, { ...html, reply_markup: card.keyboard });
 });
 
 leads.callbackQuery(/^lead:addp:(\d+)$/, async (ctx) => {
