@@ -284,6 +284,10 @@ describe('cards around the ticket', () => {
     const done = (await createTicket(s.ctx(userActor(admin)), { subject: 'Вопрос снят', counterpartyId: cpA, assigneeId: admin.id })).id;
     await p.submit(`/admin/tickets/${done}/status`, { status: 'closed' });
     assert.doesNotMatch((await p.get(`/admin/tickets/${done}`)).body, new RegExp(`action="/admin/tickets/${done}/lead"`));
+    // closed unanswered past its first-response target: no longer «просрочено», as in the lists and the report
+    await s.database.rows(sql`UPDATE tickets SET first_response_due_at = now() - interval '1 hour' WHERE id = ${done}`);
+    assert.doesNotMatch(pageText((await p.get(`/admin/tickets/${done}`)).body), /просрочено/);
+    assert.ok(!ids((await p.get('/admin/tickets?status=all&overdue=1')).body).includes(done));
   });
 });
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ServiceContext } from '../../core/context.js';
 import { createTicket, leadFromTicket, listTickets, replyToTicket, ticketCard, updateTicket, type TicketFilter } from '../../core/helpdesk/tickets.js';
 import { ticketReport } from '../../core/helpdesk/report.js';
+import { isOverdue } from '../../core/helpdesk/overdue.js';
 import { fillAnswerTemplate, listAnswerTemplates } from '../../core/helpdesk/templates.js';
 import { formatWorkingMinutes, ticketChannelLabels, ticketPriorityLabels, ticketStatusLabels, ticketTitle } from '../../core/helpdesk/labels.js';
 import { openTicketStatuses, ticketChannels, ticketPriorities, ticketStatuses, type TicketChannel, type TicketPriority, type TicketStatus } from '../../core/helpdesk/types.js';
@@ -227,10 +228,13 @@ export default async function ticketRoutes(app: FastifyInstance, deps: AdminDeps
     const draft = wanted ? await fillAnswerTemplate(ctx, wanted, card.ticket.id) : '';
     const t = card.ticket;
     const now = deps.services.clock.now();
+    // «просрочено» is the one rule of the lists and the report (overdue.ts), asked of each target
+    // alone for its own line; «с опозданием»: a target met after its time
     const sla = {
-      firstResponseOverdue: !t.firstResponseAt && !!t.firstResponseDueAt && t.firstResponseDueAt < now,
+      overdue: isOverdue(t, now),
+      firstResponseOverdue: isOverdue({ ...t, resolutionDueAt: null }, now),
       firstResponseLate: !!t.firstResponseAt && !!t.firstResponseDueAt && t.firstResponseAt > t.firstResponseDueAt,
-      resolutionOverdue: !t.solvedAt && (t.status === 'new' || t.status === 'in_progress') && !!t.resolutionDueAt && t.resolutionDueAt < now,
+      resolutionOverdue: isOverdue({ ...t, firstResponseDueAt: null }, now),
       resolutionLate: !!t.solvedAt && !!t.resolutionDueAt && t.solvedAt > t.resolutionDueAt,
     };
     return render(deps, req, reply, 'tickets/card', {
