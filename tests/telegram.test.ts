@@ -127,7 +127,7 @@ describe('leads', () => {
     const card = await tg.ask(ANNA, `/lead ${lead.id}`);
     assert.match(String(card.params.text), /Окна в коттедж/);
     assert.match(String(card.params.text), /Кампания: yandex \/ zima/);
-    assert.deepEqual(buttons(card).map(([t]) => t), ['В работу', 'Участник +', 'В сделку', 'Работа +', 'Заметка', 'Закрыть']);
+    assert.deepEqual(buttons(card).map(([t]) => t), ['В работу', 'Участник +', 'В сделку', 'Работа +', 'Заметка', 'Закрыть', 'Сделать обращением']);
   });
 
   test('take, add a participant, convert to a deal; pressing convert twice acts once', async () => {

@@ -62,6 +62,8 @@ export async function leadCard(ctx: BotContext, leadId: number): Promise<{ text:
     if (!lead.counterpartyId) kb.text('Контрагент', `lead:cp:${lead.id}`);
     kb.row().text('Закрыть', `lead:close:${lead.id}`);
     if (isHead(ctx)) kb.text('Передать', `lead:pass:${lead.id}`);
+    // R23: the client's message was a support request, not a sale
+    kb.row().text('Сделать обращением', `lead:ticket:${lead.id}`);
   } else {
     kb.text('Работа +', `work:new:lead:${lead.id}`).text('Заметка', `note:new:lead:${lead.id}`);
   }

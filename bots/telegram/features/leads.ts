@@ -33,18 +33,8 @@ leads.callbackQuery(/^leads:page:(\d+)$/, async (ctx) => {
   await showLeads(ctx, Number(ctx.match[1]));
 });
 
-/**
- * The lead card with «Сделать обращением» on an open lead (R23: the client's message was a support
- * request, not a sale), as the panel's lead card offers it.
- */
-async function leadCardMessage(ctx: BotContext, id: number) {
-  const card = await leadCard(ctx, id);
-  if (card.lead.status === 'new' || card.lead.status === 'in_progress') card.keyboard.row().text('Сделать обращением', `lead:ticket:${card.lead.id}`);
-  return card;
-}
-
 async function sendLead(ctx: BotContext, id: number) {
-  const card = await leadCardMessage(ctx, id);
+  const card = await leadCard(ctx, id);
   await ctx.reply(card.text, { ...html, reply_markup: card.keyboard });
 }
 
@@ -117,7 +107,7 @@ leads.callbackQuery(/^lead:cpset:(\d+):(\d+)$/, async (ctx) => {
 });
 
 async function replyLinked(ctx: BotContext, leadId: number) {
-  const card = await leadCardMessage(ctx, leadId);
+  const card = await leadCard(ctx, leadId);
   await ctx.reply(`Контрагент привязан к лиду №${leadId}.\n\n${card.text}`, { ...html, reply_markup: card.keyboard });
 }
 

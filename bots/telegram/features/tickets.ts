@@ -8,6 +8,7 @@ import { REPLY_WINDOW_MS } from './chats.js';
 import { ticketNoticeTitles } from '../notifications.js';
 import { ServiceError } from '../../../core/errors.js';
 import type { InboundAttachment } from '../../../core/channels/types.js';
+import { messageChanges } from '../../../core/history/marks.js';
 import { leadFromTicket, listTickets, replyToTicket, ticketCard, updateTicket, getTicket } from '../../../core/helpdesk/tickets.js';
 import { fillAnswerTemplate, getAnswerTemplate, listAnswerTemplates } from '../../../core/helpdesk/templates.js';
 import { ticketChannelLabels, ticketPriorityLabels, ticketStatusLabels, ticketTitle } from '../../../core/helpdesk/labels.js';
@@ -50,9 +51,11 @@ function ticketOfNotice(ctx: BotContext, replied: Message | undefined): number |
 
 function entryLine(ctx: BotContext, e: TicketEntry): string {
   const who = e.kind === 'note' ? `📝 ${e.authorName ?? 'заметка'}` : e.direction === 'in' ? '👤 Клиент' : `↩️ ${e.authorName ?? 'CRM'}`;
-  const body = e.deletedAt ? '(удалено клиентом)' : [e.subject ? `«${e.subject}»` : '', e.text ?? ''].filter(Boolean).join(' ');
+  const body = [e.subject ? `«${e.subject}»` : '', e.text ?? ''].filter(Boolean).join(' ');
+  // «изменено», «удалено клиентом» / «удалено менеджером»: worded once for the panel and the bot
+  const marks = e.kind === 'message' ? messageChanges(e).map((m) => ` (${m.label})`).join('') : '';
   const files = e.attachments.length ? ` 📎${e.attachments.length}` : '';
-  return `• ${when(ctx, e.at)} ${esc(who)}: ${esc(cut(body.replace(/\s+/g, ' ').trim(), 200))}${files}${e.deliveryStatus === 'failed' ? ' ❌ не доставлено' : ''}`;
+  return `• ${when(ctx, e.at)} ${esc(who)}: ${esc(cut(body.replace(/\s+/g, ' ').trim(), 200))}${esc(marks)}${files}${e.deliveryStatus === 'failed' ? ' ❌ не доставлено' : ''}`;
 }
 
 /** «до 12.05 14:00», with ⚠️ when the target passed unmet. */
