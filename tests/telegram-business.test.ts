@@ -274,3 +274,68 @@ describe('the Telegram adapter', () => {
     });
   });
 });
+
+describe('Telegram’s copy of a CRM reply arriving before the send is recorded', () => {
+  const VERA = { id: 6104, firstName: 'Вера' };
+
+  /**
+   * Holds the fake's answer to the first matching call until `whileHeld` is done: the job sending
+   * waits for Telegram's answer, so whatever `whileHeld` makes happen comes before the job records
+   * the send. (The fake has no such hook; its request handler is wrapped for this one call.)
+   */
+  function holdAnswer(match: (c: ApiCall) => boolean, whileHeld: (c: ApiCall) => Promise<void>) {
+    const fake = tg as unknown as { handle: (req: unknown) => Promise<unknown> };
+    const original = fake.handle;
+    fake.handle = async function (this: unknown, req: unknown) {
+      const since = tg.calls.length;
+      const answer = await original.call(this, req);
+      // only a send's own request is held (a long poll running meanwhile also sees the call recorded)
+      if (!/\/send\w+$/.test(String((req as { url?: string }).url))) return answer;
+      const call = tg.calls.slice(since).find((c) => match(c) && c.result);
+      if (call) {
+        fake.handle = original;
+        await whileHeld(call);
+      }
+      return answer;
+    };
+  }
+
+  test('the copy stored first as the manager’s message is replaced by the reply: stored once, sent once', async () => {
+    let since = tg.calls.length;
+    tg.businessConnect(ANNA, { id: annaConnection, enabled: true, canReply: true });
+    await noticeTo(ANNA, /Telegram Business подключён/, since);
+    tg.businessMessage(annaConnection, VERA, { text: 'Вера: подскажите сроки поставки' });
+    const conv = await waitFor('Вера’s chat', async () => {
+      const [c] = await rows<{ id: number }>(sql`SELECT id FROM conversations WHERE external_chat_id = ${businessChatKey(ANNA, VERA.id)}`);
+      return c;
+    });
+
+    const text = 'Вера, поставка за три дня';
+    const key = (c: ApiCall) => `${businessChatKey(ANNA, VERA.id)}:${c.result!.message_id}`;
+    let echoStored = false;
+    holdAnswer(
+      (c) => c.method === 'sendMessage' && c.params.chat_id === VERA.id && c.params.text === text,
+      async (call) => {
+        // Telegram's copy without sender_business_bot, taken in as the manager's own message first
+        tg.businessEcho(call, { withoutBot: true });
+        await waitFor('the copy stored first', async () => (await chatMessages(ANNA, VERA.id)).some((m) => m.provider_message_id === key(call)), 15_000);
+        echoStored = true;
+      },
+    );
+    since = tg.calls.length;
+    const reply = await replyInConversation(s.ctx(userActor(anna)), conv.id, text);
+    const stored = await waitFor('the reply recorded as sent', async () => (await chatMessages(ANNA, VERA.id)).find((m) => m.id === reply.id && m.delivery_status === 'sent'), 30_000);
+    assert.ok(echoStored, 'the copy was stored before the send was recorded');
+    const sends = tg.calls.slice(since).filter((c) => c.method === 'sendMessage' && c.params.chat_id === VERA.id && c.params.text === text);
+    assert.equal(sends.length, 1, 'sent to the client once');
+    assert.equal(stored.provider_message_id, key(sends[0]!));
+    assert.equal(stored.author_user_id, anna.id);
+
+    // a later message and a pause: a retry of the send would have gone out by now
+    await settle(annaConnection, VERA, ANNA, 'Вера: спасибо');
+    await new Promise((r) => setTimeout(r, 2500));
+    const copies = (await chatMessages(ANNA, VERA.id)).filter((m) => m.text === text);
+    assert.deepEqual(copies.map((m) => m.id), [reply.id], 'stored once: the reply, not the copy');
+    assert.equal(tg.calls.slice(since).filter((c) => c.method === 'sendMessage' && c.params.chat_id === VERA.id && c.params.text === text).length, 1);
+  });
+});

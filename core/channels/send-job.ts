@@ -1,5 +1,5 @@
-import { and, eq, gt, lt } from 'drizzle-orm';
-import { systemActor, type ServiceContext } from '../context.js';
+import { and, eq, gt, lt, ne } from 'drizzle-orm';
+import { inTransaction, systemActor, type ServiceContext } from '../context.js';
 import { contacts, conversations, messages } from '../db/schema/index.js';
 import { RetryAfterError, type Job, type JobQueue } from '../jobs/queue.js';
 import { ChannelSendError } from './send-error.js';
@@ -7,6 +7,7 @@ import { markFailed, tellFilesNotSent } from './delivery.js';
 import { attachmentsDirFor, kindOfStored, readStoredAttachment } from './attachments.js';
 import { FILE_LINK_TTL_MS, fileLinkUrl } from './file-links.js';
 import type { Services } from '../services.js';
+import { isUniqueViolation } from '../shared/db-errors.js';
 import type { ChannelAdapter, ChannelKind } from './types.js';
 
 /**
@@ -20,6 +21,9 @@ export const SEND_ATTEMPTS = 5;
 const SEND_BACKOFF_MS = 2000;
 /** an earlier reply still waiting this long holds later ones back, so a chat reads in order */
 const ORDER_WINDOW_MS = 2 * 60_000;
+/** tries of writing down a send that went out; after them the job gives up the record, never sends again */
+const RECORD_ATTEMPTS = 3;
+const RECORD_BACKOFF_MS = 500;
 
 export interface ChannelSendData {
   messageId: number;
@@ -110,10 +114,11 @@ async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLim
   if (earlier) throw new RetryAfterError(300, `waiting for message ${earlier.id} of the same chat`);
 
   const adapter = adapters[m.channel];
+  // a channel that cannot carry files still gets the text; the author learns the files stayed behind
+  const filesRefused = m.attachments.length ? adapter?.filesUnsupported : undefined;
+  let providerMessageId: string;
   try {
     if (!adapter) throw new ChannelSendError(`no ${m.channel} adapter in this process`, { reason: 'канал не подключён' });
-    // a channel that cannot carry files still gets the text; the author learns the files stayed behind
-    const filesRefused = m.attachments.length ? adapter.filesUnsupported : undefined;
     if (filesRefused && !m.text) throw new ChannelSendError('the channel cannot carry files', { permanent: true, reason: filesRefused });
     const wait = limiter.take(m.channel, adapter.sendRate);
     if (wait) throw new RetryAfterError(wait);
@@ -130,19 +135,13 @@ async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLim
             ...(env.links ? { url: fileLinkUrl(env.links.publicUrl, env.links.secretKey, { messageId: m.id, index, name: a.name, mime: a.mime }, linksExpire) } : {}),
           })),
         );
-    const { providerMessageId } = await adapter.send({
+    ({ providerMessageId } = await adapter.send({
       externalChatId: row.chatId,
       text: m.text ?? '',
       files,
       ...(m.choices?.length ? { choices: m.choices } : {}),
       ...(row.business ? { businessConnectionId: row.business } : {}),
-    });
-    await ctx.db
-      .update(messages)
-      .set({ providerMessageId, deliveryStatus: 'sent' })
-      .where(eq(messages.id, m.id));
-    if (filesRefused) await tellFilesNotSent(ctx, m, row.contactName, filesRefused);
-    return { providerMessageId };
+    }));
   } catch (err) {
     if (err instanceof RetryAfterError) throw err;
     const e = err instanceof ChannelSendError ? err : undefined;
@@ -155,5 +154,68 @@ async function sendOne(ctx: ServiceContext, adapters: Adapters, limiter: SendLim
     // a permanent failure is settled (the job completes); a transient one ends as a failed job
     if (e?.permanent) return { failed: e.message };
     throw err;
+  }
+
+  // the client has the message now: nothing below may fail the job, whose retry would send it again
+  await recordSent(ctx, m, providerMessageId);
+  if (filesRefused) {
+    await tellFilesNotSent(ctx, m, row.contactName, filesRefused).catch((err: unknown) =>
+      ctx.log.warn({ err, messageId: m.id }, 'channel.send: the author was not told the files stayed behind'),
+    );
+  }
+  return { providerMessageId };
+}
+
+type SentMessage = { id: number; channel: ChannelKind; conversationId: number };
+
+/**
+ * Writes down a message that went out: its provider id and «sent». Telegram's copy of a Business
+ * reply may not name our bot, and when it is taken in before this (the bot's update against this
+ * job) it is stored as the manager's own message under the same provider id: that row is this
+ * message, so it goes and this one takes the id, in one transaction. A passing database error is
+ * tried again a few times, then only logged.
+ */
+async function recordSent(ctx: ServiceContext, m: SentMessage, providerMessageId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      try {
+        await ctx.db.update(messages).set({ providerMessageId, deliveryStatus: 'sent' }).where(eq(messages.id, m.id));
+      } catch (err) {
+        if (!isUniqueViolation(err, 'messages_channel_provider_uq')) throw err;
+        await takeOverEcho(ctx, m, providerMessageId);
+      }
+      return;
+    } catch (err) {
+      if (attempt >= RECORD_ATTEMPTS) {
+        return void ctx.log.error({ err, messageId: m.id, channel: m.channel }, 'channel.send: sent, but not recorded as sent');
+      }
+      await new Promise((r) => setTimeout(r, RECORD_BACKOFF_MS * attempt));
+    }
+  }
+}
+
+async function takeOverEcho(ctx: ServiceContext, m: SentMessage, providerMessageId: string): Promise<void> {
+  try {
+    await inTransaction(ctx, async (tx) => {
+      const echo = await tx.db
+        .delete(messages)
+        .where(
+          and(
+            eq(messages.channel, m.channel),
+            eq(messages.providerMessageId, providerMessageId),
+            eq(messages.conversationId, m.conversationId),
+            eq(messages.direction, 'out'),
+            ne(messages.id, m.id),
+          ),
+        )
+        .returning({ id: messages.id });
+      await tx.db.update(messages).set({ providerMessageId, deliveryStatus: 'sent' }).where(eq(messages.id, m.id));
+      tx.log.info({ messageId: m.id, echoIds: echo.map((e) => e.id) }, 'channel.send: the provider’s copy of our message was stored first; kept ours');
+    });
+  } catch (err) {
+    if (!isUniqueViolation(err, 'messages_channel_provider_uq')) throw err;
+    // the id belongs to something that is not our copy (another chat, an incoming message): keep both, ours without the id
+    ctx.log.warn({ messageId: m.id, channel: m.channel, providerMessageId }, 'channel.send: provider id already taken by another message');
+    await ctx.db.update(messages).set({ deliveryStatus: 'sent' }).where(eq(messages.id, m.id));
   }
 }
