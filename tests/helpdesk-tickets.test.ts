@@ -18,6 +18,10 @@ import { ServiceError } from '../core/errors.js';
 import { createTicket, getTicket, isExistingClient, leadFromTicket, listTickets, replyToTicket, ticketCard, ticketFromLead, updateTicket } from '../core/helpdesk/tickets.js';
 import { addNote } from '../core/notes/notes.js';
 import { isOverdue } from '../core/helpdesk/overdue.js';
+import { clientWroteOnTicket } from '../core/helpdesk/open.js';
+import { helpdeskTick } from '../core/helpdesk/sla.js';
+import { inTransaction } from '../core/context.js';
+import { fixedClock } from './helpers/world.js';
 import { storeLetters } from '../core/mail/store.js';
 import { AddressMatcher } from '../core/mail/matching.js';
 import type { ParsedLetter } from '../core/mail/parse.js';
@@ -542,5 +546,81 @@ describe('«Просрочено» is one rule', () => {
     assert.equal(all.find((r) => r.id === closed.id)!.overdue, false);
     assert.equal(isOverdue(await ticketRow(closed.id), new Date()), false);
     assert.equal(isOverdue(await ticketRow(open.id), new Date()), true);
+  });
+});
+
+describe('the resolution clock across «Решено» and a new priority (a fake clock)', () => {
+  // Wednesday 25 November 2026, 10:00 in Moscow; the default calendar is Monday–Friday 9–18
+  const clock = fixedClock('2026-11-25T07:00:00Z');
+  let c: Services;
+  let boss: User, petrova: User;
+  let company: number;
+  const row = async (id: number) => (await c.ctx().db.select().from(tickets).where(eq(tickets.id, id)))[0]!;
+  const make = async (priority: 'normal' | 'low' = 'normal') => {
+    clock.set('2026-11-25T07:00:00Z');
+    const t = await createTicket(c.ctx(userActor(boss)), { subject: 'Касса', counterpartyId: company, assigneeId: petrova.id, priority });
+    await c.ctx().db.update(tickets).set({ firstResponseAt: clock.now(), status: 'in_progress' }).where(eq(tickets.id, t.id));
+    return t.id;
+  };
+
+  before(async () => {
+    c = await openTestServices({}, { clock });
+    const sys = c.ctx();
+    boss = await createUser(sys, { email: 'boss@clock.test', name: 'Руководитель', role: 'head', timeZone: 'Europe/Moscow' });
+    petrova = await createUser(sys, { email: 'petrova@clock.test', name: 'Петрова', role: 'manager', timeZone: 'Europe/Moscow' });
+    company = (await createCounterparty(sys, { kind: 'legal_entity', name: 'ООО «Часы»' })).id;
+  });
+  after(() => c?.close());
+
+  test('«Решено» stops the clock: reopened by hand days later, the minutes left run on and nobody is told of a breach', async () => {
+    const id = await make();
+    // normal: 1440 working minutes from Wednesday 10:00 → Friday 16:00 MSK
+    assert.equal((await row(id)).resolutionDueAt!.toISOString(), '2026-11-27T13:00:00.000Z');
+    clock.set('2026-11-25T09:00:00Z'); // 12:00: 1320 minutes left
+    await updateTicket(c.ctx(userActor(boss)), id, { status: 'solved' });
+    assert.equal((await row(id)).resolutionPausedMinutes, 1320);
+    clock.set('2026-12-01T07:00:00Z'); // Tuesday 10:00, past the old due
+    await updateTicket(c.ctx(userActor(boss)), id, { status: 'in_progress' });
+    // 1320 from Tuesday 10:00: 480 + 540 + 300 → Thursday 14:00 MSK
+    assert.equal((await row(id)).resolutionDueAt!.toISOString(), '2026-12-03T11:00:00.000Z');
+    await helpdeskTick(c.ctx());
+    assert.equal((await row(id)).resolutionBreachedAt, null, 'no breach right after a reopen');
+  });
+
+  test("the client's message reopens a solved ticket with the minutes that were left", async () => {
+    const id = await make();
+    clock.set('2026-11-25T09:00:00Z');
+    await updateTicket(c.ctx(userActor(boss)), id, { status: 'solved' });
+    clock.set('2026-12-01T07:00:00Z');
+    const solved = await row(id);
+    await inTransaction(c.ctx(), (tx) => clientWroteOnTicket(tx, solved));
+    const t = await row(id);
+    assert.equal(t.status, 'in_progress');
+    assert.equal(t.resolutionDueAt!.toISOString(), '2026-12-03T11:00:00.000Z');
+    await helpdeskTick(c.ctx());
+    assert.equal((await row(id)).resolutionBreachedAt, null);
+  });
+
+  test('a new priority moves the due by the difference of targets, keeping the time spent waiting', async () => {
+    const id = await make();
+    clock.set('2026-11-25T09:00:00Z');
+    await updateTicket(c.ctx(userActor(boss)), id, { status: 'waiting' });
+    clock.set('2026-11-30T06:00:00Z'); // Monday 9:00: back to work, 1320 left → Wednesday 13:00 MSK
+    await updateTicket(c.ctx(userActor(boss)), id, { status: 'in_progress' });
+    assert.equal((await row(id)).resolutionDueAt!.toISOString(), '2026-12-02T10:00:00.000Z');
+    clock.set('2026-11-30T07:00:00Z'); // Monday 10:00: 1260 left; low adds 2880 − 1440
+    await updateTicket(c.ctx(userActor(boss)), id, { priority: 'low' });
+    const t = await row(id);
+    // 2700 from Monday 10:00: 480 + 4 × 540 + 60 → Monday 7 December 10:00 MSK
+    assert.equal(t.resolutionDueAt!.toISOString(), '2026-12-07T07:00:00.000Z');
+    // warned when 576 (20 % of 2880) are left: 2124 after Monday 10:00 → Friday 9:24 MSK
+    assert.equal(t.resolutionWarnAt!.toISOString(), '2026-12-04T06:24:00.000Z');
+
+    // while waiting, the minutes left change instead
+    const other = await make();
+    clock.set('2026-11-25T09:00:00Z');
+    await updateTicket(c.ctx(userActor(boss)), other, { status: 'waiting' });
+    await updateTicket(c.ctx(userActor(boss)), other, { priority: 'low' });
+    assert.equal((await row(other)).resolutionPausedMinutes, 1320 + 1440);
   });
 });

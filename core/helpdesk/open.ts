@@ -157,13 +157,28 @@ export async function ticketClientNames(tx: ServiceContext, contactId: number | 
 }
 
 /**
+ * The resolution clock runs again (a waiting, solved or closed ticket back in work): the working
+ * minutes left when it stopped count from now. A warning or breach told before is told again only
+ * when its new instant lies ahead; a target passed before the stop stays passed.
+ */
+export async function restartResolution(tx: ServiceContext, ticket: Ticket, now: Date): Promise<Partial<Ticket>> {
+  const resumed = await resumeResolution(tx, ticket, now);
+  if (!resumed.resolutionDueAt) return resumed;
+  return {
+    ...resumed,
+    ...(resumed.resolutionWarnAt && resumed.resolutionWarnAt > now ? { resolutionWarnedAt: null } : {}),
+    ...(resumed.resolutionDueAt > now ? { resolutionBreachedAt: null } : {}),
+  };
+}
+
+/**
  * The client wrote again on a ticket: «Ждём клиента» → «В работе» (the resolution clock runs
  * again), «Решено» → «В работе» (reopened). Returns the ticket as it is now.
  */
 export async function clientWroteOnTicket(tx: ServiceContext, ticket: Ticket): Promise<Ticket> {
   const now = tx.clock.now();
   if (ticket.status === 'waiting') {
-    const resumed = await resumeResolution(tx, ticket, now);
+    const resumed = await restartResolution(tx, ticket, now);
     const [after] = await tx.db
       .update(tickets)
       .set({ ...resumed, status: 'in_progress', waitingSince: null, updatedAt: now })
@@ -176,7 +191,8 @@ export async function clientWroteOnTicket(tx: ServiceContext, ticket: Ticket): P
   if (ticket.status === 'solved') {
     const [after] = await tx.db
       .update(tickets)
-      .set({ status: 'in_progress', solvedAt: null, updatedAt: now })
+      // «Решено» stopped the resolution clock: it runs on with the minutes that were left
+      .set({ ...(await restartResolution(tx, ticket, now)), status: 'in_progress', solvedAt: null, updatedAt: now })
       .where(eq(tickets.id, ticket.id))
       .returning();
     await audit(tx, 'reopen', 'ticket', ticket.id, { status: { from: 'solved', to: 'in_progress' }, solvedAt: { from: ticket.solvedAt?.toISOString() ?? null, to: null } });

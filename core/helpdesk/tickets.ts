@@ -17,9 +17,11 @@ import { leadSourceLabels } from '../leads/labels.js';
 import type { InboundAttachment } from '../channels/types.js';
 import { replyInConversation } from '../conversations/conversations.js';
 import { composeEmail } from '../mail/compose.js';
-import { activeUserId, existingClient, openTicket, ticketAnswered, ticketClientNames } from './open.js';
+import { activeUserId, existingClient, openTicket, restartResolution, ticketAnswered, ticketClientNames } from './open.js';
 import { execRows } from '../mail/rows.js';
-import { pauseResolution, resumeResolution, slaTimes } from './sla.js';
+import { pauseResolution, slaTimes, ticketTimeZone, type SlaTimes } from './sla.js';
+import { loadCalendar, loadSlaTargets } from './settings.js';
+import { workingMinutesBetween } from './calendar.js';
 import { overdueSql } from './overdue.js';
 import { requestRating } from './ratings.js';
 import { addNote } from '../notes/notes.js';
@@ -377,15 +379,15 @@ export async function updateTicket(
       set.priority = data.priority;
       changes.priority = { from: before.priority, to: data.priority };
       lines.push(`приоритет: ${ticketPriorityLabels[before.priority]} → ${ticketPriorityLabels[data.priority]}`);
-      // targets count from the opening; a target already met stays met, a passed one is told again only if it moves ahead
+      // the first answer's clock never stops: its target counts from the opening. A target already
+      // met stays met; a passed one is told again only if it moves ahead
       const sla = await slaTimes(tx, data.priority, assigneeId, before.createdAt);
       if (!before.firstResponseAt) {
         Object.assign(set, { firstResponseDueAt: sla.firstResponseDueAt, firstResponseWarnAt: sla.firstResponseWarnAt });
         if (!sla.firstResponseDueAt || sla.firstResponseDueAt > now) Object.assign(set, { firstResponseWarnedAt: null, firstResponseBreachedAt: null });
       }
-      if (!before.solvedAt && before.status !== 'waiting' && before.status !== 'closed') {
-        Object.assign(set, { resolutionDueAt: sla.resolutionDueAt, resolutionWarnAt: sla.resolutionWarnAt });
-        if (!sla.resolutionDueAt || sla.resolutionDueAt > now) Object.assign(set, { resolutionWarnedAt: null, resolutionBreachedAt: null });
+      if (!before.solvedAt && before.status !== 'closed') {
+        set = { ...set, ...(await reprioritizedResolution(tx, { ...before, ...set, priority: before.priority } as Ticket, data.priority, sla, now)) };
       }
     }
 
@@ -394,13 +396,12 @@ export async function updateTicket(
       changes.status = { from: before.status, to: status };
       lines.push(`статус: ${ticketStatusLabels[before.status]} → ${ticketStatusLabels[status]}`);
       const withTimes = { ...before, ...set } as Ticket;
-      if (before.status === 'waiting') {
-        set = { ...set, ...(await resumeResolution(tx, withTimes, now)), waitingSince: null };
-      } else if (status === 'new' || status === 'in_progress') {
-        // reopened by hand after «Закрыто» from «Ждём клиента»: the paused clock runs again
-        if (!before.resolutionDueAt && before.resolutionPausedMinutes !== null) set = { ...set, ...(await resumeResolution(tx, withTimes, now)) };
-      }
-      if (status === 'waiting') set = { ...set, ...(await pauseResolution(tx, { ...withTimes, ...set } as Ticket, now)), waitingSince: now };
+      // the resolution clock runs only in «Новое» and «В работе»: waiting, solved or closed stops it
+      // with the working minutes left, and going back to work (the client answered, a reopen) runs it on
+      if (runs(before.status) && !runs(status)) set = { ...set, ...(await pauseResolution(tx, withTimes, now)) };
+      else if (!runs(before.status) && runs(status)) set = { ...set, ...(await restartResolution(tx, withTimes, now)) };
+      if (status === 'waiting') set.waitingSince = now;
+      else if (before.status === 'waiting') set.waitingSince = null;
       if (status === 'solved') {
         set.solvedAt = now;
         solvedNow = true;
@@ -432,6 +433,36 @@ export async function updateTicket(
     const [fresh] = await tx.db.select().from(tickets).where(eq(tickets.id, id));
     return fresh!;
   });
+}
+
+/** statuses in which the resolution clock runs */
+const runs = (status: TicketStatus) => status === 'new' || status === 'in_progress';
+
+/**
+ * The resolution target under a new priority: the due time moves by the difference of the two
+ * targets in working minutes, so time already spent and time paused (waiting, solved) both count
+ * as they did. A paused clock keeps the changed minutes for when it runs again.
+ */
+async function reprioritizedResolution(tx: ServiceContext, ticket: Ticket, priority: TicketPriority, fromOpening: SlaTimes, now: Date): Promise<Partial<Ticket>> {
+  const targets = await loadSlaTargets(tx);
+  const before = targets[ticket.priority].resolutionMinutes;
+  const after = targets[priority].resolutionMinutes;
+  if (!after) return { resolutionDueAt: null, resolutionWarnAt: null, resolutionPausedMinutes: null };
+  // no target before: it counts from the opening, as a new ticket's would
+  if (!before || (!ticket.resolutionDueAt && ticket.resolutionPausedMinutes === null)) {
+    if (!runs(ticket.status)) return { resolutionPausedMinutes: after };
+    const moved = fromOpening.resolutionDueAt && fromOpening.resolutionDueAt > now ? { resolutionWarnedAt: null, resolutionBreachedAt: null } : {};
+    return { resolutionDueAt: fromOpening.resolutionDueAt, resolutionWarnAt: fromOpening.resolutionWarnAt, ...moved };
+  }
+  const delta = after - before;
+  if (ticket.resolutionPausedMinutes !== null) return { resolutionPausedMinutes: Math.max(0, ticket.resolutionPausedMinutes + delta) };
+  const due = ticket.resolutionDueAt!;
+  const cal = await loadCalendar(tx);
+  const tz = await ticketTimeZone(tx, ticket.assigneeId);
+  const left = due > now ? workingMinutesBetween(cal, tz, now, due) : -workingMinutesBetween(cal, tz, due, now);
+  if (left + delta > 0) return restartResolution(tx, { ...ticket, priority, resolutionPausedMinutes: left + delta }, now);
+  // due already (or by this change): a passed due stays as it was, a shortened one is due now
+  return due > now ? { resolutionDueAt: now, resolutionWarnAt: now } : {};
 }
 
 async function userNames(ctx: ServiceContext, ids: (number | null)[]): Promise<Map<number, string>> {
