@@ -14,6 +14,7 @@ import { openLeadOrDeal, recordRepeatRequest, repeatRecorded } from '../open-req
 import { formatPhone, normalizePhone } from '../../validation/phone.js';
 import { normalizeEmail } from '../../validation/email.js';
 import type { LeadTracking } from '../../db/schema/leads.js';
+import { isUniqueViolation } from '../../shared/db-errors.js';
 
 const text = (max: number) =>
   z
@@ -193,12 +194,6 @@ export async function submitWebLead(ctx: ServiceContext, input: WebLeadInput, op
   }
 }
 
-const isUniqueViolation = (err: unknown): boolean => {
-  for (let e = err as { code?: string; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
-    if (e.code === '23505') return true;
-  }
-  return false;
-};
 
 async function leadRow(ctx: ServiceContext, id: number): Promise<Lead> {
   const [row] = await ctx.db.select().from(leads).where(eq(leads.id, id));
