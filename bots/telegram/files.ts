@@ -1,6 +1,7 @@
 import type { Api } from 'grammy';
 import type { Message } from 'grammy/types';
 import type { AttachmentKind, InboundAttachment } from '../../core/channels/types.js';
+import { ServiceError } from '../../core/errors.js';
 
 /** the Bot API serves files up to 20 MB to bots */
 export const MAX_TELEGRAM_FILE = 20 * 1024 * 1024;
@@ -46,4 +47,27 @@ export async function downloadTelegramFile(api: Api, apiRoot: string, token: str
   const res = await fetch(`${apiRoot}/file/bot${token}/${file.file_path}`, { signal: AbortSignal.timeout(60_000) });
   if (!res.ok) throw new Error(`file download failed: ${res.status}`);
   return { name: f.name, mime: f.mime, kind: f.kind, data: Buffer.from(await res.arrayBuffer()) };
+}
+
+/** A client's files, downloaded; those too big for a bot are named in `missing` (kept as a note in the message). */
+export async function clientFiles(api: Api, apiRoot: string, token: string, m: Message): Promise<{ files: InboundAttachment[]; missing: string[] }> {
+  const files: InboundAttachment[] = [];
+  const missing: string[] = [];
+  for (const ref of filesOf(m)) {
+    const file = await downloadTelegramFile(api, apiRoot, token, ref);
+    if (file) files.push(file);
+    else missing.push(ref.name);
+  }
+  return { files, missing };
+}
+
+/** A manager's files for a client: one too big for a bot is refused, so the manager knows it did not go. */
+export async function managerFiles(api: Api, apiRoot: string, token: string, m: Message): Promise<InboundAttachment[]> {
+  const files: InboundAttachment[] = [];
+  for (const ref of filesOf(m)) {
+    const file = await downloadTelegramFile(api, apiRoot, token, ref);
+    if (!file) throw new ServiceError('invalid', `Файл «${ref.name}» больше 20 МБ: бот не может его переслать. Отправьте ссылку на него.`);
+    files.push(file);
+  }
+  return files;
 }

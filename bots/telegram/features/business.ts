@@ -3,7 +3,6 @@ import type { Message, User } from 'grammy/types';
 import type { BotContext } from '../context.js';
 import type { Services } from '../../../core/services.js';
 import type { InboundSink } from '../../../core/channels/sink.js';
-import type { InboundAttachment } from '../../../core/channels/types.js';
 import {
   activeBusinessConnection,
   businessChatKey,
@@ -12,7 +11,7 @@ import {
   recordMessageDeletion,
   recordMessageEdit,
 } from '../../../core/channels/business.js';
-import { downloadTelegramFile, filesOf } from '../files.js';
+import { clientFiles } from '../files.js';
 import { toInbound } from '../inbound.js';
 
 /** Business update kinds: they are never a staff member's command, even when the owner is staff. */
@@ -37,16 +36,7 @@ export function businessChats(opts: { services: Services; sink: InboundSink; api
   const c = new Composer<BotContext>();
   const log = opts.services.log.child({ role: 'telegram-business' });
 
-  const download = async (ctx: BotContext, m: Message) => {
-    const files: InboundAttachment[] = [];
-    const missing: string[] = [];
-    for (const ref of filesOf(m)) {
-      const file = await downloadTelegramFile(ctx.api, opts.apiRoot, opts.token, ref);
-      if (file) files.push(file);
-      else missing.push(ref.name);
-    }
-    return { files, missing };
-  };
+  const download = (ctx: BotContext, m: Message) => clientFiles(ctx.api, opts.apiRoot, opts.token, m);
 
   const onConnection = async (ctx: BotContext, u: ConnectionUpdate) => {
     const stored = await recordBusinessConnection(ctx.crm, {

@@ -5,10 +5,10 @@ import { esc, html, when } from '../format.js';
 import { parseId } from '../ids.js';
 import { getConversation, listConversations, listMessages, replyInConversation } from '../../../core/conversations/conversations.js';
 import { messageChanges } from '../../../core/history/marks.js';
-import { channelLabel, type InboundAttachment } from '../../../core/channels/types.js';
+import { channelLabel } from '../../../core/channels/types.js';
 import { ServiceError } from '../../../core/errors.js';
 import { findReplyTarget } from '../session-storage.js';
-import { downloadTelegramFile, filesOf } from '../files.js';
+import { managerFiles } from '../files.js';
 
 /** How long «Ответить» waits for the answer: later, a text is more likely meant for something else. */
 export const REPLY_WINDOW_MS = 5 * 60_000;
@@ -31,12 +31,7 @@ export function chats(opts: ChatsOptions) {
 
   async function sendReply(ctx: BotContext, conversationId: number, m: Message) {
     const conv = await getConversation(ctx.crm, conversationId);
-    const files: InboundAttachment[] = [];
-    for (const ref of filesOf(m)) {
-      const file = await downloadTelegramFile(ctx.api, opts.apiRoot, opts.token, ref);
-      if (!file) throw new ServiceError('invalid', `Файл «${ref.name}» больше 20 МБ: бот не может его переслать. Отправьте ссылку на него.`);
-      files.push(file);
-    }
+    const files = await managerFiles(ctx.api, opts.apiRoot, opts.token, m);
     const text = m.text ?? m.caption ?? '';
     if (!text.trim() && !files.length) throw new ServiceError('invalid', 'Такое сообщение клиенту не переслать: пришлите текст, фото, документ или голосовое.');
     await replyInConversation(ctx.crm, conv.id, text, { files, attachmentsDir: opts.attachmentsDir });

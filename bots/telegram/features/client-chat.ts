@@ -1,8 +1,7 @@
 import { Composer } from 'grammy';
 import type { BotContext } from '../context.js';
 import type { InboundSink } from '../../../core/channels/sink.js';
-import type { InboundAttachment } from '../../../core/channels/types.js';
-import { downloadTelegramFile, filesOf } from '../files.js';
+import { clientFiles } from '../files.js';
 import { toInbound } from '../inbound.js';
 
 /**
@@ -18,13 +17,7 @@ export function clientChat(opts: { sink: InboundSink; apiRoot: string; token: st
 
   c.on('message', async (ctx) => {
     const m = ctx.message;
-    const files: InboundAttachment[] = [];
-    const missing: string[] = [];
-    for (const ref of filesOf(m)) {
-      const file = await downloadTelegramFile(ctx.api, opts.apiRoot, opts.token, ref);
-      if (file) files.push(file);
-      else missing.push(ref.name);
-    }
+    const { files, missing } = await clientFiles(ctx.api, opts.apiRoot, opts.token, m);
     const inbound = toInbound(m, ctx.from, files, missing);
     if (!inbound.text && !inbound.attachments) return ctx.reply('Это сообщение пустое. Напишите, пожалуйста, ваш вопрос.');
     const result = await opts.sink(inbound);

@@ -3,11 +3,10 @@ import type { Message } from 'grammy/types';
 import type { BotContext, Flow } from '../context.js';
 import { esc, html, when } from '../format.js';
 import { parseId } from '../ids.js';
-import { downloadTelegramFile, filesOf } from '../files.js';
+import { managerFiles } from '../files.js';
 import { REPLY_WINDOW_MS } from './chats.js';
 import { ticketNoticeTitles } from '../notifications.js';
 import { ServiceError } from '../../../core/errors.js';
-import type { InboundAttachment } from '../../../core/channels/types.js';
 import { messageChanges } from '../../../core/history/marks.js';
 import { leadFromTicket, listTickets, replyToTicket, ticketCard, updateTicket, getTicket } from '../../../core/helpdesk/tickets.js';
 import { fillAnswerTemplate, getAnswerTemplate, listAnswerTemplates } from '../../../core/helpdesk/templates.js';
@@ -102,15 +101,7 @@ export function ticketsFeature(opts: TicketsOptions) {
   const routing = new Composer<BotContext>();
   const features = new Composer<BotContext>();
 
-  async function filesFrom(ctx: BotContext, m: Message): Promise<InboundAttachment[]> {
-    const files: InboundAttachment[] = [];
-    for (const ref of filesOf(m)) {
-      const file = await downloadTelegramFile(ctx.api, opts.apiRoot, opts.token, ref);
-      if (!file) throw new ServiceError('invalid', `Файл «${ref.name}» больше 20 МБ: бот не может его переслать. Отправьте ссылку на него.`);
-      files.push(file);
-    }
-    return files;
-  }
+  const filesFrom = (ctx: BotContext, m: Message) => managerFiles(ctx.api, opts.apiRoot, opts.token, m);
 
   async function sendAnswer(ctx: BotContext, ticketId: number, m: Message) {
     const files = await filesFrom(ctx, m);
