@@ -1,5 +1,5 @@
 import { and, eq, gt, lt, ne } from 'drizzle-orm';
-import { inTransaction, systemActor, type ServiceContext } from '../context.js';
+import { afterCommit, inTransaction, systemActor, type ServiceContext } from '../context.js';
 import { contacts, conversations, messages } from '../db/schema/index.js';
 import { RetryAfterError, type Job, type JobQueue } from '../jobs/queue.js';
 import { ChannelSendError } from './send-error.js';
@@ -36,6 +36,26 @@ export function enqueueSend(jobs: JobQueue, channel: ChannelKind, messageId: num
     { messageId },
     { jobId: `channel.send:${messageId}`, attempts: SEND_ATTEMPTS, backoff: { type: 'exponential', delayMs: SEND_BACKOFF_MS } },
   );
+}
+
+/**
+ * An outgoing message on a chat, in the caller's transaction: stored «queued», the chat's last
+ * activity moved, and its delivery queued once the transaction commits. A manager's reply and the
+ * CRM's own messages (a rating request, its thanks) go out the same way.
+ */
+export async function queueOutgoingMessage(
+  tx: ServiceContext,
+  conv: { id: number; channel: ChannelKind },
+  m: Pick<typeof messages.$inferInsert, 'text' | 'attachments' | 'authorUserId' | 'ticketId' | 'choices'>,
+): Promise<typeof messages.$inferSelect> {
+  const now = tx.clock.now();
+  const [message] = await tx.db
+    .insert(messages)
+    .values({ conversationId: conv.id, channel: conv.channel, direction: 'out', deliveryStatus: 'queued', at: now, ...m })
+    .returning();
+  await tx.db.update(conversations).set({ lastMessageAt: now, status: 'open' }).where(eq(conversations.id, conv.id));
+  await afterCommit(tx, () => enqueueSend(tx.jobs, conv.channel, message!.id));
+  return message!;
 }
 
 /** A sliding window per channel: how long until the next send may start (0: now). */

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { afterCommit, inTransaction, type ServiceContext } from '../context.js';
+import { inTransaction, type ServiceContext } from '../context.js';
 import { contacts, conversations, leads, messages } from '../db/schema/index.js';
 import { forbidden, invalid, isServiceError, notFound } from '../errors.js';
 import { contactScope, leadScope, requireUser } from '../access/scope.js';
@@ -8,7 +8,7 @@ import { parseInput } from '../shared/input.js';
 import { idField } from '../shared/fields.js';
 import { readStoredAttachment, saveAttachments, type StoredAttachment } from '../channels/attachments.js';
 import { cleanText } from '../validation/text.js';
-import { enqueueSend } from '../channels/send-job.js';
+import { queueOutgoingMessage } from '../channels/send-job.js';
 import { attachmentKinds, type ChannelKind, type InboundAttachment } from '../channels/types.js';
 import { chatTicket, ticketAnswered } from '../helpdesk/open.js';
 import { openTicketStatuses } from '../helpdesk/types.js';
@@ -158,30 +158,14 @@ export async function replyInConversation(ctx: ServiceContext, conversationId: n
   }
   return inTransaction(ctx, async (tx) => {
     const fresh = await getConversation(tx, conversationId);
-    const now = tx.clock.now();
     let ticketId = opts.ticketId ?? null;
     if (!ticketId) {
       const current = await chatTicket(tx, fresh.ticketId);
       if (current && openTicketStatuses.includes(current.status)) ticketId = current.id;
     }
-    const [message] = await tx.db
-      .insert(messages)
-      .values({
-        conversationId: conv.id,
-        channel: conv.channel,
-        direction: 'out',
-        text: data.text || null,
-        attachments: stored,
-        authorUserId: user.userId,
-        deliveryStatus: 'queued',
-        at: now,
-        ticketId,
-      })
-      .returning();
-    if (ticketId) await ticketAnswered(tx, ticketId, now);
-    await tx.db.update(conversations).set({ lastMessageAt: now, status: 'open' }).where(eq(conversations.id, conv.id));
-    await afterCommit(tx, () => enqueueSend(tx.jobs, conv.channel, message!.id));
-    return message!;
+    const message = await queueOutgoingMessage(tx, conv, { text: data.text || null, attachments: stored, authorUserId: user.userId, ticketId });
+    if (ticketId) await ticketAnswered(tx, ticketId, message.at);
+    return message;
   });
 }
 

@@ -1,11 +1,11 @@
 import { and, desc, eq, isNull, or, sql } from 'drizzle-orm';
-import { afterCommit, inTransaction, systemActor, type ServiceContext } from '../context.js';
-import { contacts, conversations, emails, mailboxes, messages, tickets } from '../db/schema/index.js';
+import { inTransaction, systemActor, type ServiceContext } from '../context.js';
+import { contacts, conversations, emails, mailboxes, tickets } from '../db/schema/index.js';
 import { invalid } from '../errors.js';
 import { signToken, verifyToken } from '../crypto/signed-token.js';
 import { recordHistory } from '../shared/audit.js';
 import { notify } from '../notifications/notify.js';
-import { enqueueSend } from '../channels/send-job.js';
+import { queueOutgoingMessage } from '../channels/send-job.js';
 import { composeEmail } from '../mail/compose.js';
 import { ticketTitle } from './labels.js';
 import type { Ticket } from './types.js';
@@ -46,27 +46,11 @@ const lockedTicket = async (tx: ServiceContext, id: number): Promise<Ticket | un
 /** An outgoing message on the ticket's chat, sent by the channel job once the transaction commits. */
 async function sendOnChat(tx: ServiceContext, ticket: Ticket, text: string, choices?: { label: string; value: string }[]): Promise<number | null> {
   if (!ticket.conversationId) return null;
-  const [conv] = await tx.db.select().from(conversations).where(eq(conversations.id, ticket.conversationId));
+  const [conv] = await tx.db.select({ id: conversations.id, channel: conversations.channel }).from(conversations).where(eq(conversations.id, ticket.conversationId));
   if (!conv) return null;
-  const now = tx.clock.now();
-  const [message] = await tx.db
-    .insert(messages)
-    .values({
-      conversationId: conv.id,
-      channel: conv.channel,
-      direction: 'out',
-      text,
-      // the CRM asks, not a manager: no author, so a failed delivery is nobody's to be told about
-      authorUserId: null,
-      deliveryStatus: 'queued',
-      at: now,
-      ticketId: ticket.id,
-      choices: choices ?? null,
-    })
-    .returning({ id: messages.id });
-  await tx.db.update(conversations).set({ lastMessageAt: now }).where(eq(conversations.id, conv.id));
-  await afterCommit(tx, () => enqueueSend(tx.jobs, conv.channel, message!.id));
-  return message!.id;
+  // the CRM asks, not a manager: no author, so a failed delivery is nobody's to be told about
+  const message = await queueOutgoingMessage(tx, conv, { text, authorUserId: null, ticketId: ticket.id, choices: choices ?? null });
+  return message.id;
 }
 
 /**
